@@ -1,0 +1,344 @@
+//! The world actor: the original server's hub. Owns every client, relays broadcasts and
+//! routes room commands to the room actors.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::Duration;
+
+use super::messages::{Notice, Part, ToRoom, ToWorld};
+use crate::command::Command;
+use crate::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
+use crate::courier::Courier;
+use crate::engine::room_shard;
+use crate::event::{ErrorCode, Event};
+use crate::ids::{ClientId, Player};
+use crate::outbox::{CloseReason, OutboxSender};
+use crate::snapshot::Counters;
+use crate::sync::channel::{Biased, Receiver, Sender, recv_biased};
+
+pub(super) struct World {
+    config: EngineConfig,
+    clients: HashMap<ClientId, Entry>,
+    rooms: Vec<Sender<ToRoom>>,
+    clock: Duration,
+    last_tick: Option<Duration>,
+    counters: Counters,
+    cuts: BTreeSet<ClientId>,
+    /// Clients with a command at a room actor.
+    in_flight: usize,
+    barrier: Option<Round>,
+    /// Quiesce callers that arrived during a round; they need a round of their own.
+    waiting: Vec<Sender<()>>,
+}
+
+/// What the world knows of a client.
+///
+/// Per-client order: a client has at most one command at a room actor at a time; the ones it
+/// sends meanwhile wait in `stash` and run, in order, when the room answers. So a client's own
+/// events come in the order of its commands, though they are delivered by several actors.
+struct Entry {
+    player: Player,
+    outbox: OutboxSender,
+    /// The room actor that seats the client, as last told by it.
+    room: Option<usize>,
+    /// The room actor working on the client's command, if one is.
+    pending: Option<usize>,
+    stash: VecDeque<Command>,
+}
+
+/// A quiesce round: a barrier sent to every room, and who waits for its end.
+struct Round {
+    missing_acks: usize,
+    /// Something was sent to a room after the barrier: the round proves nothing about it.
+    dirty: bool,
+    waiters: Vec<Sender<()>>,
+}
+
+impl World {
+    pub(super) fn new(config: EngineConfig, rooms: Vec<Sender<ToRoom>>) -> World {
+        World {
+            config,
+            clients: HashMap::new(),
+            rooms,
+            clock: Duration::ZERO,
+            last_tick: None,
+            counters: Counters::default(),
+            cuts: BTreeSet::new(),
+            in_flight: 0,
+            barrier: None,
+            waiting: Vec::new(),
+        }
+    }
+
+    pub(super) fn run(mut self, inbox: Receiver<ToWorld>, notices: Receiver<Notice>) {
+        loop {
+            // Notices first: they finish work already accepted, and never wait.
+            match recv_biased(&notices, &inbox) {
+                Biased::First(notice) => self.on_notice(notice),
+                Biased::Second(ToWorld::Stop) | Biased::Closed => break,
+                Biased::Second(message) => self.on_message(message),
+            }
+            self.finish_cuts();
+        }
+        for room in &self.rooms {
+            let _ = room.send(ToRoom::Stop);
+        }
+    }
+
+    fn on_message(&mut self, message: ToWorld) {
+        match message {
+            ToWorld::Connect {
+                client,
+                player,
+                outbox,
+            } => {
+                let entry = Entry {
+                    player,
+                    outbox,
+                    room: None,
+                    pending: None,
+                    stash: VecDeque::new(),
+                };
+                self.clients.insert(client, entry);
+                self.counters.connects += 1;
+            }
+            ToWorld::Submit { client, command } => match self.clients.get_mut(&client) {
+                None => self.counters.unknown_client += 1,
+                Some(entry) if entry.pending.is_some() => entry.stash.push_back(command),
+                Some(_) => self.run_command(client, command),
+            },
+            ToWorld::Disconnect { client } => {
+                if !self.remove(client, CloseReason::Disconnected) {
+                    self.counters.unknown_client += 1;
+                }
+            }
+            ToWorld::Tick { now } => self.tick(now),
+            ToWorld::Quiesce { done } => {
+                if self.barrier.is_some() {
+                    self.waiting.push(done);
+                } else {
+                    self.start_round(vec![done]);
+                }
+            }
+            ToWorld::Snapshot { reply } => {
+                let clients = self.clients.iter();
+                let clients = clients.map(|(id, e)| (*id, e.player.clone())).collect();
+                let part = Part::World {
+                    clock: self.clock,
+                    clients,
+                    counters: self.counters,
+                };
+                let _ = reply.send(part);
+                for room in 0..self.rooms.len() {
+                    let reply = reply.clone();
+                    self.send_room(room, ToRoom::Snapshot { reply });
+                }
+            }
+            ToWorld::Stop => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn on_notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::Done {
+                client,
+                room,
+                seated,
+                bounce,
+            } => {
+                let Some(entry) = self.clients.get_mut(&client) else {
+                    return; // Removed while its command was at the room.
+                };
+                entry.pending = None;
+                entry.room = seated.then_some(room);
+                self.in_flight -= 1;
+                if let Some(command) = bounce {
+                    self.route(client, command);
+                }
+                self.drain_stash(client);
+            }
+            Notice::Unseated { room, clients } => {
+                for client in clients {
+                    if let Some(entry) = self.clients.get_mut(&client)
+                        && entry.room == Some(room)
+                    {
+                        entry.room = None;
+                    }
+                }
+            }
+            Notice::Cut { room, client } => {
+                if let Some(entry) = self.clients.get_mut(&client)
+                    && entry.room == Some(room)
+                {
+                    // The cutting room has already taken it out of its room.
+                    entry.room = None;
+                }
+                self.remove(client, CloseReason::SlowConsumer);
+            }
+            Notice::BarrierAck => self.on_barrier_ack(),
+        }
+    }
+
+    /// Runs a client's command now: the client has none at a room.
+    fn run_command(&mut self, client: ClientId, command: Command) {
+        self.counters.commands += 1;
+        let max = self.config.max_message_bytes;
+        let refusal = match &command {
+            Command::Join { limit } if !(MIN_ROOM_LIMIT..=MAX_ROOM_LIMIT).contains(limit) => {
+                Some(ErrorCode::InvalidLimit)
+            }
+            Command::Say { data } if data.len() > max => Some(ErrorCode::MessageTooLarge),
+            Command::Shout { text } if text.len() > max => Some(ErrorCode::MessageTooLarge),
+            Command::Leave | Command::Say { .. } if self.clients[&client].room.is_none() => {
+                Some(ErrorCode::NotInRoom)
+            }
+            _ => None,
+        };
+        if let Some(code) = refusal {
+            let outbox = &self.clients[&client].outbox;
+            let mut courier = Courier {
+                counters: &mut self.counters,
+                cuts: &mut self.cuts,
+            };
+            return courier.error(client, outbox, code, command.kind());
+        }
+        match command {
+            Command::Shout { text } => {
+                let shouted = Event::Shouted { from: client, text };
+                self.broadcast(&shouted);
+            }
+            command => self.route(client, command),
+        }
+    }
+
+    /// Sends a room command to the room actor that seats the client, or for a roomless
+    /// `Join` to the one that owns the limit's rooms.
+    fn route(&mut self, client: ClientId, command: Command) {
+        let shards = self.rooms.len();
+        let entry = self.clients.get_mut(&client).expect("routed clients exist");
+        let room = match (&command, entry.room) {
+            (_, Some(room)) => room,
+            (Command::Join { limit }, None) => room_shard(*limit, shards),
+            _ => unreachable!("only a Join goes to a room without a seat"),
+        };
+        entry.pending = Some(room);
+        let outbox = entry.outbox.clone();
+        self.in_flight += 1;
+        let message = ToRoom::Command {
+            client,
+            outbox,
+            command,
+        };
+        self.send_room(room, message);
+    }
+
+    fn drain_stash(&mut self, client: ClientId) {
+        while let Some(entry) = self.clients.get_mut(&client) {
+            if entry.pending.is_some() {
+                return;
+            }
+            let Some(command) = entry.stash.pop_front() else {
+                return;
+            };
+            self.run_command(client, command);
+            self.finish_cuts();
+        }
+    }
+
+    fn tick(&mut self, now: Duration) {
+        self.clock = self.clock.max(now);
+        let period = self.config.tick_period;
+        if self.last_tick.is_none_or(|last| self.clock >= last + period) {
+            self.last_tick = Some(self.clock);
+            self.broadcast(&Event::Tick { at: self.clock });
+        }
+        // After the ticks above, so a member hears `Tick` before its room's `MatchTimeout`.
+        let clock = self.clock;
+        for room in 0..self.rooms.len() {
+            self.send_room(room, ToRoom::Tick { clock });
+        }
+    }
+
+    fn broadcast(&mut self, event: &Event) {
+        let mut courier = Courier {
+            counters: &mut self.counters,
+            cuts: &mut self.cuts,
+        };
+        for (id, entry) in &self.clients {
+            courier.send(*id, &entry.outbox, event.clone());
+        }
+    }
+
+    /// Forgets a client and has its room forget it. False if it was unknown.
+    fn remove(&mut self, client: ClientId, reason: CloseReason) -> bool {
+        let Some(entry) = self.clients.remove(&client) else {
+            return false;
+        };
+        entry.outbox.close(reason);
+        self.counters.disconnects += 1;
+        if entry.pending.is_some() {
+            self.in_flight -= 1;
+        }
+        // Behind any command of the client's still queued there, by FIFO.
+        let mut rooms: Vec<usize> = entry.room.into_iter().chain(entry.pending).collect();
+        rooms.dedup();
+        for room in rooms {
+            self.send_room(room, ToRoom::Remove { client });
+        }
+        true
+    }
+
+    /// Removes the clients the world found with a full outbox, lowest id first.
+    fn finish_cuts(&mut self) {
+        while let Some(client) = self.cuts.pop_first() {
+            self.remove(client, CloseReason::SlowConsumer);
+        }
+    }
+
+    fn send_room(&mut self, room: usize, message: ToRoom) {
+        if let Some(round) = &mut self.barrier {
+            round.dirty = true;
+        }
+        // A room's queue is bounded: waiting here is the backpressure that keeps the world
+        // from outrunning its rooms. Rooms never wait on the world, so this cannot deadlock.
+        self.rooms[room]
+            .send(message)
+            .expect("room actors outlive the world");
+    }
+
+    fn start_round(&mut self, waiters: Vec<Sender<()>>) {
+        for room in 0..self.rooms.len() {
+            self.send_room(room, ToRoom::Barrier);
+        }
+        self.barrier = Some(Round {
+            missing_acks: self.rooms.len(),
+            dirty: false,
+            waiters,
+        });
+    }
+
+    fn on_barrier_ack(&mut self) {
+        let Some(round) = &mut self.barrier else {
+            return;
+        };
+        round.missing_acks -= 1;
+        if round.missing_acks > 0 {
+            return;
+        }
+        let Some(round) = self.barrier.take() else {
+            return;
+        };
+        let mut waiters = round.waiters;
+        if round.dirty || self.in_flight > 0 {
+            // Work moved on during the round: go again for the same waiters and any new ones.
+            waiters.append(&mut self.waiting);
+            return self.start_round(waiters);
+        }
+        for done in waiters {
+            let _ = done.send(());
+        }
+        if !self.waiting.is_empty() {
+            let waiters = std::mem::take(&mut self.waiting);
+            self.start_round(waiters);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The knobs every engine shares, with the original server's defaults.
+
+use std::time::Duration;
+
+/// The smallest user limit a room may have.
+pub const MIN_ROOM_LIMIT: u8 = 2;
+/// The largest user limit a room may have.
+pub const MAX_ROOM_LIMIT: u8 = 16;
+
+/// Behaviour shared by the model and every engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How often `tick(now)` sends `Tick` to every client (the world ticker: 1 s).
+    pub tick_period: Duration,
+    /// How long an open room may wait for its last member before it dissolves (10 s).
+    pub match_timeout: Duration,
+    /// The largest `Say` data or `Shout` text, in bytes (4 KiB).
+    pub max_message_bytes: usize,
+    /// Capacity of each actor's command queue (actor engine only); a full queue makes the
+    /// caller wait, which is the engine's backpressure.
+    pub queue_capacity: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            tick_period: Duration::from_secs(1),
+            match_timeout: Duration::from_secs(10),
+            max_message_bytes: 4096,
+            queue_capacity: 1024,
+        }
+    }
+}
+
+/// The default capacity of a client's outbox: the original server's send queue.
+pub const DEFAULT_OUTBOX_CAPACITY: usize = 256;

@@ -1,0 +1,44 @@
+//! lockchan: should a real-time game server guard shared state with locks, or give it to
+//! actors that talk over channels? One matchmaking engine, built both ways behind one trait,
+//! checked against a sequential model and measured side by side.
+//!
+//! Map of the crate:
+//! - [`Engine`], [`EngineSpec`]: the contract and the one place engines are built.
+//! - [`Model`]: the sequential specification both engines must match.
+//! - `lock`: the engine on shared state under parking_lot locks ([`LockEngine`]).
+//! - `actor`: the engine of actor threads fed by crossbeam channels ([`ActorEngine`]).
+//! - `rooms`, `courier`: room bookkeeping and outbox delivery that both engines share, so
+//!   they differ only in how they synchronize.
+//! - `sync`: every primitive the engines use; loom's under `--cfg lockchan_loom`.
+//! - [`Command`], [`Event`], [`Snapshot`], [`outbox`]: the domain.
+//! - [`invariants`]: checks on snapshots and event streams, for tests and the duel.
+//! - [`duel`]: the seeded workload that runs both engines and the model side by side.
+
+mod actor;
+mod command;
+mod config;
+mod courier;
+pub mod duel;
+mod engine;
+mod event;
+mod ids;
+pub mod invariants;
+mod lock;
+mod model;
+mod outbox;
+mod rooms;
+mod snapshot;
+mod sync;
+
+pub use crate::{
+    actor::ActorEngine,
+    command::{Command, CommandKind},
+    config::{DEFAULT_OUTBOX_CAPACITY, EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT},
+    engine::{Engine, EngineKind, EngineSpec, UnknownEngine},
+    event::{ErrorCode, Event},
+    ids::{ClientId, Player, RoomId},
+    lock::LockEngine,
+    model::Model,
+    outbox::{CloseReason, OutboxReceiver, OutboxSender, PushError, RecvError, outbox},
+    snapshot::{ClientView, Counters, RoomView, Snapshot},
+};

@@ -1,0 +1,234 @@
+//! The rooms of one shard: seating, matching, relaying and expiry, with their events.
+//!
+//! Both engines keep their rooms in a `RoomBook` — the lock engine one per lock, the actor
+//! engine one per room actor — so that they do the same work and differ only in how they
+//! synchronize it. The [`Model`](crate::Model) does not use it: it is the independent
+//! specification this code is tested against.
+//!
+//! Invariants, kept by every method:
+//! - a room is *open* (fewer members than its limit) or *matched* (it was full once);
+//! - an open room has a free seat, so the oldest open room of a limit is the one to fill;
+//! - a room with no members does not exist.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::courier::Courier;
+use crate::event::Event;
+use crate::ids::{ClientId, RoomId};
+use crate::outbox::OutboxSender;
+use crate::snapshot::RoomView;
+
+#[derive(Default)]
+pub(crate) struct RoomBook {
+    lobbies: HashMap<u8, Lobby>,
+}
+
+/// The rooms of one user limit.
+#[derive(Default)]
+struct Lobby {
+    /// Sequence number of the last room opened.
+    last_seq: u64,
+    /// Open rooms by sequence number: the first is the oldest.
+    open: BTreeMap<u64, Room>,
+    matched: HashMap<u64, Room>,
+}
+
+struct Room {
+    created_at: Duration,
+    /// In join order; each member's outbox so the room can deliver without asking anyone.
+    members: Vec<(ClientId, OutboxSender)>,
+}
+
+impl Room {
+    fn member_ids(&self) -> Arc<[ClientId]> {
+        self.members.iter().map(|(id, _)| *id).collect()
+    }
+
+    fn position(&self, client: ClientId) -> Option<usize> {
+        self.members.iter().position(|(id, _)| *id == client)
+    }
+
+    fn deliver_to_all_but(&self, except: ClientId, event: &Event, courier: &mut Courier<'_>) {
+        for (id, outbox) in &self.members {
+            if *id != except {
+                courier.send(*id, outbox, event.clone());
+            }
+        }
+    }
+}
+
+impl RoomBook {
+    /// Seats `client` in the oldest open room of `limit`, or a new room opened at `clock`.
+    pub(crate) fn join(
+        &mut self,
+        client: ClientId,
+        outbox: OutboxSender,
+        limit: u8,
+        clock: Duration,
+        courier: &mut Courier<'_>,
+    ) -> RoomId {
+        let lobby = self.lobbies.entry(limit).or_default();
+        let mut entry = match lobby.open.first_entry() {
+            Some(entry) => entry,
+            None => {
+                lobby.last_seq += 1;
+                courier.counters.rooms_opened += 1;
+                let room = Room {
+                    created_at: clock,
+                    members: Vec::with_capacity(usize::from(limit)),
+                };
+                lobby.open.entry(lobby.last_seq).insert_entry(room)
+            }
+        };
+        let id = RoomId {
+            limit,
+            seq: *entry.key(),
+        };
+        let room = entry.get_mut();
+        room.members.push((client, outbox));
+        let members = room.member_ids();
+        courier.send(client, &room.members[members.len() - 1].1, {
+            Event::Joined {
+                room: id,
+                members: members.clone(),
+            }
+        });
+        room.deliver_to_all_but(client, &Event::MemberJoined { room: id, client }, courier);
+        if members.len() == usize::from(limit) {
+            let room = entry.remove();
+            courier.counters.rooms_matched += 1;
+            for (member, outbox) in &room.members {
+                let matched = Event::Matched {
+                    room: id,
+                    members: members.clone(),
+                };
+                courier.send(*member, outbox, matched);
+            }
+            lobby.matched.insert(id.seq, room);
+        }
+        id
+    }
+
+    /// Takes `client` out of `room`: `Left` to it when `announce` (a `Leave`, not a
+    /// disconnect), `MemberLeft` to the others. False when it was not a member.
+    pub(crate) fn leave(
+        &mut self,
+        id: RoomId,
+        client: ClientId,
+        announce: bool,
+        courier: &mut Courier<'_>,
+    ) -> bool {
+        let Some(lobby) = self.lobbies.get_mut(&id.limit) else {
+            return false;
+        };
+        let (room, matched) = match lobby.open.get_mut(&id.seq) {
+            Some(room) => (room, false),
+            None => match lobby.matched.get_mut(&id.seq) {
+                Some(room) => (room, true),
+                None => return false,
+            },
+        };
+        let Some(at) = room.position(client) else {
+            return false;
+        };
+        let (_, outbox) = room.members.remove(at);
+        if announce {
+            courier.send(client, &outbox, Event::Left { room: id });
+        }
+        room.deliver_to_all_but(client, &Event::MemberLeft { room: id, client }, courier);
+        if room.members.is_empty() {
+            if matched {
+                lobby.matched.remove(&id.seq);
+            } else {
+                lobby.open.remove(&id.seq);
+            }
+        }
+        true
+    }
+
+    /// Relays `data` from `from` to the other members. False when `from` is not a member.
+    pub(crate) fn say(
+        &self,
+        id: RoomId,
+        from: ClientId,
+        data: Arc<str>,
+        courier: &mut Courier<'_>,
+    ) -> bool {
+        let Some(room) = self.room(id) else {
+            return false;
+        };
+        if room.position(from).is_none() {
+            return false;
+        }
+        let said = Event::Said {
+            room: id,
+            from,
+            data,
+        };
+        room.deliver_to_all_but(from, &said, courier);
+        true
+    }
+
+    /// True when some open room has waited `timeout` or longer at `clock`.
+    pub(crate) fn any_expired(&self, clock: Duration, timeout: Duration) -> bool {
+        self.lobbies.values().any(|lobby| {
+            lobby
+                .open
+                .first_key_value()
+                .is_some_and(|(_, room)| room.created_at + timeout <= clock)
+        })
+    }
+
+    /// Dissolves every open room that has waited `timeout` or longer, telling its members,
+    /// and returns the clients that lost their seat.
+    pub(crate) fn expire(
+        &mut self,
+        clock: Duration,
+        timeout: Duration,
+        courier: &mut Courier<'_>,
+    ) -> Vec<ClientId> {
+        let mut unseated = Vec::new();
+        for (&limit, lobby) in &mut self.lobbies {
+            // Rooms open in clock order, so the expired ones are a prefix of `open`.
+            while let Some(entry) = lobby.open.first_entry() {
+                if entry.get().created_at + timeout > clock {
+                    break;
+                }
+                let id = RoomId {
+                    limit,
+                    seq: *entry.key(),
+                };
+                let room = entry.remove();
+                courier.counters.rooms_timed_out += 1;
+                for (member, outbox) in room.members {
+                    courier.send(member, &outbox, Event::MatchTimeout { room: id });
+                    unseated.push(member);
+                }
+            }
+        }
+        unseated
+    }
+
+    /// Every room, for a snapshot.
+    pub(crate) fn views(&self) -> impl Iterator<Item = (RoomId, RoomView)> + '_ {
+        self.lobbies.iter().flat_map(|(&limit, lobby)| {
+            let open = lobby.open.iter().map(|(seq, room)| (seq, room, false));
+            let matched = lobby.matched.iter().map(|(seq, room)| (seq, room, true));
+            open.chain(matched).map(move |(&seq, room, matched)| {
+                let view = RoomView {
+                    created_at: room.created_at,
+                    members: room.members.iter().map(|(id, _)| *id).collect(),
+                    matched,
+                };
+                (RoomId { limit, seq }, view)
+            })
+        })
+    }
+
+    fn room(&self, id: RoomId) -> Option<&Room> {
+        let lobby = self.lobbies.get(&id.limit)?;
+        lobby.open.get(&id.seq).or_else(|| lobby.matched.get(&id.seq))
+    }
+}

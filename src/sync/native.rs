@@ -1,0 +1,53 @@
+//! The primitives of a normal build: parking_lot locks, crossbeam channels, std threads.
+
+pub(crate) use parking_lot::{Mutex, MutexGuard};
+pub(crate) use std::sync::Arc;
+
+pub(crate) mod atomic {
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+}
+
+pub(crate) mod thread {
+    pub(crate) use std::thread::JoinHandle;
+
+    /// Starts a named thread; a name shows up in debuggers, panics and `top -H`.
+    pub(crate) fn spawn_named<F>(name: String, body: F) -> JoinHandle<()>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(body)
+            .expect("the OS refused to start an engine thread")
+    }
+}
+
+pub(crate) mod channel {
+    pub(crate) use crossbeam_channel::{
+        Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError, bounded,
+        unbounded,
+    };
+
+    /// What [`recv_biased`] took: always from `first` while it has anything.
+    pub(crate) enum Biased<A, B> {
+        First(A),
+        Second(B),
+        /// Both channels are disconnected.
+        Closed,
+    }
+
+    /// Receives from `first` whenever it has a message, from `second` only when `first` is
+    /// empty; blocks while both are empty.
+    pub(crate) fn recv_biased<A, B>(first: &Receiver<A>, second: &Receiver<B>) -> Biased<A, B> {
+        crossbeam_channel::select_biased! {
+            recv(first) -> msg => match msg {
+                Ok(msg) => Biased::First(msg),
+                Err(_) => second.recv().map_or(Biased::Closed, Biased::Second),
+            },
+            recv(second) -> msg => match msg {
+                Ok(msg) => Biased::Second(msg),
+                Err(_) => first.recv().map_or(Biased::Closed, Biased::First),
+            },
+        }
+    }
+}
