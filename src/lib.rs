@@ -12,6 +12,8 @@
 //! - `sync`: every primitive the engines use; loom's under `--cfg lockchan_loom`.
 //! - [`Command`], [`Event`], [`Snapshot`], [`outbox`]: the domain.
 //! - [`invariants`]: checks on snapshots and event streams, for tests and the duel.
+//! - [`script`]: one-call-at-a-time scripts run on the model or an engine, for differential
+//!   tests.
 //! - [`duel`]: the seeded workload that runs both engines and the model side by side.
 
 mod actor;
@@ -27,6 +29,7 @@ mod lock;
 mod model;
 mod outbox;
 mod rooms;
+pub mod script;
 mod snapshot;
 mod sync;
 

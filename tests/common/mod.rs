@@ -1,0 +1,60 @@
+//! What the integration tests share: the macro that runs one test on every engine, and
+//! small helpers to connect clients and read their events.
+#![allow(dead_code)] // Each test file uses its own subset.
+
+use std::time::Duration;
+
+use lockchan::{ClientId, Engine, Event, OutboxReceiver, Player, RecvError, outbox};
+
+/// Runs each named `fn(EngineSpec)` once per engine under test, as `lock_1::name`,
+/// `lock_3::name`, `actor_1::name` and `actor_3::name`, so every engine passes the same tests
+/// under the same names.
+#[macro_export]
+macro_rules! per_engine {
+    ($($test:ident),* $(,)?) => {
+        $crate::per_engine!(@shard lock_1, Lock, 1; $($test),*);
+        $crate::per_engine!(@shard lock_3, Lock, 3; $($test),*);
+        $crate::per_engine!(@shard actor_1, Actor, 1; $($test),*);
+        $crate::per_engine!(@shard actor_3, Actor, 3; $($test),*);
+    };
+    (@shard $module:ident, $kind:ident, $shards:literal; $($test:ident),*) => {
+        mod $module {
+            $(
+                #[test]
+                fn $test() {
+                    let spec = lockchan::EngineSpec::new(lockchan::EngineKind::$kind, $shards);
+                    super::$test(spec);
+                }
+            )*
+        }
+    };
+}
+
+/// A connected test client: its id and its outbox's reading end.
+pub struct Client {
+    pub id: ClientId,
+    pub rx: OutboxReceiver,
+}
+
+impl Client {
+    pub fn connect(engine: &dyn Engine, name: &str, capacity: usize) -> Client {
+        let (tx, rx) = outbox(capacity);
+        let id = engine.connect(Player::new(name, name), tx);
+        Client { id, rx }
+    }
+
+    /// Everything delivered so far, after the engine settled.
+    pub fn events(&self, engine: &dyn Engine) -> Vec<Event> {
+        engine.quiesce();
+        self.rx.drain()
+    }
+
+    /// Waits (by blocking on the outbox, never by sleeping) for the next event.
+    pub fn next(&self) -> Event {
+        match self.rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(event) => event,
+            Err(RecvError::Empty) => panic!("{}: no event within 10 s", self.id),
+            Err(RecvError::Closed(reason)) => panic!("{}: outbox closed: {reason}", self.id),
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Differential tests: random scripts of calls made one at a time must give every client the
+//! same events, in the same order, on every engine as on the sequential model, and end in the
+//! same snapshot. A failure shrinks to a short script.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lockchan::script::{Step, run_engine, run_model};
+use lockchan::{Command, EngineConfig, EngineSpec};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+/// Small limits so that short scripts reach every rule: 16-byte messages, a 10 s match
+/// timeout against ticks of up to 4 s.
+fn config() -> EngineConfig {
+    EngineConfig {
+        max_message_bytes: 16,
+        ..EngineConfig::default()
+    }
+}
+
+fn payload(len: usize, seq: usize) -> Arc<str> {
+    format!("{seq}:{}", "x".repeat(len)).into()
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let client = 0..8usize;
+    prop_oneof![
+        3 => Just(Step::Connect),
+        6 => (client.clone(), 2u8..=4).prop_map(|(c, limit)| Step::Submit(c, Command::Join { limit })),
+        1 => (client.clone(), prop_oneof![Just(0u8), Just(1), Just(17), Just(255)])
+            .prop_map(|(c, limit)| Step::Submit(c, Command::Join { limit })),
+        2 => client.clone().prop_map(|c| Step::Submit(c, Command::Leave)),
+        3 => (client.clone(), 0..20usize, 0..100usize)
+            .prop_map(|(c, n, seq)| Step::Submit(c, Command::Say { data: payload(n, seq) })),
+        2 => (client.clone(), 0..20usize, 0..100usize)
+            .prop_map(|(c, n, seq)| Step::Submit(c, Command::Shout { text: payload(n, seq) })),
+        1 => (0..10usize).prop_map(Step::Disconnect),
+        2 => (0..4000u64).prop_map(|ms| Step::Tick(Duration::from_millis(ms))),
+        3 => client.prop_map(Step::Drain),
+    ]
+}
+
+/// Scripts with an outbox of `capacity`: 3 makes slow consumers common, 256 makes them rare.
+fn matches_model(spec: EngineSpec, capacity: usize) {
+    let cases = Config {
+        cases: 128,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(cases);
+    let scripts = proptest::collection::vec(step(), 1..60);
+    let result = runner.run(&scripts, |steps| {
+        let expected = run_model(&config(), capacity, &steps);
+        let engine = spec.build(config());
+        let actual = run_engine(&*engine, capacity, &steps);
+        prop_assert_eq!(&actual, &expected, "{} differs from the model", spec);
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{spec}: {failure}");
+    }
+}
+
+fn matches_model_with_roomy_outboxes(spec: EngineSpec) {
+    matches_model(spec, 256);
+}
+
+fn matches_model_with_slow_consumers(spec: EngineSpec) {
+    matches_model(spec, 3);
+}
+
+per_engine!(
+    matches_model_with_roomy_outboxes,
+    matches_model_with_slow_consumers
+);
