@@ -44,7 +44,9 @@ pub fn check_snapshot(snapshot: &Snapshot) -> Vec<String> {
         if let Some(room) = client.room
             && seated.get(id) != Some(&room)
         {
-            broken.push(format!("{id} thinks it sits in {room}, which does not hold it"));
+            broken.push(format!(
+                "{id} thinks it sits in {room}, which does not hold it"
+            ));
         }
     }
     broken

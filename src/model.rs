@@ -103,7 +103,13 @@ impl Model {
         };
         if let Err(code) = result {
             self.counters.errors += 1;
-            self.deliver(client, Event::Error { code, command: kind });
+            self.deliver(
+                client,
+                Event::Error {
+                    code,
+                    command: kind,
+                },
+            );
         }
         self.finish_cuts();
     }

@@ -229,6 +229,9 @@ impl RoomBook {
 
     fn room(&self, id: RoomId) -> Option<&Room> {
         let lobby = self.lobbies.get(&id.limit)?;
-        lobby.open.get(&id.seq).or_else(|| lobby.matched.get(&id.seq))
+        lobby
+            .open
+            .get(&id.seq)
+            .or_else(|| lobby.matched.get(&id.seq))
     }
 }

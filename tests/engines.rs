@@ -29,7 +29,10 @@ fn refused(code: ErrorCode, command: CommandKind) -> Vec<Event> {
 
 fn the_last_seat_matches_the_room(spec: EngineSpec) {
     let engine = engine(spec);
-    let (a, b) = (Client::connect(&*engine, "a", 16), Client::connect(&*engine, "b", 16));
+    let (a, b) = (
+        Client::connect(&*engine, "a", 16),
+        Client::connect(&*engine, "b", 16),
+    );
     engine.submit(a.id, Command::Join { limit: 2 });
     engine.submit(b.id, Command::Join { limit: 2 });
     let room = RoomId { limit: 2, seq: 1 };
@@ -43,7 +46,10 @@ fn the_last_seat_matches_the_room(spec: EngineSpec) {
         members: vec![a.id].into(),
     };
     let b_joined = Event::MemberJoined { room, client: b.id };
-    assert_eq!(a.events(&*engine), vec![a_joined, b_joined, matched.clone()]);
+    assert_eq!(
+        a.events(&*engine),
+        vec![a_joined, b_joined, matched.clone()]
+    );
     let joined = Event::Joined { room, members };
     assert_eq!(b.events(&*engine), vec![joined, matched]);
     let snapshot = engine.snapshot();
@@ -53,7 +59,9 @@ fn the_last_seat_matches_the_room(spec: EngineSpec) {
 
 fn say_reaches_the_others_in_the_room_only(spec: EngineSpec) {
     let engine = engine(spec);
-    let clients: Vec<_> = (0..3).map(|n| Client::connect(&*engine, &n.to_string(), 16)).collect();
+    let clients: Vec<_> = (0..3)
+        .map(|n| Client::connect(&*engine, &n.to_string(), 16))
+        .collect();
     for client in &clients[..2] {
         engine.submit(client.id, Command::Join { limit: 3 });
     }
@@ -71,14 +79,20 @@ fn say_reaches_the_others_in_the_room_only(spec: EngineSpec) {
 
 fn leaving_a_matched_room_tells_the_others_and_the_last_removes_it(spec: EngineSpec) {
     let engine = engine(spec);
-    let (a, b) = (Client::connect(&*engine, "a", 16), Client::connect(&*engine, "b", 16));
+    let (a, b) = (
+        Client::connect(&*engine, "a", 16),
+        Client::connect(&*engine, "b", 16),
+    );
     engine.submit(a.id, Command::Join { limit: 2 });
     engine.submit(b.id, Command::Join { limit: 2 });
     drop((a.events(&*engine), b.events(&*engine)));
     let room = RoomId { limit: 2, seq: 1 };
     engine.submit(a.id, Command::Leave);
     assert_eq!(a.events(&*engine), vec![Event::Left { room }]);
-    assert_eq!(b.events(&*engine), vec![Event::MemberLeft { room, client: a.id }]);
+    assert_eq!(
+        b.events(&*engine),
+        vec![Event::MemberLeft { room, client: a.id }]
+    );
     assert!(engine.snapshot().rooms.contains_key(&room));
     engine.submit(b.id, Command::Leave);
     assert_eq!(b.events(&*engine), vec![Event::Left { room }]);
@@ -97,7 +111,10 @@ fn an_open_room_dissolves_at_the_match_timeout(spec: EngineSpec) {
     assert_eq!(a.events(&*engine), vec![tick(9)]);
     engine.tick(Duration::from_secs(10));
     let room = RoomId { limit: 4, seq: 1 };
-    assert_eq!(a.events(&*engine), vec![tick(10), Event::MatchTimeout { room }]);
+    assert_eq!(
+        a.events(&*engine),
+        vec![tick(10), Event::MatchTimeout { room }]
+    );
     let snapshot = engine.snapshot();
     assert!(snapshot.rooms.is_empty());
     assert_eq!(snapshot.clients[&a.id].room, None);
@@ -106,7 +123,10 @@ fn an_open_room_dissolves_at_the_match_timeout(spec: EngineSpec) {
 
 fn disconnect_leaves_nothing_behind_and_closes_the_outbox(spec: EngineSpec) {
     let engine = engine(spec);
-    let (a, b) = (Client::connect(&*engine, "a", 16), Client::connect(&*engine, "b", 16));
+    let (a, b) = (
+        Client::connect(&*engine, "a", 16),
+        Client::connect(&*engine, "b", 16),
+    );
     engine.submit(a.id, Command::Join { limit: 3 });
     engine.submit(b.id, Command::Join { limit: 3 });
     drop((a.events(&*engine), b.events(&*engine)));
@@ -116,7 +136,10 @@ fn disconnect_leaves_nothing_behind_and_closes_the_outbox(spec: EngineSpec) {
     engine.quiesce();
     engine.submit(b.id, Command::Shout { text: "x".into() });
     engine.quiesce();
-    assert_eq!(a.rx.try_recv(), Err(RecvError::Closed(CloseReason::Disconnected)));
+    assert_eq!(
+        a.rx.try_recv(),
+        Err(RecvError::Closed(CloseReason::Disconnected))
+    );
     let room = RoomId { limit: 3, seq: 1 };
     let shouted = Event::Shouted {
         from: b.id,
@@ -140,16 +163,25 @@ fn a_full_outbox_cuts_its_client_off_and_spares_the_others(spec: EngineSpec) {
     }
     engine.quiesce();
     assert_eq!(slow.rx.drain().len(), 2);
-    assert_eq!(slow.rx.try_recv(), Err(RecvError::Closed(CloseReason::SlowConsumer)));
+    assert_eq!(
+        slow.rx.try_recv(),
+        Err(RecvError::Closed(CloseReason::SlowConsumer))
+    );
     assert_eq!(fast.events(&*engine).len(), 3);
     let snapshot = engine.snapshot();
     assert_eq!(snapshot.counters.slow_consumer_cuts, 1);
-    assert_eq!(snapshot.clients.keys().copied().collect::<Vec<_>>(), vec![fast.id]);
+    assert_eq!(
+        snapshot.clients.keys().copied().collect::<Vec<_>>(),
+        vec![fast.id]
+    );
 }
 
 fn refusals_change_nothing(spec: EngineSpec) {
     let engine = engine(spec);
-    let (a, b) = (Client::connect(&*engine, "a", 16), Client::connect(&*engine, "b", 16));
+    let (a, b) = (
+        Client::connect(&*engine, "a", 16),
+        Client::connect(&*engine, "b", 16),
+    );
     engine.submit(b.id, Command::Join { limit: 3 });
     drop(b.events(&*engine));
     let before = engine.snapshot();
@@ -160,15 +192,28 @@ fn refusals_change_nothing(spec: EngineSpec) {
         (a.id, say("hi"), ErrorCode::NotInRoom),
         (b.id, Command::Join { limit: 2 }, ErrorCode::AlreadyInRoom),
         (b.id, say("far too long"), ErrorCode::MessageTooLarge),
-        (b.id, Command::Shout { text: "far too long".into() }, ErrorCode::MessageTooLarge),
+        (
+            b.id,
+            Command::Shout {
+                text: "far too long".into(),
+            },
+            ErrorCode::MessageTooLarge,
+        ),
     ];
     for (client, command, code) in cases {
         let kind = command.kind();
         engine.submit(client, command);
         let who = if client == a.id { &a } else { &b };
-        assert_eq!(who.events(&*engine), refused(code, kind), "{kind:?} by {client}");
+        assert_eq!(
+            who.events(&*engine),
+            refused(code, kind),
+            "{kind:?} by {client}"
+        );
         let after = engine.snapshot();
-        assert_eq!((&after.clients, &after.rooms), (&before.clients, &before.rooms));
+        assert_eq!(
+            (&after.clients, &after.rooms),
+            (&before.clients, &before.rooms)
+        );
     }
     assert_eq!(engine.snapshot().counters.errors, 7);
 }
@@ -182,7 +227,10 @@ fn an_unknown_client_is_counted_and_changes_nothing(spec: EngineSpec) {
     engine.submit(stranger, Command::Shout { text: "x".into() });
     engine.disconnect(stranger);
     let after = engine.snapshot();
-    assert_eq!((&after.clients, &after.rooms), (&before.clients, &before.rooms));
+    assert_eq!(
+        (&after.clients, &after.rooms),
+        (&before.clients, &before.rooms)
+    );
     assert_eq!(after.counters.unknown_client, 3);
     assert_eq!(a.events(&*engine), vec![]);
 }

@@ -86,9 +86,15 @@ pub(super) enum Notice {
         bounce: Option<Command>,
     },
     /// These clients lost their seat at `room` because their room timed out.
-    Unseated { room: usize, clients: Vec<ClientId> },
+    Unseated {
+        room: usize,
+        clients: Vec<ClientId>,
+    },
     /// The room found the client's outbox full and took it out of its room.
-    Cut { room: usize, client: ClientId },
+    Cut {
+        room: usize,
+        client: ClientId,
+    },
     BarrierAck,
 }
 

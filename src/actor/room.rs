@@ -86,7 +86,9 @@ impl RoomActor {
                 bounce = Some(Command::Join { limit });
             }
             (Command::Join { limit }, None) => {
-                let room = self.book.join(client, outbox, limit, self.clock, &mut courier);
+                let room = self
+                    .book
+                    .join(client, outbox, limit, self.clock, &mut courier);
                 self.seats.insert(client, room);
             }
             (Command::Leave, Some(room)) => {

@@ -247,7 +247,10 @@ impl World {
     fn tick(&mut self, now: Duration) {
         self.clock = self.clock.max(now);
         let period = self.config.tick_period;
-        if self.last_tick.is_none_or(|last| self.clock >= last + period) {
+        if self
+            .last_tick
+            .is_none_or(|last| self.clock >= last + period)
+        {
             self.last_tick = Some(self.clock);
             self.broadcast(&Event::Tick { at: self.clock });
         }

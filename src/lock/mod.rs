@@ -92,7 +92,13 @@ impl LockEngine {
             if cs < rs {
                 // Already in order: take the room's shard on top.
                 let room = self.shards[rs].lock();
-                return Some((Locked::Two { client: guard, room }, seat));
+                return Some((
+                    Locked::Two {
+                        client: guard,
+                        room,
+                    },
+                    seat,
+                ));
             }
             // The room's shard comes first in the order: let go and take both afresh, then
             // check that the seat did not change while nothing was held.
@@ -139,7 +145,10 @@ impl LockEngine {
         };
         let sides = locked.sides();
         sides.counters.commands += 1;
-        let entry = sides.clients.get_mut(&client).expect("lock_client found it");
+        let entry = sides
+            .clients
+            .get_mut(&client)
+            .expect("lock_client found it");
         let mut courier = Courier {
             counters: sides.counters,
             cuts,

@@ -24,8 +24,7 @@ pub(crate) mod thread {
 
 pub(crate) mod channel {
     pub(crate) use crossbeam_channel::{
-        Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError, bounded,
-        unbounded,
+        Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError, bounded, unbounded,
     };
 
     /// What [`recv_biased`] took: always from `first` while it has anything.
