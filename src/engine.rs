@@ -130,3 +130,29 @@ impl fmt::Display for EngineSpec {
 pub(crate) fn room_shard(limit: u8, shards: usize) -> usize {
     usize::from(limit) % shards
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_names_parse_and_print() {
+        assert_eq!("lock".parse::<EngineKind>().ok(), Some(EngineKind::Lock));
+        assert_eq!("actor".parse::<EngineKind>().ok(), Some(EngineKind::Actor));
+        let err = "mutex".parse::<EngineKind>().err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown engine `mutex`: expected `lock` or `actor`")
+        );
+        assert_eq!(EngineSpec::new(EngineKind::Actor, 0).to_string(), "actor/1");
+    }
+
+    #[test]
+    fn every_limit_maps_to_one_shard_in_range() {
+        for shards in 1..6 {
+            for limit in crate::MIN_ROOM_LIMIT..=crate::MAX_ROOM_LIMIT {
+                assert!(room_shard(limit, shards) < shards);
+            }
+        }
+    }
+}

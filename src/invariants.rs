@@ -195,3 +195,166 @@ impl StreamCheck {
         self.broken.push(format!("{}: {what}", self.me));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::snapshot::{ClientView, RoomView};
+    use crate::{Player, Snapshot};
+
+    const ROOM: RoomId = RoomId { limit: 2, seq: 1 };
+    const OTHER: RoomId = RoomId { limit: 3, seq: 1 };
+
+    fn members(ids: &[u64]) -> Arc<[ClientId]> {
+        ids.iter().map(|&id| ClientId(id)).collect()
+    }
+
+    fn stream(events: &[Event]) -> Vec<String> {
+        let mut check = StreamCheck::new(ClientId(1));
+        events.iter().for_each(|e| check.observe(e));
+        check.broken
+    }
+
+    #[test]
+    fn a_possible_story_passes() {
+        let events = [
+            Event::Joined {
+                room: ROOM,
+                members: members(&[1]),
+            },
+            Event::MemberJoined {
+                room: ROOM,
+                client: ClientId(2),
+            },
+            Event::Matched {
+                room: ROOM,
+                members: members(&[1, 2]),
+            },
+            Event::Said {
+                room: ROOM,
+                from: ClientId(2),
+                data: "1:a".into(),
+            },
+            Event::Said {
+                room: ROOM,
+                from: ClientId(2),
+                data: "2:b".into(),
+            },
+            Event::Left { room: ROOM },
+            Event::Joined {
+                room: OTHER,
+                members: members(&[1]),
+            },
+        ];
+        assert_eq!(stream(&events), Vec::<String>::new());
+    }
+
+    #[test]
+    fn two_rooms_at_once_is_caught() {
+        let joined = |room| Event::Joined {
+            room,
+            members: members(&[1]),
+        };
+        assert_eq!(stream(&[joined(ROOM), joined(OTHER)]).len(), 1);
+    }
+
+    #[test]
+    fn a_second_matched_is_caught() {
+        let joined = Event::Joined {
+            room: ROOM,
+            members: members(&[2, 1]),
+        };
+        let matched = Event::Matched {
+            room: ROOM,
+            members: members(&[2, 1]),
+        };
+        assert_eq!(stream(&[joined, matched.clone(), matched]).len(), 1);
+    }
+
+    #[test]
+    fn says_out_of_order_are_caught() {
+        let said = |seq: &str| Event::Said {
+            room: ROOM,
+            from: ClientId(2),
+            data: seq.into(),
+        };
+        let joined = Event::Joined {
+            room: ROOM,
+            members: members(&[2, 1]),
+        };
+        assert_eq!(stream(&[joined, said("5"), said("4")]).len(), 1);
+    }
+
+    #[test]
+    fn an_event_for_a_room_it_is_not_in_is_caught() {
+        let late = Event::MemberLeft {
+            room: ROOM,
+            client: ClientId(2),
+        };
+        assert_eq!(stream(&[late]).len(), 1);
+    }
+
+    #[test]
+    fn a_timeout_after_a_match_is_caught() {
+        let joined = Event::Joined {
+            room: ROOM,
+            members: members(&[2, 1]),
+        };
+        let matched = Event::Matched {
+            room: ROOM,
+            members: members(&[2, 1]),
+        };
+        let timeout = Event::MatchTimeout { room: ROOM };
+        assert_eq!(stream(&[joined, matched, timeout]).len(), 1);
+    }
+
+    #[test]
+    fn ticks_going_back_are_caught() {
+        let tick = |s| Event::Tick {
+            at: Duration::from_secs(s),
+        };
+        assert_eq!(stream(&[tick(2), tick(1)]).len(), 1);
+    }
+
+    fn seated(room: Option<RoomId>) -> ClientView {
+        ClientView {
+            player: Player::new("p", "n"),
+            room,
+        }
+    }
+
+    #[test]
+    fn snapshot_checks_catch_a_client_in_two_rooms_and_a_full_open_room() {
+        let mut snapshot = Snapshot::default();
+        snapshot.clients.insert(ClientId(1), seated(Some(ROOM)));
+        snapshot.clients.insert(ClientId(2), seated(Some(ROOM)));
+        let full_open = RoomView {
+            created_at: Duration::ZERO,
+            members: vec![ClientId(1), ClientId(2)],
+            matched: false,
+        };
+        snapshot.rooms.insert(ROOM, full_open);
+        assert_eq!(check_snapshot(&snapshot).len(), 1, "full but open");
+        let also = RoomView {
+            created_at: Duration::ZERO,
+            members: vec![ClientId(1)],
+            matched: false,
+        };
+        snapshot.rooms.insert(OTHER, also);
+        let broken = check_snapshot(&snapshot);
+        assert!(
+            broken.iter().any(|b| b.contains("sits in rooms")),
+            "{broken:?}"
+        );
+    }
+
+    #[test]
+    fn leftovers_are_caught() {
+        let mut snapshot = Snapshot::default();
+        snapshot.clients.insert(ClientId(1), seated(None));
+        snapshot.counters.connects = 1;
+        assert_eq!(check_empty(&snapshot).len(), 2);
+    }
+}

@@ -341,3 +341,61 @@ impl Model {
             .expect("the model only names clients it holds")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::outbox;
+
+    fn connect(model: &mut Model) -> (ClientId, crate::OutboxReceiver) {
+        let (tx, rx) = outbox(4);
+        (model.connect(Player::new("p", "n"), tx), rx)
+    }
+
+    #[test]
+    fn the_first_tick_is_sent_and_the_next_waits_a_period() {
+        let mut model = Model::new(EngineConfig::default());
+        let (_, rx) = connect(&mut model);
+        model.tick(Duration::from_millis(100));
+        model.tick(Duration::from_millis(900));
+        model.tick(Duration::from_millis(1100));
+        let ticks: Vec<_> = rx.drain();
+        let at = |ms| Event::Tick {
+            at: Duration::from_millis(ms),
+        };
+        assert_eq!(ticks, vec![at(100), at(1100)]);
+    }
+
+    #[test]
+    fn the_clock_never_goes_back() {
+        let mut model = Model::new(EngineConfig::default());
+        model.tick(Duration::from_secs(5));
+        model.tick(Duration::from_secs(3));
+        assert_eq!(model.snapshot().clock, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_slow_consumer_is_removed_after_the_call_with_its_room_told() {
+        let mut model = Model::new(EngineConfig::default());
+        let (slow, slow_rx) = connect(&mut model);
+        let (fast, fast_rx) = connect(&mut model);
+        model.submit(slow, Command::Join { limit: 3 });
+        model.submit(fast, Command::Join { limit: 3 });
+        // slow holds Joined and MemberJoined; two shouts fill it and the third cuts it.
+        for _ in 0..3 {
+            model.submit(fast, Command::Shout { text: "x".into() });
+            fast_rx.drain();
+        }
+        assert_eq!(
+            slow_rx.close_reason(),
+            Some(CloseReason::SlowConsumer),
+            "{:?}",
+            slow_rx.drain()
+        );
+        let snapshot = model.snapshot();
+        assert!(!snapshot.clients.contains_key(&slow));
+        assert_eq!(snapshot.counters.slow_consumer_cuts, 1);
+        let room = RoomId { limit: 3, seq: 1 };
+        assert_eq!(snapshot.rooms[&room].members, vec![fast]);
+    }
+}

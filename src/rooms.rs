@@ -235,3 +235,123 @@ impl RoomBook {
             .or_else(|| lobby.matched.get(&id.seq))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::outbox::{OutboxReceiver, outbox};
+    use crate::snapshot::Counters;
+
+    struct Bench {
+        book: RoomBook,
+        counters: Counters,
+        cuts: BTreeSet<ClientId>,
+        inboxes: Vec<OutboxReceiver>,
+    }
+
+    impl Bench {
+        fn new() -> Bench {
+            Bench {
+                book: RoomBook::default(),
+                counters: Counters::default(),
+                cuts: BTreeSet::new(),
+                inboxes: Vec::new(),
+            }
+        }
+
+        fn join(&mut self, limit: u8, clock: u64) -> (ClientId, RoomId) {
+            let (tx, rx) = outbox(8);
+            self.inboxes.push(rx);
+            let client = ClientId(self.inboxes.len() as u64);
+            let mut courier = Courier {
+                counters: &mut self.counters,
+                cuts: &mut self.cuts,
+            };
+            let clock = Duration::from_secs(clock);
+            let room = self.book.join(client, tx, limit, clock, &mut courier);
+            (client, room)
+        }
+
+        fn leave(&mut self, room: RoomId, client: ClientId) -> bool {
+            let mut courier = Courier {
+                counters: &mut self.counters,
+                cuts: &mut self.cuts,
+            };
+            self.book.leave(room, client, true, &mut courier)
+        }
+
+        fn expire(&mut self, clock: u64, timeout: Duration) -> Vec<ClientId> {
+            let mut courier = Courier {
+                counters: &mut self.counters,
+                cuts: &mut self.cuts,
+            };
+            let clock = Duration::from_secs(clock);
+            self.book.expire(clock, timeout, &mut courier)
+        }
+    }
+
+    #[test]
+    fn joins_fill_the_oldest_open_room_and_a_full_room_takes_no_more() {
+        let mut bench = Bench::new();
+        let (_, first) = bench.join(2, 0);
+        let (_, again) = bench.join(2, 0);
+        let (_, next) = bench.join(2, 0);
+        assert_eq!(first, again);
+        assert_eq!(next, RoomId { limit: 2, seq: 2 });
+        assert_eq!(bench.counters.rooms_matched, 1);
+        assert_eq!(bench.counters.rooms_opened, 2);
+    }
+
+    #[test]
+    fn a_freed_seat_in_an_older_room_is_taken_first() {
+        let mut bench = Bench::new();
+        let (a, first) = bench.join(3, 0);
+        bench.join(3, 0);
+        bench.join(3, 0); // Matched: the next join opens room 2.
+        let (_, second) = bench.join(4, 0);
+        assert!(bench.leave(first, a));
+        // A matched room stays matched: the freed seat is not offered again.
+        let (_, room) = bench.join(3, 0);
+        assert_eq!(room, RoomId { limit: 3, seq: 2 });
+        assert_ne!(second, room);
+    }
+
+    #[test]
+    fn the_last_member_leaving_removes_the_room() {
+        let mut bench = Bench::new();
+        let (a, room) = bench.join(2, 0);
+        assert!(bench.leave(room, a));
+        assert_eq!(bench.book.views().count(), 0);
+        assert!(!bench.leave(room, a), "not a member any more");
+    }
+
+    #[test]
+    fn expiry_dissolves_only_open_rooms_past_the_timeout() {
+        let mut bench = Bench::new();
+        bench.join(2, 0);
+        bench.join(2, 0); // Matched at 0: never expires.
+        let (old, _) = bench.join(3, 1);
+        let (young, _) = bench.join(4, 5);
+        let timeout = Duration::from_secs(10);
+        assert!(!bench.book.any_expired(Duration::from_secs(10), timeout));
+        assert!(bench.book.any_expired(Duration::from_secs(11), timeout));
+        let gone = bench.expire(11, timeout);
+        assert_eq!(gone, vec![old]);
+        assert_eq!(bench.counters.rooms_timed_out, 1);
+        let left: Vec<_> = bench.book.views().flat_map(|(_, v)| v.members).collect();
+        assert!(left.contains(&young) && !left.contains(&old));
+    }
+
+    #[test]
+    fn say_from_a_stranger_is_refused() {
+        let mut bench = Bench::new();
+        let (_, room) = bench.join(2, 0);
+        let mut courier = Courier {
+            counters: &mut bench.counters,
+            cuts: &mut bench.cuts,
+        };
+        assert!(!bench.book.say(room, ClientId(99), "x".into(), &mut courier));
+    }
+}

@@ -89,8 +89,8 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
         })
         .collect();
     result.ops += mine as u64;
-    // Threads other than 0 shout; which of their clients do is the seed's choice.
-    let shouters_per_thread = config.shouts.div_ceil(shared.threads);
+    // The round's shouts are split over the threads; which clients shout is the seed's choice.
+    let my_shouts = share(config.shouts, shared.threads, thread);
     let limit = config.room_size;
     let mut seq = 0u64;
     let stamp = |seq: &mut u64| {
@@ -137,11 +137,10 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
         collect(&mut clients, shared, &mut result, Phase::Said);
         // Shout: everyone hears every shout.
         shared.barrier.wait();
-        let total_shouts = shouters_per_thread * shared.threads;
         for client in &mut clients {
-            client.owed = total_shouts;
+            client.owed = config.shouts;
         }
-        for client in clients.iter().take(shouters_per_thread) {
+        for client in clients.iter().cycle().take(my_shouts) {
             engine.submit(
                 client.id,
                 Command::Shout {
@@ -149,7 +148,7 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
                 },
             );
         }
-        result.ops += shouters_per_thread as u64;
+        result.ops += my_shouts as u64;
         collect(&mut clients, shared, &mut result, Phase::Shouted);
         // Leave: each client owes itself a `Left`.
         shared.barrier.wait();
@@ -184,6 +183,11 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
         result.broken.append(&mut client.check.broken);
     }
     result
+}
+
+/// Thread `thread`'s part of `total` when it is split as evenly as possible.
+fn share(total: usize, threads: usize, thread: usize) -> usize {
+    total / threads + usize::from(thread < total % threads)
 }
 
 /// Reads every client's outbox once, without waiting.
