@@ -21,10 +21,12 @@ use crate::outbox::{OutboxReceiver, RecvError, outbox};
 /// a broken engine fails the duel instead of hanging it.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// While submitting, a thread reads all its outboxes after every this many commands, as a
-/// server's writers would drain them while its readers submit. Latency figures include up to
-/// one such gap: they compare engines under the same harness, not absolute delivery times.
-const SWEEP_EVERY: usize = 64;
+/// While submitting, a thread reads all its outboxes once per this many commands per client it
+/// drives (at least 16), as a server's writers drain while its readers submit. Scaling the gap
+/// with the thread's clients keeps the cost of reading empty outboxes at about 8 per command
+/// for every contender, however many clients each thread has; latency figures include up to
+/// one such gap, so they compare contenders under the same harness, not absolute times.
+const SWEEPS_PER_CLIENT_PASS: usize = 8;
 
 /// What one caller thread measured.
 pub(super) struct ThreadResult {
@@ -92,6 +94,7 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
     // The round's shouts are split over the threads; which clients shout is the seed's choice.
     let my_shouts = share(config.shouts, shared.threads, thread);
     let limit = config.room_size;
+    let sweep_every = (clients.len() / SWEEPS_PER_CLIENT_PASS).max(16);
     let mut seq = 0u64;
     let stamp = |seq: &mut u64| {
         *seq += 1;
@@ -113,7 +116,7 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
         for i in 0..clients.len() {
             clients[i].joined_at = Some(Instant::now());
             engine.submit(clients[i].id, Command::Join { limit });
-            if i % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            if i % sweep_every == sweep_every - 1 {
                 sweep(&mut clients, Phase::Matched, shared.start, &mut result);
             }
         }
@@ -128,7 +131,7 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
             for i in 0..clients.len() {
                 let data = stamp(&mut seq).into();
                 engine.submit(clients[i].id, Command::Say { data });
-                if i % SWEEP_EVERY == SWEEP_EVERY - 1 {
+                if i % sweep_every == sweep_every - 1 {
                     sweep(&mut clients, Phase::Said, shared.start, &mut result);
                 }
             }
