@@ -90,7 +90,7 @@ impl FromStr for EngineKind {
 
 /// A name that is not an engine.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown engine `{0}`: expected `lock` or `actor`")]
+#[error("unknown engine `{0}`: expected `lock` or `actor`, optionally with `/shards` (`lock/4`)")]
 pub struct UnknownEngine(pub String);
 
 /// Which engine to build: a strategy and its shard count.
@@ -116,6 +116,21 @@ impl EngineSpec {
             EngineKind::Lock => Box::new(LockEngine::new(self.shards, config)),
             EngineKind::Actor => Box::new(ActorEngine::new(self.shards, config)),
         }
+    }
+}
+
+impl FromStr for EngineSpec {
+    type Err = UnknownEngine;
+
+    /// Parses `lock/4`, `actor/2`, or a bare kind (one shard).
+    fn from_str(s: &str) -> Result<EngineSpec, UnknownEngine> {
+        let (kind, shards) = s.split_once('/').unwrap_or((s, "1"));
+        let shards = shards
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| UnknownEngine(s.to_owned()))?;
+        Ok(EngineSpec::new(kind.parse()?, shards))
     }
 }
 

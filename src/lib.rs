@@ -14,6 +14,7 @@
 //! - [`invariants`]: checks on snapshots and event streams, for tests and the duel.
 //! - [`script`]: one-call-at-a-time scripts run on the model or an engine, for differential
 //!   tests.
+//! - [`verify`]: the in-process checks an engine must pass before it is served.
 //! - [`duel`]: the seeded workload that runs both engines and the model side by side.
 
 mod actor;
@@ -32,6 +33,7 @@ mod rooms;
 pub mod script;
 mod snapshot;
 mod sync;
+pub mod verify;
 
 pub use crate::{
     actor::ActorEngine,

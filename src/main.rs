@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use lockchan::EngineSpec;
 use lockchan::duel::{DuelConfig, render_table, run_duel};
+use lockchan::verify::{VerifyConfig, verify, write_reports};
 
 /// Locks or actors for a real-time game server? One matchmaking engine built both ways,
 /// checked against a sequential model and measured side by side.
@@ -19,6 +21,34 @@ struct Cli {
 enum Commands {
     /// Run one seeded workload on the model and on both engines, and compare them.
     Duel(DuelArgs),
+    /// Check engines against the model, under races and for leaks; write the results the gate
+    /// reads (reports/verification.json) and a table for people (reports/VERIFICATION.md).
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Engines to check, comma-separated, as kind/shards.
+    #[arg(long, value_delimiter = ',', default_values_t = VerifyConfig::default().engines)]
+    engines: Vec<EngineSpec>,
+    /// Random scripts per engine for the differential check.
+    #[arg(long, default_value_t = VerifyConfig::default().scripts)]
+    scripts: u64,
+    /// Races per engine.
+    #[arg(long, default_value_t = VerifyConfig::default().races)]
+    races: u64,
+    /// Leak-check cycles per engine.
+    #[arg(long, default_value_t = VerifyConfig::default().leak_cycles)]
+    leak_cycles: usize,
+    /// Seed of the scripts and races.
+    #[arg(long, default_value_t = VerifyConfig::default().seed)]
+    seed: u64,
+    /// Seconds any one check may take before it counts as stalled (a deadlock or lost reply).
+    #[arg(long, default_value_t = VerifyConfig::default().time_limit.as_secs())]
+    time_limit: u64,
+    /// Directory for verification.json and VERIFICATION.md.
+    #[arg(long, default_value = "reports")]
+    out_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -56,7 +86,46 @@ struct DuelArgs {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Commands::Duel(args) => duel(args),
+        Commands::Verify(args) => verify_engines(args),
     }
+}
+
+fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
+    let config = VerifyConfig {
+        engines: args.engines,
+        scripts: args.scripts,
+        races: args.races,
+        leak_cycles: args.leak_cycles,
+        seed: args.seed,
+        time_limit: std::time::Duration::from_secs(args.time_limit),
+    };
+    let report = verify(&config, |engine, check| {
+        let status = if check.passed { "passed" } else { "FAILED" };
+        eprintln!(
+            "  {engine:<9} {:<16} {status} ({} in {:.1} s)",
+            check.name, check.explored, check.seconds
+        );
+        if let Some(detail) = &check.detail {
+            eprintln!("            {detail}");
+        }
+    });
+    write_reports(&report, &args.out_dir)
+        .with_context(|| format!("writing results into {}", args.out_dir.display()))?;
+    eprintln!(
+        "wrote {}/verification.json and VERIFICATION.md",
+        args.out_dir.display()
+    );
+    let failed: Vec<_> = report
+        .engines
+        .iter()
+        .filter(|(_, v)| !v.passed())
+        .map(|(engine, _)| engine.as_str())
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("not verified: {}; see VERIFICATION.md", failed.join(", "));
+    }
+    // A stalled check leaves its threads behind; exiting ends them.
+    std::process::exit(0)
 }
 
 fn duel(args: DuelArgs) -> anyhow::Result<()> {

@@ -1,0 +1,72 @@
+//! The differential check: random scripts of one-at-a-time calls, each run on the model and on
+//! the engine, must give identical transcripts.
+//!
+//! The proptest suite (`tests/differential.rs`) does the same with shrinking; this copy needs no
+//! dev-dependency, so `lockchan verify` can run it on any engine from the binary.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::command::Command;
+use crate::config::EngineConfig;
+use crate::engine::EngineSpec;
+use crate::script::{Step, run_engine, run_model};
+
+/// The config scripts run under: small messages so `MessageTooLarge` is reachable.
+pub(crate) fn script_config() -> EngineConfig {
+    EngineConfig {
+        max_message_bytes: 16,
+        ..EngineConfig::default()
+    }
+}
+
+/// A random script of up to `len` steps over at most 8 clients.
+pub(crate) fn random_script(rng: &mut SmallRng, len: usize) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(len);
+    for seq in 0..len {
+        let client = rng.random_range(0..8);
+        let payload = |rng: &mut SmallRng| -> Arc<str> {
+            format!("{seq}:{}", "x".repeat(rng.random_range(0..20))).into()
+        };
+        let step = match rng.random_range(0..23) {
+            0..3 => Step::Connect,
+            3..9 => Step::Submit(
+                client,
+                Command::Join {
+                    limit: rng.random_range(2..=4),
+                },
+            ),
+            9 => Step::Submit(client, Command::Join { limit: 17 }),
+            10..12 => Step::Submit(client, Command::Leave),
+            12..15 => Step::Submit(client, Command::Say { data: payload(rng) }),
+            15..17 => Step::Submit(client, Command::Shout { text: payload(rng) }),
+            17 => Step::Disconnect(rng.random_range(0..10)),
+            18..20 => Step::Tick(Duration::from_millis(rng.random_range(0..4000))),
+            _ => Step::Drain(client),
+        };
+        steps.push(step);
+    }
+    steps
+}
+
+/// Runs `scripts` random scripts with outboxes of 3 (slow consumers) and 256; returns how many
+/// ran, or the first script whose transcripts differ.
+pub(crate) fn check(spec: EngineSpec, scripts: u64, seed: u64) -> Result<u64, String> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    for case in 0..scripts {
+        let capacity = if case % 2 == 0 { 3 } else { 256 };
+        let steps = random_script(&mut rng, 60);
+        let expected = run_model(&script_config(), capacity, &steps);
+        let engine = spec.build(script_config());
+        let actual = run_engine(&*engine, capacity, &steps);
+        if actual != expected {
+            return Err(format!(
+                "script {case} (seed {seed}, outbox {capacity}) differs from the model: {steps:?}"
+            ));
+        }
+    }
+    Ok(scripts)
+}

@@ -1,0 +1,95 @@
+//! The leak check, in the spirit of the original server's goroutine and memory checks: after
+//! many connect / match / chat / disconnect cycles every registry is empty, every outbox was
+//! let go, the engine's threads are gone once it is dropped, and resident memory stops growing.
+
+use std::time::Duration;
+
+use crate::command::Command;
+use crate::config::EngineConfig;
+use crate::engine::EngineSpec;
+use crate::ids::Player;
+use crate::invariants::check_empty;
+use crate::outbox::{RecvError, outbox};
+
+/// Resident memory may grow by at most this much between the end of the warm-up cycles and
+/// the end of the run: the allocator keeps some, a leak of one entry per client per cycle
+/// (hundreds of bytes × 500 clients × 40 cycles) goes far past it.
+pub const RSS_GROWTH_BOUND_KB: u64 = 8 * 1024;
+
+const CLIENTS: usize = 500;
+const WARM_UP: usize = 10;
+
+/// Runs `cycles` cycles and returns how many ran, or what leaked.
+pub(crate) fn check(spec: EngineSpec, cycles: usize) -> Result<u64, String> {
+    let threads_before = thread_count();
+    let engine = spec.build(EngineConfig::default());
+    let mut rss_after_warm_up = None;
+    for cycle in 0..cycles {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|n| {
+                let (tx, rx) = outbox(64);
+                (engine.connect(Player::new(format!("p{n}"), "leak"), tx), rx)
+            })
+            .collect();
+        for (id, _) in &clients {
+            engine.submit(*id, Command::Join { limit: 4 });
+        }
+        for (id, _) in &clients {
+            engine.submit(
+                *id,
+                Command::Say {
+                    data: "hello".into(),
+                },
+            );
+        }
+        engine.tick(Duration::from_secs(cycle as u64));
+        for (id, _) in &clients {
+            engine.disconnect(*id);
+        }
+        engine.quiesce();
+        let broken = check_empty(&engine.snapshot());
+        if !broken.is_empty() {
+            return Err(format!("cycle {cycle}: {broken:?}"));
+        }
+        for (id, rx) in &clients {
+            // Everything queued is readable; then the outbox must be over: every sender gone.
+            while rx.try_recv().is_ok() {}
+            if rx.try_recv() != Err(RecvError::Closed(crate::CloseReason::Disconnected)) {
+                return Err(format!("cycle {cycle}: {id}'s outbox was not let go"));
+            }
+        }
+        if cycle + 1 == WARM_UP {
+            rss_after_warm_up = resident_kb();
+        }
+    }
+    if let (Some(before), Some(after)) = (rss_after_warm_up, resident_kb())
+        && after > before + RSS_GROWTH_BOUND_KB
+    {
+        return Err(format!(
+            "resident memory grew from {before} kB to {after} kB after warm-up"
+        ));
+    }
+    drop(engine);
+    let threads_after = thread_count();
+    if threads_after > threads_before {
+        return Err(format!(
+            "{threads_before} threads before the engine, {threads_after} after it was dropped"
+        ));
+    }
+    Ok(cycles as u64)
+}
+
+/// This process's thread count, from /proc (0 where there is no /proc).
+fn thread_count() -> u64 {
+    proc_status_field("Threads:").unwrap_or(0)
+}
+
+fn resident_kb() -> Option<u64> {
+    proc_status_field("VmRSS:")
+}
+
+fn proc_status_field(name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(name))?;
+    line[name.len()..].split_whitespace().next()?.parse().ok()
+}

@@ -1,0 +1,232 @@
+//! `lockchan verify`: the checks an engine must pass before it may be served, run in-process
+//! on any engine, with results for the gate (`reports/verification.json`) and for people
+//! (`reports/VERIFICATION.md`).
+//!
+//! The checks here need nothing but the binary: differential scripts against the model, races
+//! of many threads against the invariants, and leak cycles, each under a watchdog so a deadlock
+//! or a lost reply fails instead of hanging. loom's exhaustive model checks need their own
+//! build (`--cfg lockchan_loom`) and run from `tests/loom.rs`.
+
+mod differential;
+mod leaks;
+pub mod race;
+mod watchdog;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Engine, EngineSpec};
+use watchdog::{Watched, watch};
+
+pub use leaks::RSS_GROWTH_BOUND_KB;
+
+/// How much of each check to run.
+#[derive(Clone, Debug)]
+pub struct VerifyConfig {
+    pub engines: Vec<EngineSpec>,
+    /// Random scripts per engine for the differential check.
+    pub scripts: u64,
+    /// Races per engine.
+    pub races: u64,
+    /// Connect / match / chat / disconnect cycles per engine for the leak check.
+    pub leak_cycles: usize,
+    pub seed: u64,
+    /// The longest any one check may run before it counts as stalled.
+    pub time_limit: Duration,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> VerifyConfig {
+        use crate::engine::EngineKind::{Actor, Lock};
+        VerifyConfig {
+            engines: [1, 2, 4]
+                .into_iter()
+                .flat_map(|shards| {
+                    [
+                        EngineSpec::new(Lock, shards),
+                        EngineSpec::new(Actor, shards),
+                    ]
+                })
+                .collect(),
+            scripts: 2000,
+            races: 10,
+            leak_cycles: 100,
+            seed: 1,
+            time_limit: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One check's outcome on one engine.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    /// Scripts, races or cycles run.
+    pub explored: u64,
+    pub seconds: f64,
+    /// What went wrong, when something did.
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EngineVerification {
+    pub checks: Vec<CheckResult>,
+}
+
+impl EngineVerification {
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|check| check.passed)
+    }
+}
+
+/// Everything `verify` found, keyed by engine (`lock/4`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VerificationReport {
+    pub engines: BTreeMap<String, EngineVerification>,
+    pub seed: u64,
+    pub unix_time: u64,
+}
+
+/// Runs every check on every engine in `config`, telling `progress` as each finishes.
+pub fn verify(
+    config: &VerifyConfig,
+    mut progress: impl FnMut(&str, &CheckResult),
+) -> VerificationReport {
+    let mut engines = BTreeMap::new();
+    for &spec in &config.engines {
+        let name = spec.to_string();
+        let mut checks = Vec::new();
+        for check in CHECKS {
+            let result = run_check(check, spec, config);
+            progress(&name, &result);
+            checks.push(result);
+        }
+        engines.insert(name, EngineVerification { checks });
+    }
+    let unix_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    VerificationReport {
+        engines,
+        seed: config.seed,
+        unix_time,
+    }
+}
+
+/// The checks, in the order they run.
+const CHECKS: [&str; 3] = ["differential", "race_invariants", "leaks"];
+
+fn run_check(check: &'static str, spec: EngineSpec, config: &VerifyConfig) -> CheckResult {
+    let started = Instant::now();
+    let (scripts, races, cycles, seed) = (
+        config.scripts,
+        config.races,
+        config.leak_cycles,
+        config.seed,
+    );
+    let watched = watch(check, config.time_limit, move || match check {
+        "differential" => differential::check(spec, scripts, seed),
+        "race_invariants" => race_check(spec, races, seed),
+        _ => leaks::check(spec, cycles),
+    });
+    let (passed, explored, detail) = match watched {
+        Watched::Finished(Ok(explored)) => (true, explored, None),
+        Watched::Finished(Err(broken)) => (false, 0, Some(broken)),
+        Watched::Panicked(message) => (false, 0, Some(format!("panicked: {message}"))),
+        Watched::Stalled => {
+            let limit = config.time_limit.as_secs();
+            let why = format!("no answer within {limit} s: a deadlock, a lost reply or a stall");
+            (false, 0, Some(why))
+        }
+    };
+    CheckResult {
+        name: check.to_owned(),
+        passed,
+        explored,
+        seconds: started.elapsed().as_secs_f64(),
+        detail,
+    }
+}
+
+fn race_check(spec: EngineSpec, races: u64, seed: u64) -> Result<u64, String> {
+    for run in 0..races {
+        let engine: Arc<dyn Engine> = spec.build(race::race_engine_config()).into();
+        let config = race::RaceConfig {
+            seed: seed.wrapping_add(run),
+            ..race::RaceConfig::default()
+        };
+        let broken = race::race(engine, &config);
+        if !broken.is_empty() {
+            let shown: Vec<_> = broken.iter().take(10).collect();
+            return Err(format!(
+                "race {run}: {} broken rules: {shown:?}",
+                broken.len()
+            ));
+        }
+    }
+    Ok(races)
+}
+
+/// Writes `verification.json` and `VERIFICATION.md` into `dir`.
+pub fn write_reports(report: &VerificationReport, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("verification.json"), json + "\n")?;
+    std::fs::write(dir.join("VERIFICATION.md"), render_markdown(report))
+}
+
+/// The verification results for people: a table of engine × check.
+pub fn render_markdown(report: &VerificationReport) -> String {
+    let mut out = String::from("# Verification\n\n");
+    out.push_str(
+        "Written by `cargo run --release -- verify`. Each cell: passed or FAILED, how many \
+         scripts, races or cycles ran, and the time it took.\n\n",
+    );
+    out.push_str("| engine | differential | race_invariants | leaks | verified |\n");
+    out.push_str("|---|---|---|---|---|\n");
+    for (engine, verification) in &report.engines {
+        let _ = write!(out, "| {engine} |");
+        for check in &verification.checks {
+            let status = if check.passed { "passed" } else { "FAILED" };
+            let _ = write!(
+                out,
+                " {status} ({} in {:.1} s) |",
+                check.explored, check.seconds
+            );
+        }
+        let verified = if verification.passed() { "yes" } else { "no" };
+        let _ = writeln!(out, " {verified} |");
+    }
+    let failures: Vec<_> = report
+        .engines
+        .iter()
+        .flat_map(|(engine, v)| v.checks.iter().map(move |c| (engine, c)))
+        .filter_map(|(engine, check)| check.detail.as_ref().map(|d| (engine, &check.name, d)))
+        .collect();
+    if !failures.is_empty() {
+        out.push_str("\n## Failures\n\n");
+        for (engine, check, detail) in failures {
+            let _ = writeln!(out, "- **{engine} / {check}**: {detail}");
+        }
+    }
+    out.push_str(
+        "\n## What each check proves\n\n\
+         - **differential**: random scripts of one-at-a-time calls (outboxes of 3 and 256) give \
+         every client exactly the sequential model's events and end in the model's snapshot.\n\
+         - **race_invariants**: 4 threads × 40 clients × 3,000 random commands (some clients \
+         commanded from two threads), a ticker taking snapshots: every client's stream tells a \
+         possible story, every snapshot is consistent, nothing is left after disconnect.\n\
+         - **leaks**: connect / match / chat / disconnect cycles of 500 clients: registries \
+         empty and every outbox let go after each cycle, resident memory growth after warm-up \
+         within the stated bound, and the engine's threads gone once it is dropped.\n\n\
+         Every check runs under a watchdog: a deadlock or a lost reply fails it instead of \
+         hanging. loom's model checks run separately (see README).\n",
+    );
+    out
+}

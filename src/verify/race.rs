@@ -1,0 +1,182 @@
+//! The race check: many caller threads on one engine at once, some of them commanding the same
+//! clients, with a ticker taking snapshots; then every stream rule, snapshot consistency and an
+//! empty engine after every client disconnects.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::command::Command;
+use crate::config::EngineConfig;
+use crate::engine::Engine;
+use crate::ids::{ClientId, Player};
+use crate::invariants::{StreamCheck, check_empty, check_snapshot};
+use crate::outbox::{OutboxReceiver, RecvError, outbox};
+
+/// The shape of one race.
+#[derive(Clone, Debug)]
+pub struct RaceConfig {
+    pub threads: usize,
+    pub clients_per_thread: usize,
+    pub ops_per_thread: usize,
+    pub seed: u64,
+}
+
+impl Default for RaceConfig {
+    fn default() -> RaceConfig {
+        RaceConfig {
+            threads: 4,
+            clients_per_thread: 40,
+            ops_per_thread: 3000,
+            seed: 1,
+        }
+    }
+}
+
+/// The config races run under: a short match timeout, so ticks dissolve rooms mid-run.
+pub fn race_engine_config() -> EngineConfig {
+    EngineConfig {
+        match_timeout: Duration::from_secs(3),
+        ..EngineConfig::default()
+    }
+}
+
+/// Runs one race on `engine` and returns every broken rule.
+pub fn race(engine: Arc<dyn Engine>, config: &RaceConfig) -> Vec<String> {
+    let running = Arc::new(AtomicBool::new(true));
+    let ticker = {
+        let (engine, running) = (engine.clone(), running.clone());
+        std::thread::spawn(move || {
+            let mut now = Duration::ZERO;
+            let mut broken = Vec::new();
+            while running.load(Ordering::Relaxed) && broken.is_empty() {
+                now += Duration::from_millis(500);
+                engine.tick(now);
+                broken = check_snapshot(&engine.snapshot());
+            }
+            broken
+        })
+    };
+    // Every thread connects its clients first, so each can name its neighbour's.
+    let owned: Vec<Vec<(ClientId, OutboxReceiver)>> = (0..config.threads)
+        .map(|thread| {
+            (0..config.clients_per_thread)
+                .map(|n| {
+                    let (tx, rx) = outbox(crate::DEFAULT_OUTBOX_CAPACITY);
+                    let name = format!("t{thread}-{n}");
+                    (engine.connect(Player::new(name.clone(), name), tx), rx)
+                })
+                .collect()
+        })
+        .collect();
+    let ids: Vec<Vec<ClientId>> = owned
+        .iter()
+        .map(|clients| clients.iter().map(|(id, _)| *id).collect())
+        .collect();
+    let callers: Vec<_> = owned
+        .into_iter()
+        .enumerate()
+        .map(|(thread, clients)| {
+            let engine = engine.clone();
+            let neighbours: Vec<ClientId> = ids[(thread + 1) % ids.len()]
+                .iter()
+                .take(2)
+                .copied()
+                .collect();
+            let config = config.clone();
+            std::thread::spawn(move || caller(&*engine, thread, clients, &neighbours, &config))
+        })
+        .collect();
+    let mut broken: Vec<String> = callers
+        .into_iter()
+        .flat_map(|caller| {
+            caller
+                .join()
+                .unwrap_or_else(|_| vec!["a caller panicked".into()])
+        })
+        .collect();
+    running.store(false, Ordering::Relaxed);
+    match ticker.join() {
+        Ok(mid_run) => broken.extend(mid_run.into_iter().map(|b| format!("mid-run: {b}"))),
+        Err(_) => broken.push("the ticker panicked".into()),
+    }
+    broken.extend(check_empty(&engine.snapshot()));
+    broken
+}
+
+/// One caller thread: random commands for its own clients, joins and leaves for two of its
+/// neighbour's (so one client is commanded from two threads at once), and a check of
+/// everything its own clients hear.
+fn caller(
+    engine: &dyn Engine,
+    thread: usize,
+    clients: Vec<(ClientId, OutboxReceiver)>,
+    neighbours: &[ClientId],
+    config: &RaceConfig,
+) -> Vec<String> {
+    let mut rng = SmallRng::seed_from_u64(config.seed.wrapping_mul(31).wrapping_add(thread as u64));
+    let mut checks: Vec<StreamCheck> = clients
+        .iter()
+        .map(|(id, _)| StreamCheck::new(*id))
+        .collect();
+    // Numbered payloads are per sender; only this thread numbers its own clients' messages.
+    let mut seq = 0u64;
+    for op in 0..config.ops_per_thread {
+        seq += 1;
+        let roll = rng.random_range(0..100);
+        if roll < 5 && !neighbours.is_empty() {
+            let who = neighbours[rng.random_range(0..neighbours.len())];
+            let command = if roll < 3 {
+                Command::Join {
+                    limit: rng.random_range(2..=4),
+                }
+            } else {
+                Command::Leave
+            };
+            engine.submit(who, command);
+            continue;
+        }
+        let who = clients[rng.random_range(0..clients.len())].0;
+        let command = match roll {
+            0..40 => Command::Join {
+                limit: rng.random_range(2..=4),
+            },
+            40..55 => Command::Leave,
+            55..95 => Command::Say {
+                data: format!("{seq}").into(),
+            },
+            _ => Command::Shout {
+                text: format!("{seq}").into(),
+            },
+        };
+        engine.submit(who, command);
+        if op % 16 == 0 {
+            for ((_, rx), check) in clients.iter().zip(&mut checks) {
+                rx.drain().iter().for_each(|event| check.observe(event));
+            }
+        }
+    }
+    engine.quiesce();
+    for (id, _) in &clients {
+        engine.disconnect(*id);
+    }
+    engine.quiesce();
+    let mut broken = Vec::new();
+    for ((id, rx), mut check) in clients.into_iter().zip(checks) {
+        loop {
+            match rx.try_recv() {
+                Ok(event) => check.observe(&event),
+                Err(RecvError::Closed(_)) => break,
+                Err(RecvError::Empty) => {
+                    broken.push(format!("{id}: outbox still open after disconnect"));
+                    break;
+                }
+            }
+        }
+        broken.extend(check.broken);
+    }
+    broken
+}
