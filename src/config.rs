@@ -19,6 +19,9 @@ pub struct EngineConfig {
     /// Capacity of each actor's command queue (actor engine only); a full queue makes the
     /// caller wait, which is the engine's backpressure.
     pub queue_capacity: usize,
+    /// The planted mistake this engine carries, for proving that verification catches it.
+    /// Always none without the `seeded-bugs` feature.
+    pub seeded: crate::seeded::Seeded,
 }
 
 impl Default for EngineConfig {
@@ -28,6 +31,7 @@ impl Default for EngineConfig {
             match_timeout: Duration::from_secs(10),
             max_message_bytes: 4096,
             queue_capacity: 1024,
+            seeded: crate::seeded::Seeded::default(),
         }
     }
 }

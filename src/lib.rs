@@ -15,6 +15,9 @@
 //! - [`script`]: one-call-at-a-time scripts run on the model or an engine, for differential
 //!   tests.
 //! - [`verify`]: the in-process checks an engine must pass before it is served.
+//! - [`report`]: reads every result and writes `reports/REPORT.md` with SVG plots.
+//! - [`gate`]: chooses the engine a server may run: the fastest verified one on `mixed`.
+//! - [`seeded`]: planted bugs (feature `seeded-bugs`) that prove the checks can fail.
 //! - [`duel`]: the seeded workload that runs both engines and the model side by side.
 
 mod actor;
@@ -24,13 +27,16 @@ mod courier;
 pub mod duel;
 mod engine;
 mod event;
+pub mod gate;
 mod ids;
 pub mod invariants;
 mod lock;
 mod model;
 mod outbox;
+pub mod report;
 mod rooms;
 pub mod script;
+pub mod seeded;
 mod snapshot;
 mod sync;
 pub mod verify;

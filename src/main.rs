@@ -24,6 +24,35 @@ enum Commands {
     /// Check engines against the model, under races and for leaks; write the results the gate
     /// reads (reports/verification.json) and a table for people (reports/VERIFICATION.md).
     Verify(VerifyArgs),
+    /// Read every result (criterion, bench extras, duel, verification) and write
+    /// reports/REPORT.md with SVG plots.
+    Report(ReportArgs),
+    /// Choose the engine the server runs: the fastest verified engine on the mixed workload;
+    /// writes reports/gate.json.
+    Gate(GateArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Where criterion wrote its results.
+    #[arg(long, default_value = "target/criterion")]
+    criterion_dir: PathBuf,
+    /// Where the benches wrote their extra statistics.
+    #[arg(long, default_value = "target/lockchan-bench")]
+    extra_dir: PathBuf,
+    /// The reports directory: read duel.json and verification.json, write REPORT.md and plots.
+    #[arg(long, default_value = "reports")]
+    reports_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct GateArgs {
+    #[arg(long, default_value = "target/criterion")]
+    criterion_dir: PathBuf,
+    #[arg(long, default_value = "reports/verification.json")]
+    verification: PathBuf,
+    #[arg(long, default_value = "reports/gate.json")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -49,6 +78,13 @@ struct VerifyArgs {
     /// Directory for verification.json and VERIFICATION.md.
     #[arg(long, default_value = "reports")]
     out_dir: PathBuf,
+    /// Also run every check on engines carrying seeded bugs and write the detection matrix
+    /// (needs a build with `--features seeded-bugs`).
+    #[arg(long)]
+    seeded: bool,
+    /// With --seeded: seconds a check on a seeded engine may take before it counts as stalled.
+    #[arg(long, default_value_t = 20)]
+    seeded_time_limit: u64,
 }
 
 #[derive(Args)]
@@ -87,7 +123,37 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Commands::Duel(args) => duel(args),
         Commands::Verify(args) => verify_engines(args),
+        Commands::Report(args) => report(args),
+        Commands::Gate(args) => gate(args),
     }
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let summary =
+        lockchan::report::write_report(&args.criterion_dir, &args.extra_dir, &args.reports_dir)
+            .context("writing the report")?;
+    for missing in &summary.missing {
+        eprintln!("missing: {missing}");
+    }
+    eprintln!(
+        "wrote {} with {} plots from {} criterion results",
+        summary.report.display(),
+        summary.plots.len(),
+        summary.criterion_results
+    );
+    Ok(())
+}
+
+fn gate(args: GateArgs) -> anyhow::Result<()> {
+    let gate = lockchan::gate::write_gate(&args.criterion_dir, &args.verification, &args.out)
+        .context("deciding the gate")?;
+    match &gate.choice {
+        Some(choice) => eprintln!("gate: {}/{}", choice.engine, choice.shards),
+        None => eprintln!("gate: no engine chosen"),
+    }
+    eprintln!("{}", gate.reason);
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
 }
 
 fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
@@ -99,7 +165,16 @@ fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
         seed: args.seed,
         time_limit: std::time::Duration::from_secs(args.time_limit),
     };
-    let report = verify(&config, |engine, check| {
+    if args.seeded && !cfg!(feature = "seeded-bugs") {
+        anyhow::bail!(
+            "--seeded needs the seeded bugs compiled in: \
+             cargo run --release --features seeded-bugs -- verify --seeded"
+        );
+    }
+    // A failing check's panic is caught and reported in the results; the default hook would
+    // also spray its backtrace over the progress lines.
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut report = verify(&config, |engine, check| {
         let status = if check.passed { "passed" } else { "FAILED" };
         eprintln!(
             "  {engine:<9} {:<16} {status} ({} in {:.1} s)",
@@ -109,6 +184,17 @@ fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
             eprintln!("            {detail}");
         }
     });
+    #[cfg(feature = "seeded-bugs")]
+    if args.seeded {
+        let config = VerifyConfig {
+            time_limit: std::time::Duration::from_secs(args.seeded_time_limit),
+            ..config
+        };
+        report.seeded = lockchan::verify::detect_seeded(&config, |detection| {
+            let caught = detection.caught_by();
+            eprintln!("  seeded {:<26} caught by {caught:?}", detection.bug);
+        });
+    }
     write_reports(&report, &args.out_dir)
         .with_context(|| format!("writing results into {}", args.out_dir.display()))?;
     eprintln!(
@@ -123,6 +209,14 @@ fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
         .collect();
     if !failed.is_empty() {
         anyhow::bail!("not verified: {}; see VERIFICATION.md", failed.join(", "));
+    }
+    let missed: Vec<_> = report
+        .seeded
+        .iter()
+        .filter(|d| d.caught_by().is_empty())
+        .collect();
+    if let Some(first) = missed.first() {
+        anyhow::bail!("seeded bug {} went unnoticed by every check", first.bug);
     }
     // A stalled check leaves its threads behind; exiting ends them.
     std::process::exit(0)

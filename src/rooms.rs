@@ -23,6 +23,8 @@ use crate::snapshot::RoomView;
 #[derive(Default)]
 pub(crate) struct RoomBook {
     lobbies: HashMap<u8, Lobby>,
+    /// Seeded bug `double_matched`: a matched room that loses a member opens again.
+    reopen_matched: bool,
 }
 
 /// The rooms of one user limit.
@@ -60,6 +62,13 @@ impl Room {
 }
 
 impl RoomBook {
+    pub(crate) fn new(seeded: crate::seeded::Seeded) -> RoomBook {
+        RoomBook {
+            lobbies: HashMap::new(),
+            reopen_matched: seeded.has(crate::seeded::SeededBug::DoubleMatched),
+        }
+    }
+
     /// Seats `client` in the oldest open room of `limit`, or a new room opened at `clock`.
     pub(crate) fn join(
         &mut self,
@@ -144,6 +153,11 @@ impl RoomBook {
             } else {
                 lobby.open.remove(&id.seq);
             }
+        } else if matched
+            && self.reopen_matched
+            && let Some(room) = lobby.matched.remove(&id.seq)
+        {
+            lobby.open.insert(id.seq, room);
         }
         true
     }

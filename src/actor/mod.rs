@@ -49,7 +49,7 @@ impl ActorEngine {
         let mut rooms = Vec::with_capacity(shards);
         for index in 0..shards {
             let (tx, rx) = channel::bounded(capacity);
-            let actor = RoomActor::new(index, shards, config.match_timeout, notice_tx.clone());
+            let actor = RoomActor::new(index, shards, &config, notice_tx.clone());
             let name = format!("lockchan-room-{index}");
             threads.push(spawn_named(name, move || actor.run(rx)));
             rooms.push(tx);

@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use super::messages::{Notice, Part, ToRoom};
 use crate::command::Command;
+use crate::config::EngineConfig;
 use crate::courier::Courier;
 use crate::engine::room_shard;
 use crate::event::ErrorCode;
 use crate::ids::{ClientId, RoomId};
 use crate::outbox::OutboxSender;
 use crate::rooms::RoomBook;
+use crate::seeded::{Seeded, SeededBug};
 use crate::snapshot::Counters;
 use crate::sync::channel::{Receiver, Sender};
 
@@ -25,22 +27,24 @@ pub(super) struct RoomActor {
     counters: Counters,
     cuts: BTreeSet<ClientId>,
     notices: Sender<Notice>,
+    seeded: Seeded,
 }
 
 impl RoomActor {
     pub(super) fn new(
         index: usize,
         shards: usize,
-        match_timeout: Duration,
+        config: &EngineConfig,
         notices: Sender<Notice>,
     ) -> RoomActor {
         RoomActor {
             index,
             shards,
-            book: RoomBook::default(),
+            book: RoomBook::new(config.seeded),
+            seeded: config.seeded,
             seats: HashMap::new(),
             clock: Duration::ZERO,
-            match_timeout,
+            match_timeout: config.match_timeout,
             counters: Counters::default(),
             cuts: BTreeSet::new(),
             notices,
@@ -104,6 +108,9 @@ impl RoomActor {
             (Command::Shout { .. }, _) => unreachable!("the world relays shouts itself"),
         }
         self.finish_cuts();
+        if self.seeded.has(SeededBug::LostReply) && kind == crate::CommandKind::Leave {
+            return;
+        }
         let seated = self.seats.contains_key(&client);
         let room = self.index;
         self.notify(Notice::Done {

@@ -12,6 +12,7 @@ use crate::engine::room_shard;
 use crate::event::{ErrorCode, Event};
 use crate::ids::{ClientId, Player};
 use crate::outbox::{CloseReason, OutboxSender};
+use crate::seeded::SeededBug;
 use crate::snapshot::Counters;
 use crate::sync::channel::{Biased, Receiver, Sender, recv_biased};
 
@@ -273,6 +274,16 @@ impl World {
 
     /// Forgets a client and has its room forget it. False if it was unknown.
     fn remove(&mut self, client: ClientId, reason: CloseReason) -> bool {
+        if self.config.seeded.has(SeededBug::LeakedClient)
+            && self.clients.get(&client).is_some_and(|e| e.room.is_some())
+        {
+            // The mistake: tell the room, forget to forget the client.
+            let room = self.clients[&client].room;
+            if let Some(room) = room {
+                self.send_room(room, ToRoom::Remove { client });
+            }
+            return true;
+        }
         let Some(entry) = self.clients.remove(&client) else {
             return false;
         };

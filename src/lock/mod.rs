@@ -36,6 +36,8 @@ use crate::engine::{Engine, room_shard};
 use crate::event::{ErrorCode, Event};
 use crate::ids::{ClientId, Player, RoomId};
 use crate::outbox::CloseReason;
+use crate::rooms::RoomBook;
+use crate::seeded::SeededBug;
 use crate::snapshot::{ClientView, Snapshot};
 use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicU64, Ordering};
@@ -58,8 +60,14 @@ type Cuts = BTreeSet<ClientId>;
 
 impl LockEngine {
     pub fn new(shards: usize, config: EngineConfig) -> LockEngine {
+        let shard = || {
+            Mutex::new(Shard {
+                rooms: RoomBook::new(config.seeded),
+                ..Shard::default()
+            })
+        };
         LockEngine {
-            shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
+            shards: (0..shards.max(1)).map(|_| shard()).collect(),
             last_client: AtomicU64::new(0),
             unknown_client: AtomicU64::new(0),
             config,
@@ -69,6 +77,16 @@ impl LockEngine {
     fn client_shard(&self, client: ClientId) -> usize {
         // The remainder is below the shard count, a usize.
         (client.0 % self.shards.len() as u64) as usize
+    }
+
+    fn has(&self, bug: SeededBug) -> bool {
+        self.config.seeded.has(bug)
+    }
+
+    /// Locks a client's shard and a room's shard in the global order.
+    fn lock_pair(&self, client: usize, room: usize) -> Locked<'_> {
+        let inverted = self.has(SeededBug::LockOrderInversion);
+        Locked::pair(&self.shards, client, room, inverted)
     }
 
     fn count_unknown(&self) {
@@ -89,7 +107,7 @@ impl LockEngine {
             if rs == cs {
                 return Some((Locked::One(guard), seat));
             }
-            if cs < rs {
+            if cs < rs || self.has(SeededBug::LockOrderInversion) {
                 // Already in order: take the room's shard on top.
                 let room = self.shards[rs].lock();
                 return Some((
@@ -103,7 +121,7 @@ impl LockEngine {
             // The room's shard comes first in the order: let go and take both afresh, then
             // check that the seat did not change while nothing was held.
             drop(guard);
-            let mut locked = Locked::pair(&self.shards, cs, rs);
+            let mut locked = self.lock_pair(cs, rs);
             let now = locked.client_shard().clients.get(&client)?.seat;
             if now == seat {
                 return Some((locked, seat));
@@ -117,7 +135,36 @@ impl LockEngine {
         }
         let cs = self.client_shard(client);
         let rs = room_shard(limit, self.shards.len());
-        let mut locked = Locked::pair(&self.shards, cs, rs);
+        if self.has(SeededBug::CheckThenActJoin) {
+            // The mistake: look under one hold of the locks, act under another.
+            let mut locked = self.lock_pair(cs, rs);
+            let seated = locked
+                .sides()
+                .clients
+                .get(&client)
+                .map(|e| e.seat.is_some());
+            drop(locked);
+            if seated == Some(false) {
+                std::thread::yield_now();
+                let mut locked = self.lock_pair(cs, rs);
+                let sides = locked.sides();
+                if let Some(entry) = sides.clients.get_mut(&client) {
+                    sides.counters.commands += 1;
+                    let mut courier = Courier {
+                        counters: sides.counters,
+                        cuts,
+                    };
+                    let outbox = entry.outbox.clone();
+                    let room =
+                        sides
+                            .rooms
+                            .join(client, outbox, limit, sides.room_clock, &mut courier);
+                    entry.seat = Some(room);
+                    return;
+                }
+            }
+        }
+        let mut locked = self.lock_pair(cs, rs);
         let sides = locked.sides();
         let Some(entry) = sides.clients.get_mut(&client) else {
             return self.count_unknown();
@@ -209,6 +256,13 @@ impl LockEngine {
             return false;
         };
         let sides = locked.sides();
+        if self.has(SeededBug::DeliveryAfterDisconnect) {
+            // The mistake: drop the client from the world but not from its room, and leave its
+            // outbox open: the room goes on delivering to a client that is gone.
+            sides.clients.remove(&client);
+            sides.counters.disconnects += 1;
+            return true;
+        }
         let entry = sides.clients.remove(&client).expect("lock_client found it");
         let mut courier = Courier {
             counters: sides.counters,

@@ -59,9 +59,21 @@ pub(super) enum Locked<'a> {
 
 impl Locked<'_> {
     /// Locks the client's shard and the room's shard in the global order: lower index first.
-    pub(super) fn pair(shards: &[Mutex<Shard>], client: usize, room: usize) -> Locked<'_> {
+    /// `client_first` is the seeded `lock_order_inversion`: the client's shard first whatever
+    /// its index.
+    pub(super) fn pair(
+        shards: &[Mutex<Shard>],
+        client: usize,
+        room: usize,
+        client_first: bool,
+    ) -> Locked<'_> {
         use std::cmp::Ordering::{Equal, Greater, Less};
-        match client.cmp(&room) {
+        let order = if client_first && client != room {
+            Less
+        } else {
+            client.cmp(&room)
+        };
+        match order {
             Equal => Locked::One(shards[client].lock()),
             Less => {
                 let client = shards[client].lock();

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::EngineConfig;
 use crate::engine::{Engine, EngineSpec};
+use crate::seeded::Seeded;
 use watchdog::{Watched, watch};
 
 pub use leaks::RSS_GROWTH_BOUND_KB;
@@ -89,8 +91,27 @@ impl EngineVerification {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VerificationReport {
     pub engines: BTreeMap<String, EngineVerification>,
+    /// The detection matrix, when the seeded bugs were run too.
+    #[serde(default)]
+    pub seeded: Vec<Detection>,
     pub seed: u64,
     pub unix_time: u64,
+}
+
+/// What the checks made of one seeded bug: each check that failed caught it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Detection {
+    pub bug: String,
+    pub engine: String,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Detection {
+    /// The checks that caught the bug.
+    pub fn caught_by(&self) -> Vec<&str> {
+        let failed = self.checks.iter().filter(|check| !check.passed);
+        failed.map(|check| check.name.as_str()).collect()
+    }
 }
 
 /// Runs every check on every engine in `config`, telling `progress` as each finishes.
@@ -103,7 +124,7 @@ pub fn verify(
         let name = spec.to_string();
         let mut checks = Vec::new();
         for check in CHECKS {
-            let result = run_check(check, spec, config);
+            let result = run_check(check, spec, Seeded::default(), config);
             progress(&name, &result);
             checks.push(result);
         }
@@ -114,15 +135,48 @@ pub fn verify(
         .map_or(0, |d| d.as_secs());
     VerificationReport {
         engines,
+        seeded: Vec::new(),
         seed: config.seed,
         unix_time,
     }
 }
 
+/// Runs every check on every seeded bug's engine: each must fail at least one.
+#[cfg(feature = "seeded-bugs")]
+pub fn detect_seeded(
+    config: &VerifyConfig,
+    mut progress: impl FnMut(&Detection),
+) -> Vec<Detection> {
+    use crate::seeded::{Seeded, SeededBug};
+    SeededBug::ALL
+        .into_iter()
+        .map(|bug| {
+            let seeded = Seeded::new(Some(bug));
+            let spec = bug.engine();
+            let checks = CHECKS
+                .into_iter()
+                .map(|check| run_check(check, spec, seeded, config))
+                .collect();
+            let detection = Detection {
+                bug: bug.name().to_owned(),
+                engine: spec.to_string(),
+                checks,
+            };
+            progress(&detection);
+            detection
+        })
+        .collect()
+}
+
 /// The checks, in the order they run.
 const CHECKS: [&str; 3] = ["differential", "race_invariants", "leaks"];
 
-fn run_check(check: &'static str, spec: EngineSpec, config: &VerifyConfig) -> CheckResult {
+fn run_check(
+    check: &'static str,
+    spec: EngineSpec,
+    seeded: Seeded,
+    config: &VerifyConfig,
+) -> CheckResult {
     let started = Instant::now();
     let (scripts, races, cycles, seed) = (
         config.scripts,
@@ -131,9 +185,9 @@ fn run_check(check: &'static str, spec: EngineSpec, config: &VerifyConfig) -> Ch
         config.seed,
     );
     let watched = watch(check, config.time_limit, move || match check {
-        "differential" => differential::check(spec, scripts, seed),
-        "race_invariants" => race_check(spec, races, seed),
-        _ => leaks::check(spec, cycles),
+        "differential" => differential::check(spec, seeded, scripts, seed),
+        "race_invariants" => race_check(spec, seeded, races, seed),
+        _ => leaks::check(spec, seeded, cycles),
     });
     let (passed, explored, detail) = match watched {
         Watched::Finished(Ok(explored)) => (true, explored, None),
@@ -154,9 +208,13 @@ fn run_check(check: &'static str, spec: EngineSpec, config: &VerifyConfig) -> Ch
     }
 }
 
-fn race_check(spec: EngineSpec, races: u64, seed: u64) -> Result<u64, String> {
+fn race_check(spec: EngineSpec, seeded: Seeded, races: u64, seed: u64) -> Result<u64, String> {
     for run in 0..races {
-        let engine: Arc<dyn Engine> = spec.build(race::race_engine_config()).into();
+        let config = EngineConfig {
+            seeded,
+            ..race::race_engine_config()
+        };
+        let engine: Arc<dyn Engine> = spec.build(config).into();
         let config = race::RaceConfig {
             seed: seed.wrapping_add(run),
             ..race::RaceConfig::default()
@@ -181,6 +239,42 @@ pub fn write_reports(report: &VerificationReport, dir: &Path) -> std::io::Result
     std::fs::write(dir.join("VERIFICATION.md"), render_markdown(report))
 }
 
+/// Seeded bug × check: caught (the check failed, with the time it took) or missed.
+fn render_detection_matrix(report: &VerificationReport, out: &mut String) {
+    out.push_str(
+        "\n## Seeded bugs: the checks can fail\n\nEach row is an engine carrying one planted \
+         mistake (`--features seeded-bugs`, `verify --seeded`); a cell says whether that check \
+         caught it and how long the check ran until it did.\n\n",
+    );
+    out.push_str("| seeded bug | engine | differential | race_invariants | leaks | caught |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for detection in &report.seeded {
+        let _ = write!(out, "| {} | {} |", detection.bug, detection.engine);
+        for check in &detection.checks {
+            if check.passed {
+                out.push_str(" missed |");
+            } else {
+                let _ = write!(out, " **caught** in {:.1} s |", check.seconds);
+            }
+        }
+        let caught = if detection.caught_by().is_empty() {
+            "NO"
+        } else {
+            "yes"
+        };
+        let _ = writeln!(out, " {caught} |");
+    }
+    let details = report.seeded.iter().flat_map(|d| {
+        let failed = d.checks.iter().filter(|c| !c.passed);
+        failed.filter_map(move |c| c.detail.as_ref().map(|text| (&d.bug, &c.name, text)))
+    });
+    out.push_str("\nWhat each check saw:\n\n");
+    for (bug, check, detail) in details {
+        let short: String = detail.chars().take(300).collect();
+        let _ = writeln!(out, "- {bug} / {check}: {short}");
+    }
+}
+
 /// The verification results for people: a table of engine × check.
 pub fn render_markdown(report: &VerificationReport) -> String {
     let mut out = String::from("# Verification\n\n");
@@ -202,6 +296,9 @@ pub fn render_markdown(report: &VerificationReport) -> String {
         }
         let verified = if verification.passed() { "yes" } else { "no" };
         let _ = writeln!(out, " {verified} |");
+    }
+    if !report.seeded.is_empty() {
+        render_detection_matrix(report, &mut out);
     }
     let failures: Vec<_> = report
         .engines

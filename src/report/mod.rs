@@ -1,0 +1,195 @@
+//! The report: reads every result there is (criterion's, the benches' extra stats, the duel,
+//! the verification summary), derives the comparisons, and writes `REPORT.md` with SVG plots
+//! under `plots/`. Nothing is invented: a section without its input says what produces it.
+//!
+//! - `inputs`: reading and parsing each input; a missing one is `None`.
+//! - `figures`: throughput panels, the lock ÷ actor headline, floors, the talk's table.
+//! - `plots`: the SVG charts. `markdown`: the document. `format`: how numbers are written.
+
+mod figures;
+pub(crate) mod format;
+pub(crate) mod inputs;
+mod markdown;
+mod plots;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use inputs::InputError;
+use inputs::Inputs;
+
+/// The report's file name inside the reports directory.
+pub const REPORT_FILE: &str = "REPORT.md";
+/// The plots' directory inside the reports directory, linked from the report by this
+/// relative path.
+pub const PLOTS_DIR: &str = "plots";
+/// The duel's results inside the reports directory, as `lockchan duel` writes them.
+pub const DUEL_FILE: &str = "duel.json";
+/// The verification summary inside the reports directory, as `lockchan verify` writes it.
+pub const VERIFICATION_FILE: &str = "verification.json";
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot clear the old plots at {}", path.display())]
+    ClearPlots {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot draw {}: {message}", path.display())]
+    Plot { path: PathBuf, message: String },
+}
+
+/// What a report run wrote and what it found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportSummary {
+    /// The Markdown report.
+    pub report: PathBuf,
+    /// Every SVG written, in the order the report shows them.
+    pub plots: Vec<PathBuf>,
+    /// Criterion results read (each a `new/benchmark.json` with its `estimates.json`).
+    pub criterion_results: usize,
+    /// Extra-stats files read.
+    pub extra_stats: usize,
+    pub duel_found: bool,
+    pub verification_found: bool,
+    /// The inputs that were absent, each with the command that produces it.
+    pub missing: Vec<String>,
+}
+
+/// Reads criterion's results under `criterion_dir` (normally `target/criterion`), the
+/// benches' extra stats in `extra_dir` (normally `target/lockchan-bench`), and `duel.json`
+/// and `verification.json` in `reports_dir`; writes `REPORT.md` there and the SVG plots in
+/// its `plots/` directory, replacing the plots of an earlier run.
+pub fn write_report(
+    criterion_dir: &Path,
+    extra_dir: &Path,
+    reports_dir: &Path,
+) -> Result<ReportSummary, ReportError> {
+    let inputs = Inputs::read(
+        criterion_dir,
+        extra_dir,
+        &reports_dir.join(DUEL_FILE),
+        &reports_dir.join(VERIFICATION_FILE),
+    )?;
+    let plots_dir = reports_dir.join(PLOTS_DIR);
+    create_dir(&plots_dir)?;
+    remove_stale_plots(&plots_dir)?;
+
+    let mut plots = Vec::new();
+    for (file, chart) in charts(&inputs) {
+        let path = plots_dir.join(&file);
+        let svg = plots::render_svg(&chart).map_err(|message| ReportError::Plot {
+            path: path.clone(),
+            message,
+        })?;
+        write(&path, &svg)?;
+        plots.push((file, path));
+    }
+    let drawn: BTreeSet<String> = plots.iter().map(|(file, _)| file.clone()).collect();
+    let report = reports_dir.join(REPORT_FILE);
+    write(&report, &markdown::render(&inputs, PLOTS_DIR, &drawn))?;
+
+    Ok(ReportSummary {
+        report,
+        plots: plots.into_iter().map(|(_, path)| path).collect(),
+        criterion_results: inputs.results().len(),
+        extra_stats: inputs.extra_stats().len(),
+        duel_found: inputs.duel.data.is_some(),
+        verification_found: inputs.verification.data.is_some(),
+        missing: missing(&inputs),
+    })
+}
+
+/// Every chart the report shows, with its file name: each workload's throughput panels, then
+/// the latency panels of `mixed`.
+fn charts(inputs: &Inputs) -> Vec<(String, plots::LineChart)> {
+    let results = inputs.results();
+    let mut charts = Vec::new();
+    for group in figures::workload_groups(results) {
+        for panel in figures::panels(results, &group) {
+            charts.push((panel.file_name(), plots::throughput_chart(&panel)));
+        }
+    }
+    for panel in figures::latency_panels(inputs.extra_stats()) {
+        charts.push((panel.file_name(), plots::latency_chart(&panel)));
+    }
+    charts
+}
+
+fn missing(inputs: &Inputs) -> Vec<String> {
+    let mut missing = Vec::new();
+    if inputs.criterion.data.is_none() {
+        missing.push(format!(
+            "criterion results in {}: run `cargo bench`",
+            inputs.criterion.path.display()
+        ));
+    }
+    if inputs.extra.data.is_none() {
+        missing.push(format!(
+            "extra bench stats in {}: run `cargo bench`",
+            inputs.extra.path.display()
+        ));
+    }
+    if inputs.duel.data.is_none() {
+        missing.push(format!(
+            "duel at {}: run `cargo run --release -- duel`",
+            inputs.duel.path.display()
+        ));
+    }
+    if inputs.verification.data.is_none() {
+        missing.push(format!(
+            "verification at {}: run `lockchan verify`",
+            inputs.verification.path.display()
+        ));
+    }
+    missing
+}
+
+fn create_dir(path: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(path).map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), ReportError> {
+    std::fs::write(path, contents).map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Removes the SVGs an earlier run left in `plots/`: a plot whose results are gone would
+/// otherwise sit beside the report as if it were current. Only `.svg` files directly inside
+/// are touched; the directory is the report's own.
+fn remove_stale_plots(plots_dir: &Path) -> Result<(), ReportError> {
+    let read_error = |source| ReportError::ClearPlots {
+        path: plots_dir.to_owned(),
+        source,
+    };
+    for entry in std::fs::read_dir(plots_dir).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        if path.extension().is_some_and(|ext| ext == "svg") && path.is_file() {
+            std::fs::remove_file(&path)
+                .map_err(|source| ReportError::ClearPlots { path, source })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! Seeded bugs: engine variants that each carry one classic concurrency mistake, so the
+//! verification suite can prove that it catches them. Compiled only with the `seeded-bugs`
+//! feature; without it `Seeded::has` is a constant `false` and every buggy path disappears.
+//!
+//! Each bug is the kind the original Go server shipped or nearly shipped:
+//!
+//! | bug | engine | the mistake |
+//! |---|---|---|
+//! | `check_then_act_join` | lock | a join checks "not seated" under one lock hold and takes the seat under another |
+//! | `lock_order_inversion` | lock | two shards locked client-first instead of lower-index-first |
+//! | `delivery_after_disconnect` | lock | disconnect forgets to close the outbox and to leave the room, which keeps delivering |
+//! | `lost_reply` | actor | a room actor drops its answer to a `Leave`, stranding the client's later commands and `quiesce` |
+//! | `leaked_client` | actor | the world forgets a disconnected client that was seated |
+//! | `double_matched` | both | a matched room that loses a member reopens, fills again and matches twice |
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One planted mistake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeededBug {
+    CheckThenActJoin,
+    LockOrderInversion,
+    DeliveryAfterDisconnect,
+    LostReply,
+    LeakedClient,
+    DoubleMatched,
+}
+
+impl SeededBug {
+    pub const ALL: [SeededBug; 6] = [
+        SeededBug::CheckThenActJoin,
+        SeededBug::LockOrderInversion,
+        SeededBug::DeliveryAfterDisconnect,
+        SeededBug::LostReply,
+        SeededBug::LeakedClient,
+        SeededBug::DoubleMatched,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SeededBug::CheckThenActJoin => "check_then_act_join",
+            SeededBug::LockOrderInversion => "lock_order_inversion",
+            SeededBug::DeliveryAfterDisconnect => "delivery_after_disconnect",
+            SeededBug::LostReply => "lost_reply",
+            SeededBug::LeakedClient => "leaked_client",
+            SeededBug::DoubleMatched => "double_matched",
+        }
+    }
+
+    /// The engine the bug is planted in: two shards, so cross-shard paths exist.
+    pub fn engine(self) -> crate::EngineSpec {
+        use crate::EngineKind::{Actor, Lock};
+        let kind = match self {
+            SeededBug::CheckThenActJoin
+            | SeededBug::LockOrderInversion
+            | SeededBug::DeliveryAfterDisconnect => Lock,
+            SeededBug::LostReply | SeededBug::LeakedClient | SeededBug::DoubleMatched => Actor,
+        };
+        crate::EngineSpec::new(kind, 2)
+    }
+}
+
+impl fmt::Display for SeededBug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SeededBug {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SeededBug, String> {
+        SeededBug::ALL
+            .into_iter()
+            .find(|bug| bug.name() == s)
+            .ok_or_else(|| format!("unknown seeded bug `{s}`"))
+    }
+}
+
+/// Which bug, if any, an engine was built with. Zero-sized without the feature.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seeded {
+    #[cfg(feature = "seeded-bugs")]
+    bug: Option<SeededBug>,
+}
+
+impl Seeded {
+    /// An engine config's `seeded` for `bug`.
+    #[cfg(feature = "seeded-bugs")]
+    pub fn new(bug: Option<SeededBug>) -> Seeded {
+        Seeded { bug }
+    }
+
+    /// True when the engine carries `bug`; always false without the `seeded-bugs` feature.
+    #[inline(always)]
+    pub(crate) fn has(self, bug: SeededBug) -> bool {
+        #[cfg(feature = "seeded-bugs")]
+        {
+            self.bug == Some(bug)
+        }
+        #[cfg(not(feature = "seeded-bugs"))]
+        {
+            let _ = bug;
+            false
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The report and the gate through the public API only, on a small tree laid out as
+//! `cargo bench`, `lockchan duel` and `lockchan verify` lay theirs out: what the CLI will call.
+
+use std::path::{Path, PathBuf};
+
+use lockchan::gate::{self, Gate};
+use lockchan::report::{self, ReportError};
+use lockchan::{EngineKind, EngineSpec};
+
+struct Tree(PathBuf);
+
+impl Tree {
+    fn new(name: &str) -> Tree {
+        let root = std::env::temp_dir().join(format!("lockchan-it-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("the tree's root is created");
+        Tree(root)
+    }
+
+    fn write(&self, path: &str, text: &str) -> PathBuf {
+        let path = self.0.join(path);
+        std::fs::create_dir_all(path.parent().expect("every fixture path has a parent"))
+            .expect("the fixture's directory is created");
+        std::fs::write(&path, text).expect("the fixture is written");
+        path
+    }
+
+    /// A `mixed` result at 4 threads: 1000 ops per iteration taking `mean_ns`.
+    fn mixed(&self, engine: &str, mean_ns: f64) {
+        let dir = format!("target/criterion/mixed/{engine}/t4/new");
+        self.write(
+            &format!("{dir}/benchmark.json"),
+            &format!(
+                r#"{{"group_id":"mixed","function_id":"{engine}","value_str":"t4",
+                    "throughput":{{"Elements":1000}},"full_id":"mixed/{engine}/t4",
+                    "directory_name":"mixed/{engine}/t4","title":"mixed/{engine}/t4"}}"#
+            ),
+        );
+        self.write(
+            &format!("{dir}/estimates.json"),
+            &format!(
+                r#"{{"mean":{{"confidence_interval":{{"confidence_level":0.95,
+                    "lower_bound":{mean_ns},"upper_bound":{mean_ns}}},
+                    "point_estimate":{mean_ns},"standard_error":0.0}}}}"#
+            ),
+        );
+    }
+
+    fn path(&self, path: &str) -> PathBuf {
+        self.0.join(path)
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run_gate(tree: &Tree) -> Gate {
+    gate::write_gate(
+        &tree.path("target/criterion"),
+        &tree.path("reports").join(report::VERIFICATION_FILE),
+        &tree.path("reports").join(gate::GATE_FILE),
+    )
+    .expect("the gate is written")
+}
+
+#[test]
+fn the_cli_path_writes_a_report_and_a_gate_the_server_can_load() {
+    let tree = Tree::new("cli");
+    tree.mixed("lock-4", 2_000_000.0);
+    tree.mixed("actor-4", 1_000_000.0);
+
+    let unverified = run_gate(&tree);
+    assert_eq!(unverified.choice, None);
+
+    tree.write(
+        "reports/verification.json",
+        r#"{"engines": {"lock/4": {"checks": [{"name": "differential", "passed": true, "explored": 10}]},
+                        "actor/4": {"checks": [{"name": "differential", "passed": true, "explored": 10}]}}}"#,
+    );
+    let written = run_gate(&tree);
+    let loaded = Gate::load(&tree.path("reports/gate.json")).expect("the gate loads");
+    assert_eq!(loaded, written);
+    let spec = loaded
+        .choice
+        .as_ref()
+        .map(|choice| choice.spec().expect("the choice is an engine"));
+    assert_eq!(spec, Some(EngineSpec::new(EngineKind::Actor, 4)));
+    assert_eq!(
+        loaded.reason,
+        "actor/4 is the fastest verified engine on `mixed`: 1,000,000 ops/s at 4 caller \
+         threads, 2.00× lock/4 (500,000 ops/s at 4)"
+    );
+
+    let summary = report::write_report(
+        &tree.path("target/criterion"),
+        &tree.path("target/lockchan-bench"),
+        &tree.path("reports"),
+    )
+    .expect("the report is written");
+    assert_eq!(summary.report, tree.path("reports/REPORT.md"));
+    assert_eq!(
+        summary.plots,
+        [tree.path("reports/plots/throughput_mixed.svg")]
+    );
+    assert!(!summary.duel_found && summary.verification_found);
+    let markdown = std::fs::read_to_string(&summary.report).expect("REPORT.md exists");
+    assert!(markdown.contains("| mixed | 4 | lock/4 | 500,000 | actor/4 | 1,000,000 | **0.50** |"));
+    assert!(
+        markdown
+            .contains("![mixed: throughput against caller threads](plots/throughput_mixed.svg)")
+    );
+}
+
+#[test]
+fn errors_name_the_file_at_fault() {
+    let tree = Tree::new("errors");
+    let duel = tree.write("reports/duel.json", "not json");
+    let err = report::write_report(
+        &tree.path("target/criterion"),
+        &tree.path("target/lockchan-bench"),
+        &tree.path("reports"),
+    )
+    .expect_err("a corrupt duel is an error");
+    assert!(matches!(err, ReportError::Input(_)));
+    assert_eq!(err.to_string(), format!("cannot parse {}", duel.display()));
+    let missing: &Path = &tree.path("reports/gate.json");
+    let err = Gate::load(missing).expect_err("no gate, no engine");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot read {}", missing.display())
+    );
+}
