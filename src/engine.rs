@@ -155,10 +155,13 @@ mod tests {
         assert_eq!("lock".parse::<EngineKind>().ok(), Some(EngineKind::Lock));
         assert_eq!("actor".parse::<EngineKind>().ok(), Some(EngineKind::Actor));
         let err = "mutex".parse::<EngineKind>().err().map(|e| e.to_string());
-        assert_eq!(
-            err.as_deref(),
-            Some("unknown engine `mutex`: expected `lock` or `actor`")
-        );
+        let expected = "unknown engine `mutex`: expected `lock` or `actor`, optionally with \
+                        `/shards` (`lock/4`)";
+        assert_eq!(err.as_deref(), Some(expected));
+        let spec = "actor/3".parse::<EngineSpec>().ok();
+        assert_eq!(spec, Some(EngineSpec::new(EngineKind::Actor, 3)));
+        assert!("lock/0".parse::<EngineSpec>().is_err());
+        assert!("lock/x".parse::<EngineSpec>().is_err());
         assert_eq!(EngineSpec::new(EngineKind::Actor, 0).to_string(), "actor/1");
     }
 
