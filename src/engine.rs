@@ -51,6 +51,12 @@ pub trait Engine: Send + Sync {
 
     /// Returns once all work submitted before the call is done and its events delivered.
     fn quiesce(&self);
+
+    /// What the engine can say about itself without waiting on anything, for a watchdog that
+    /// found it stuck: queue depths and the like. `None` when there is nothing to add.
+    fn diagnose(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The two strategies under comparison.

@@ -38,6 +38,8 @@ pub struct ActorEngine {
     last_client: AtomicU64,
     shards: usize,
     threads: Vec<JoinHandle<()>>,
+    /// The rooms' queues, only to report their depth when a watchdog asks; never sent on.
+    room_queues: Vec<Sender<messages::ToRoom>>,
 }
 
 impl ActorEngine {
@@ -55,6 +57,7 @@ impl ActorEngine {
             rooms.push(tx);
         }
         drop(notice_tx);
+        let room_queues = rooms.clone();
         let (world_tx, world_rx) = channel::bounded(capacity);
         let world = World::new(config, rooms);
         let name = "lockchan-world".to_owned();
@@ -64,6 +67,7 @@ impl ActorEngine {
             last_client: AtomicU64::new(0),
             shards,
             threads,
+            room_queues,
         }
     }
 
@@ -138,6 +142,16 @@ impl Engine for ActorEngine {
             }
         }
         snapshot
+    }
+
+    fn diagnose(&self) -> Option<String> {
+        let capacity = |queue: &Sender<_>| queue.capacity().unwrap_or(0);
+        let mut state = format!("world queue {}/{}", self.world.len(), capacity(&self.world));
+        for (index, queue) in self.room_queues.iter().enumerate() {
+            let (depth, room_capacity) = (queue.len(), queue.capacity().unwrap_or(0));
+            state.push_str(&format!(", room-{index} queue {depth}/{room_capacity}"));
+        }
+        Some(state)
     }
 
     fn quiesce(&self) {

@@ -3,6 +3,38 @@
 pub(crate) use parking_lot::{Mutex, MutexGuard};
 pub(crate) use std::sync::Arc;
 
+/// The lock cycles parking_lot's detector finds right now, each thread named with the crate's
+/// frames it is stuck in; `None` when there is none or the detector is not compiled in
+/// (feature `deadlock-detection`).
+pub(crate) fn deadlock_cycles() -> Option<String> {
+    #[cfg(feature = "deadlock-detection")]
+    {
+        let cycles = parking_lot::deadlock::check_deadlock();
+        if cycles.is_empty() {
+            return None;
+        }
+        let mut out = format!("{} lock cycle(s):", cycles.len());
+        for (n, cycle) in cycles.iter().enumerate() {
+            for thread in cycle {
+                let trace = format!("{:?}", thread.backtrace());
+                let frames: Vec<&str> = trace
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| line.contains("lockchan::") && !line.contains("sync::"))
+                    .take(3)
+                    .collect();
+                out.push_str(&format!(
+                    " [cycle {n}] {:?} in {frames:?};",
+                    thread.thread_id()
+                ));
+            }
+        }
+        Some(out)
+    }
+    #[cfg(not(feature = "deadlock-detection"))]
+    None
+}
+
 pub(crate) mod atomic {
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 }

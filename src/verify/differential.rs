@@ -10,11 +10,10 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use super::Builder;
 use crate::command::Command;
 use crate::config::EngineConfig;
-use crate::engine::EngineSpec;
 use crate::script::{Step, run_engine, run_model};
-use crate::seeded::Seeded;
 
 /// The config scripts run under: small messages so `MessageTooLarge` is reachable.
 pub(crate) fn script_config() -> EngineConfig {
@@ -55,21 +54,13 @@ pub(crate) fn random_script(rng: &mut SmallRng, len: usize) -> Vec<Step> {
 
 /// Runs `scripts` random scripts with outboxes of 3 (slow consumers) and 256; returns how many
 /// ran, or the first script whose transcripts differ.
-pub(crate) fn check(
-    spec: EngineSpec,
-    seeded: Seeded,
-    scripts: u64,
-    seed: u64,
-) -> Result<u64, String> {
+pub(crate) fn check(builder: &Builder, scripts: u64, seed: u64) -> Result<u64, String> {
     let mut rng = SmallRng::seed_from_u64(seed);
     for case in 0..scripts {
         let capacity = if case % 2 == 0 { 3 } else { 256 };
         let steps = random_script(&mut rng, 60);
         let expected = run_model(&script_config(), capacity, &steps);
-        let engine = spec.build(EngineConfig {
-            seeded,
-            ..script_config()
-        });
+        let engine = builder.build(script_config());
         let actual = run_engine(&*engine, capacity, &steps);
         if actual != expected {
             return Err(format!(

@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
+use super::Builder;
 use crate::command::Command;
 use crate::config::EngineConfig;
-use crate::engine::EngineSpec;
 use crate::ids::Player;
 use crate::invariants::check_empty;
 use crate::outbox::{RecvError, outbox};
-use crate::seeded::Seeded;
 
 /// Resident memory may grow by at most this much between the end of the warm-up cycles and
 /// the end of the run: the allocator keeps some, a leak of one entry per client per cycle
@@ -21,12 +20,9 @@ const CLIENTS: usize = 500;
 const WARM_UP: usize = 10;
 
 /// Runs `cycles` cycles and returns how many ran, or what leaked.
-pub(crate) fn check(spec: EngineSpec, seeded: Seeded, cycles: usize) -> Result<u64, String> {
+pub(crate) fn check(builder: &Builder, cycles: usize) -> Result<u64, String> {
     let threads_before = thread_count();
-    let engine = spec.build(EngineConfig {
-        seeded,
-        ..EngineConfig::default()
-    });
+    let engine = builder.build(EngineConfig::default());
     let mut rss_after_warm_up = None;
     for cycle in 0..cycles {
         let clients: Vec<_> = (0..CLIENTS)

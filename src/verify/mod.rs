@@ -15,7 +15,7 @@ mod watchdog;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -184,10 +184,12 @@ fn run_check(
         config.leak_cycles,
         config.seed,
     );
+    let builder = Builder::new(spec, seeded);
+    let watched_engine = builder.clone();
     let watched = watch(check, config.time_limit, move || match check {
-        "differential" => differential::check(spec, seeded, scripts, seed),
-        "race_invariants" => race_check(spec, seeded, races, seed),
-        _ => leaks::check(spec, seeded, cycles),
+        "differential" => differential::check(&builder, scripts, seed),
+        "race_invariants" => race_check(&builder, races, seed),
+        _ => leaks::check(&builder, cycles),
     });
     let (passed, explored, detail) = match watched {
         Watched::Finished(Ok(explored)) => (true, explored, None),
@@ -195,7 +197,13 @@ fn run_check(
         Watched::Panicked(message) => (false, 0, Some(format!("panicked: {message}"))),
         Watched::Stalled => {
             let limit = config.time_limit.as_secs();
-            let why = format!("no answer within {limit} s: a deadlock, a lost reply or a stall");
+            let why = match crate::sync::deadlock_cycles() {
+                Some(cycles) => format!("no answer within {limit} s: deadlock: {cycles}"),
+                None => format!(
+                    "no answer within {limit} s and no lock cycle: a lost reply or a stall{}",
+                    watched_engine.latest_state()
+                ),
+            };
             (false, 0, Some(why))
         }
     };
@@ -208,13 +216,50 @@ fn run_check(
     }
 }
 
-fn race_check(spec: EngineSpec, seeded: Seeded, races: u64, seed: u64) -> Result<u64, String> {
-    for run in 0..races {
-        let config = EngineConfig {
+/// Builds the engine under check, and remembers the latest one so that a watchdog that finds
+/// the check stalled can ask it what it is stuck on. Only a weak reference is kept: holding the
+/// engine would keep its threads alive and fool the leak check.
+#[derive(Clone)]
+pub(crate) struct Builder {
+    spec: EngineSpec,
+    seeded: Seeded,
+    latest: Arc<std::sync::Mutex<Option<Weak<dyn Engine>>>>,
+}
+
+impl Builder {
+    fn new(spec: EngineSpec, seeded: Seeded) -> Builder {
+        Builder {
+            spec,
             seeded,
-            ..race::race_engine_config()
+            latest: Arc::default(),
+        }
+    }
+
+    pub(crate) fn build(&self, config: EngineConfig) -> Arc<dyn Engine> {
+        let config = EngineConfig {
+            seeded: self.seeded,
+            ..config
         };
-        let engine: Arc<dyn Engine> = spec.build(config).into();
+        let engine: Arc<dyn Engine> = self.spec.build(config).into();
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        *latest = Some(Arc::downgrade(&engine));
+        engine
+    }
+
+    /// The latest engine's own account of its state, as a clause to append.
+    fn latest_state(&self) -> String {
+        let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let engine = latest.as_ref().and_then(Weak::upgrade);
+        match engine.and_then(|engine| engine.diagnose()) {
+            Some(state) => format!("; stuck engine: {state}"),
+            None => String::new(),
+        }
+    }
+}
+
+fn race_check(builder: &Builder, races: u64, seed: u64) -> Result<u64, String> {
+    for run in 0..races {
+        let engine = builder.build(race::race_engine_config());
         let config = race::RaceConfig {
             seed: seed.wrapping_add(run),
             ..race::RaceConfig::default()
