@@ -1,7 +1,12 @@
 //! The primitives of a normal build: parking_lot locks, crossbeam channels, std threads.
 
+#[cfg(not(feature = "lock-order-graph"))]
 pub(crate) use parking_lot::{Mutex, MutexGuard};
+// In debug builds these record every "held A, then took B" and panic on the first lock taken
+// against an order seen before; in release builds they are parking_lot's own.
 pub(crate) use std::sync::Arc;
+#[cfg(feature = "lock-order-graph")]
+pub(crate) use tracing_mutex::parking_lot::{Mutex, MutexGuard};
 
 /// The lock cycles parking_lot's detector finds right now, each thread named with the crate's
 /// frames it is stuck in; `None` when there is none or the detector is not compiled in
