@@ -9,9 +9,10 @@
 //! ```
 //!
 //! Only callers and the world ever wait on a send, and only downward; rooms never wait on
-//! anything. The notice channel is unbounded but cannot grow without bound: each client has at
-//! most one command at a room at a time (one `Done`), is cut at most once (one `Cut`), and
-//! each dissolved room and each barrier round gives one notice.
+//! anything. The notice channel is unbounded but cannot grow without bound: a `Done` answers a
+//! command the world sent into a room's bounded queue, and the world drains notices before it
+//! sends anything, so `Done`s in flight stay within the rooms' queue capacities; a client is cut
+//! at most once (one `Cut`); each dissolved room and each barrier round gives one notice.
 
 use std::time::Duration;
 

@@ -7,8 +7,9 @@
 //! cannot deadlock.
 //!
 //! A client's events may come from the world (ticks, shouts, refusals) and from its room's
-//! actor; the world keeps at most one command per client at a room at a time, so a client's
-//! own commands still take effect, and answer, in its order.
+//! actor; the world sends a client's commands to one room actor at a time, pipelining only
+//! `Say`s and holding anything else until the room has answered, so a client's own commands
+//! still take effect, and answer, in its order.
 
 mod messages;
 mod room;

@@ -24,7 +24,7 @@ pub(super) struct World {
     last_tick: Option<Duration>,
     counters: Counters,
     cuts: BTreeSet<ClientId>,
-    /// Clients with a command at a room actor.
+    /// Commands at room actors, not yet answered.
     in_flight: usize,
     barrier: Option<Round>,
     /// Quiesce callers that arrived during a round; they need a round of their own.
@@ -33,17 +33,41 @@ pub(super) struct World {
 
 /// What the world knows of a client.
 ///
-/// Per-client order: a client has at most one command at a room actor at a time; the ones it
-/// sends meanwhile wait in `stash` and run, in order, when the room answers. So a client's own
-/// events come in the order of its commands, though they are delivered by several actors.
+/// Per-client order: a client's commands at room actors are all at one actor, which answers
+/// them in order. A command that would take another path — to another room actor, or answered
+/// by the world itself — waits in `stash` until every answer is in, then runs in order. Only
+/// `Say`s to the room the client sits in are pipelined, since they change no seat and the room
+/// answers them in order anyway; a `Join` or `Leave` goes alone. So a client's own events come
+/// in the order of its commands, though several actors deliver them.
 struct Entry {
     player: Player,
     outbox: OutboxSender,
     /// The room actor that seats the client, as last told by it.
     room: Option<usize>,
-    /// The room actor working on the client's command, if one is.
-    pending: Option<usize>,
+    /// The client's unanswered commands at a room actor, if any.
+    pending: Option<Pending>,
     stash: VecDeque<Command>,
+}
+
+/// Commands of one client at one room actor, awaiting their `Done`.
+struct Pending {
+    room: usize,
+    count: u32,
+    /// All of them are `Say`s, so another `Say` may follow them without waiting.
+    says_only: bool,
+}
+
+impl Entry {
+    /// True when `command` must wait for the answers to the client's pending commands.
+    fn must_wait(&self, command: &Command, max_message_bytes: usize) -> bool {
+        let Some(pending) = &self.pending else {
+            return false;
+        };
+        let pipelined = pending.says_only
+            && self.room == Some(pending.room)
+            && matches!(command, Command::Say { data } if data.len() <= max_message_bytes);
+        !pipelined
+    }
 }
 
 /// A quiesce round: a barrier sent to every room, and who waits for its end.
@@ -104,7 +128,12 @@ impl World {
             }
             ToWorld::Submit { client, command } => match self.clients.get_mut(&client) {
                 None => self.counters.unknown_client += 1,
-                Some(entry) if entry.pending.is_some() => entry.stash.push_back(command),
+                Some(entry)
+                    if !entry.stash.is_empty()
+                        || entry.must_wait(&command, self.config.max_message_bytes) =>
+                {
+                    entry.stash.push_back(command)
+                }
                 Some(_) => self.run_command(client, command),
             },
             ToWorld::Disconnect { client } => {
@@ -149,7 +178,12 @@ impl World {
                 let Some(entry) = self.clients.get_mut(&client) else {
                     return; // Removed while its command was at the room.
                 };
-                entry.pending = None;
+                if let Some(pending) = &mut entry.pending {
+                    pending.count -= 1;
+                    if pending.count == 0 {
+                        entry.pending = None;
+                    }
+                }
                 entry.room = seated.then_some(room);
                 self.in_flight -= 1;
                 if let Some(command) = bounce {
@@ -221,7 +255,21 @@ impl World {
             (Command::Join { limit }, None) => room_shard(*limit, shards),
             _ => unreachable!("only a Join goes to a room without a seat"),
         };
-        entry.pending = Some(room);
+        let say = matches!(command, Command::Say { .. });
+        match &mut entry.pending {
+            Some(pending) => {
+                debug_assert_eq!(pending.room, room, "pipelined commands share a room actor");
+                pending.count += 1;
+                pending.says_only &= say;
+            }
+            None => {
+                entry.pending = Some(Pending {
+                    room,
+                    count: 1,
+                    says_only: say,
+                })
+            }
+        }
         let outbox = entry.outbox.clone();
         self.in_flight += 1;
         let message = ToRoom::Command {
@@ -233,9 +281,11 @@ impl World {
     }
 
     fn drain_stash(&mut self, client: ClientId) {
+        let max = self.config.max_message_bytes;
         while let Some(entry) = self.clients.get_mut(&client) {
-            if entry.pending.is_some() {
-                return;
+            match entry.stash.front() {
+                Some(next) if !entry.must_wait(next, max) => {}
+                _ => return,
             }
             let Some(command) = entry.stash.pop_front() else {
                 return;
@@ -289,11 +339,12 @@ impl World {
         };
         entry.outbox.close(reason);
         self.counters.disconnects += 1;
-        if entry.pending.is_some() {
-            self.in_flight -= 1;
-        }
+        let pending = entry.pending.map(|pending| {
+            self.in_flight -= pending.count as usize;
+            pending.room
+        });
         // Behind any command of the client's still queued there, by FIFO.
-        let mut rooms: Vec<usize> = entry.room.into_iter().chain(entry.pending).collect();
+        let mut rooms: Vec<usize> = entry.room.into_iter().chain(pending).collect();
         rooms.dedup();
         for room in rooms {
             self.send_room(room, ToRoom::Remove { client });
