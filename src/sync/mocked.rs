@@ -289,6 +289,11 @@ pub(crate) mod channel {
         pub(crate) fn len(&self) -> usize {
             self.chan.state.lock().queue.len()
         }
+
+        /// The most messages the channel holds; `None` when unbounded.
+        pub(crate) fn capacity(&self) -> Option<usize> {
+            self.chan.state.lock().capacity
+        }
     }
 
     impl<T> Clone for Sender<T> {
