@@ -16,6 +16,8 @@
 //! - `contention`: says into rooms whose popularity is Zipf-skewed, with the hottest room's
 //!   share of all says as the dial: `hot100` (one room), `hot25`, `hot5`, `hot1`, `uniform`
 //!   (over 1,024 rooms), at 4 threads (`hot25-t4`).
+//! - `critical_section`: `room_chat` at 4 threads with simulated game logic per `Say` inside
+//!   the engine's critical section or outside it, in the caller (`in-2000-t4`, `out-2000-t4`).
 //!
 //! How a case runs. The engine is built, its clients connected and seated, and a pool of
 //! caller threads started, all before criterion measures anything. An iteration is one batch:
@@ -106,10 +108,10 @@ impl Contender {
         }
     }
 
-    fn build(self) -> Arc<dyn Engine> {
+    fn build(self, config: EngineConfig) -> Arc<dyn Engine> {
         match self {
-            Contender::Model => Arc::new(SequentialModel::new()),
-            Contender::Engine(spec) => Arc::from(spec.build(EngineConfig::default())),
+            Contender::Model => Arc::new(SequentialModel::new(config)),
+            Contender::Engine(spec) => Arc::from(spec.build(config)),
         }
     }
 }
@@ -146,8 +148,8 @@ fn busy() -> Vec<(Contender, usize)> {
 struct SequentialModel(Mutex<Model>);
 
 impl SequentialModel {
-    fn new() -> SequentialModel {
-        SequentialModel(Mutex::new(Model::new(EngineConfig::default())))
+    fn new(config: EngineConfig) -> SequentialModel {
+        SequentialModel(Mutex::new(Model::new(config)))
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Model) -> R) -> R {
@@ -495,6 +497,11 @@ trait Workload: Send + Sync + 'static {
 
     /// One thread's part of one batch. Calls `window.done()` after its last operation.
     fn batch(&self, ctx: &Ctx, thread: usize, crew: &mut Crew, window: &mut Window<'_>);
+
+    /// The engine this workload runs on: the defaults unless it dials something.
+    fn config(&self) -> EngineConfig {
+        EngineConfig::default()
+    }
 }
 
 /// Connects `clients` clients, dealt to the threads round robin.
@@ -614,6 +621,10 @@ impl Workload for Churn {
 struct RoomChat {
     sets: usize,
     says: usize,
+    /// Units of simulated game logic per `Say` done by the engine while it holds the room
+    /// (`inside`) or by the caller before it submits (`outside`): the `critical_section` dial.
+    inside: u32,
+    outside: u32,
 }
 
 impl Workload for RoomChat {
@@ -632,6 +643,7 @@ impl Workload for RoomChat {
         let mut made = 0;
         for _ in 0..self.says {
             for i in 0..clients {
+                lockchan::work::burn(self.outside);
                 say(engine, crew.clients[i].id, now_ns());
                 window.ops(1);
                 made += 1;
@@ -650,6 +662,13 @@ impl Workload for RoomChat {
             |c| c.said >= c.owed,
             "room_chat: Said",
         );
+    }
+
+    fn config(&self) -> EngineConfig {
+        EngineConfig {
+            say_work: self.inside,
+            ..EngineConfig::default()
+        }
     }
 }
 
@@ -1039,7 +1058,7 @@ impl<W: Workload> Running<W> {
     fn start(contender: Contender, threads: usize, mut work: W) -> Running<W> {
         let peak = support::PeakRss::start();
         let ctx = Arc::new(Ctx {
-            engine: contender.build(),
+            engine: contender.build(work.config()),
             threads,
             ticks: TickClock::new(),
             first_done: AtomicBool::new(false),
@@ -1144,7 +1163,9 @@ impl<W: Workload> Running<W> {
         if refusals > 0 {
             eprintln!("{id}: {refusals} commands refused (a room timed out under a client)");
         }
-        support::write_record(&tally.record(case, Some(&latency), &peak));
+        let mut record = tally.record(case, Some(&latency), &peak);
+        record.peak_queue_depth = engine.peak_queue_depth();
+        support::write_record(&record);
     }
 }
 
@@ -1196,7 +1217,38 @@ fn churn(c: &mut Criterion) {
 
 fn room_chat(c: &mut Criterion) {
     let (sets, says) = sized((104, 4), (8, 1));
-    closed_group(c, "room_chat", || RoomChat { sets, says });
+    closed_group(c, "room_chat", || RoomChat {
+        sets,
+        says,
+        inside: 0,
+        outside: 0,
+    });
+}
+
+/// `critical_section`: `room_chat` at 4 threads with the same simulated game logic per `Say`
+/// either inside the engine's critical section (under the room's lock, on the room's actor) or
+/// outside it (by the caller, before it submits): `in-200`, `out-200`, `in-2000`, `out-2000`
+/// units of about a nanosecond each.
+fn critical_section(c: &mut Criterion) {
+    let (sets, says) = sized((52, 2), (8, 1));
+    support::machine();
+    let mut group = c.benchmark_group("critical_section");
+    configure(&mut group, SamplingMode::Flat);
+    for units in [200, 2000] {
+        for (place, inside, outside) in [("in", units, 0), ("out", 0, units)] {
+            for case in busy() {
+                let param = format!("{place}-{units}-t{}", case.1);
+                let work = RoomChat {
+                    sets,
+                    says,
+                    inside,
+                    outside,
+                };
+                bench_case(&mut group, "critical_section", case, &param, work);
+            }
+        }
+    }
+    group.finish();
 }
 
 fn shout_fanout(c: &mut Criterion) {
@@ -1287,6 +1339,7 @@ criterion_group!(
     shout_fanout,
     tick_all,
     mixed,
-    contention
+    contention,
+    critical_section
 );
 criterion_main!(benches);

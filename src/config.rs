@@ -19,6 +19,11 @@ pub struct EngineConfig {
     /// Capacity of each actor's command queue (actor engine only); a full queue makes the
     /// caller wait, which is the engine's backpressure.
     pub queue_capacity: usize,
+    /// Units of simulated game logic ([`burn`](crate::work::burn)) each `Say` costs inside
+    /// the engine, while it holds the room: under the room's lock, on the room's actor, in
+    /// the model. 0 (the default) for none; the benchmarks turn it to move work into the
+    /// critical section.
+    pub say_work: u32,
     /// The planted mistake this engine carries, for proving that verification catches it.
     /// Always none without the `seeded-bugs` feature.
     pub seeded: crate::seeded::Seeded,
@@ -31,6 +36,7 @@ impl Default for EngineConfig {
             match_timeout: Duration::from_secs(10),
             max_message_bytes: 4096,
             queue_capacity: 1024,
+            say_work: 0,
             seeded: crate::seeded::Seeded::default(),
         }
     }

@@ -57,6 +57,11 @@ pub trait Engine: Send + Sync {
     fn diagnose(&self) -> Option<String> {
         None
     }
+
+    /// The deepest any of the engine's queues has been, for an engine that has queues.
+    fn peak_queue_depth(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The two strategies under comparison.

@@ -18,6 +18,7 @@
 //! - [`report`]: reads every result and writes `reports/REPORT.md` with SVG plots.
 //! - [`gate`]: chooses the engine a server may run: the fastest verified one on `mixed`.
 //! - [`seeded`]: planted bugs (feature `seeded-bugs`) that prove the checks can fail.
+//! - [`work`]: simulated game logic, for the critical-section dial of the benchmarks.
 //! - [`duel`]: the seeded workload that runs both engines and the model side by side.
 
 mod actor;
@@ -40,6 +41,7 @@ pub mod seeded;
 mod snapshot;
 mod sync;
 pub mod verify;
+pub mod work;
 
 pub use crate::{
     actor::ActorEngine,

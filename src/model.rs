@@ -242,6 +242,7 @@ impl Model {
             return Err(ErrorCode::MessageTooLarge);
         }
         let room = self.clients[&client].room.ok_or(ErrorCode::NotInRoom)?;
+        crate::work::burn(self.config.say_work);
         for member in self.members_of(room) {
             if member != client {
                 let said = Event::Said {

@@ -245,3 +245,17 @@ per_engine!(
     refusals_change_nothing,
     an_unknown_client_is_counted_and_changes_nothing,
 );
+
+#[test]
+fn only_the_actor_engine_has_queues_whose_depth_it_reports() {
+    let lock = EngineSpec::new(lockchan::EngineKind::Lock, 2).build(EngineConfig::default());
+    assert_eq!(lock.peak_queue_depth(), None);
+    let actor = EngineSpec::new(lockchan::EngineKind::Actor, 2).build(EngineConfig::default());
+    let a = Client::connect(&*actor, "a", 64);
+    for _ in 0..32 {
+        actor.submit(a.id, Command::Join { limit: 2 });
+    }
+    actor.quiesce();
+    let depth = actor.peak_queue_depth().expect("the actor engine has queues");
+    assert!((1..=1024).contains(&depth), "{depth}");
+}

@@ -418,6 +418,7 @@ impl Tally {
                 involuntary: per_op(self.involuntary as f64),
             },
             peak_rss_kb: peak.kb(),
+            peak_queue_depth: None,
             machine: machine().clone(),
         }
     }
@@ -456,6 +457,9 @@ pub struct Record {
     pub cpu_us_per_op: f64,
     pub ctx_switches_per_op: ContextSwitches,
     pub peak_rss_kb: u64,
+    /// The deepest any engine queue got during the case (the actor engine's mailboxes);
+    /// `null` for a contender without queues.
+    pub peak_queue_depth: Option<usize>,
     pub machine: Machine,
 }
 

@@ -27,7 +27,8 @@ use crate::engine::Engine;
 use crate::ids::{ClientId, Player};
 use crate::outbox::OutboxSender;
 use crate::snapshot::{ClientView, Snapshot};
-use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::Arc;
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::sync::channel::{self, Sender};
 use crate::sync::thread::{JoinHandle, spawn_named};
 
@@ -41,6 +42,26 @@ pub struct ActorEngine {
     threads: Vec<JoinHandle<()>>,
     /// The rooms' queues, only to report their depth when a watchdog asks; never sent on.
     room_queues: Vec<Sender<messages::ToRoom>>,
+    peak: Arc<QueuePeak>,
+}
+
+/// The deepest any actor's queue has been: a statistic for benchmarks, written by the actors
+/// and read by no decision, so it does not break the rule that actors share no state.
+#[derive(Default)]
+pub(super) struct QueuePeak {
+    deepest: AtomicUsize,
+}
+
+impl QueuePeak {
+    /// Records `depth` if it is a new high; each actor passes its own high-water mark in
+    /// `seen` so the shared atomic is touched only when that mark rises. `Relaxed`: nothing
+    /// is published through it.
+    pub(super) fn record(&self, depth: usize, seen: &mut usize) {
+        if depth > *seen {
+            *seen = depth;
+            self.deepest.fetch_max(depth, Ordering::Relaxed);
+        }
+    }
 }
 
 impl ActorEngine {
@@ -49,10 +70,11 @@ impl ActorEngine {
         let capacity = config.queue_capacity.max(1);
         let (notice_tx, notice_rx) = channel::unbounded();
         let mut threads = Vec::with_capacity(shards + 1);
+        let peak = Arc::new(QueuePeak::default());
         let mut rooms = Vec::with_capacity(shards);
         for index in 0..shards {
             let (tx, rx) = channel::bounded(capacity);
-            let actor = RoomActor::new(index, shards, &config, notice_tx.clone());
+            let actor = RoomActor::new(index, shards, &config, notice_tx.clone(), peak.clone());
             let name = format!("lockchan-room-{index}");
             threads.push(spawn_named(name, move || actor.run(rx)));
             rooms.push(tx);
@@ -60,7 +82,7 @@ impl ActorEngine {
         drop(notice_tx);
         let room_queues = rooms.clone();
         let (world_tx, world_rx) = channel::bounded(capacity);
-        let world = World::new(config, rooms);
+        let world = World::new(config, rooms, peak.clone());
         let name = "lockchan-world".to_owned();
         threads.push(spawn_named(name, move || world.run(world_rx, notice_rx)));
         ActorEngine {
@@ -69,6 +91,7 @@ impl ActorEngine {
             shards,
             threads,
             room_queues,
+            peak,
         }
     }
 
@@ -153,6 +176,10 @@ impl Engine for ActorEngine {
             state.push_str(&format!(", room-{index} queue {depth}/{room_capacity}"));
         }
         Some(state)
+    }
+
+    fn peak_queue_depth(&self) -> Option<usize> {
+        Some(self.peak.deepest.load(Ordering::Relaxed))
     }
 
     fn quiesce(&self) {

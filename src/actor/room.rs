@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+use super::QueuePeak;
 use super::messages::{Notice, Part, ToRoom};
 use crate::command::Command;
 use crate::config::EngineConfig;
@@ -14,7 +15,8 @@ use crate::outbox::OutboxSender;
 use crate::rooms::RoomBook;
 use crate::seeded::{Seeded, SeededBug};
 use crate::snapshot::Counters;
-use crate::sync::channel::{Receiver, Sender};
+use crate::sync::Arc;
+use crate::sync::channel::{self, Receiver, Sender};
 
 pub(super) struct RoomActor {
     index: usize,
@@ -28,6 +30,8 @@ pub(super) struct RoomActor {
     cuts: BTreeSet<ClientId>,
     notices: Sender<Notice>,
     seeded: Seeded,
+    say_work: u32,
+    peak: Arc<QueuePeak>,
 }
 
 impl RoomActor {
@@ -36,12 +40,15 @@ impl RoomActor {
         shards: usize,
         config: &EngineConfig,
         notices: Sender<Notice>,
+        peak: Arc<QueuePeak>,
     ) -> RoomActor {
         RoomActor {
             index,
             shards,
             book: RoomBook::new(config.seeded),
             seeded: config.seeded,
+            say_work: config.say_work,
+            peak,
             seats: HashMap::new(),
             clock: Duration::ZERO,
             match_timeout: config.match_timeout,
@@ -52,7 +59,9 @@ impl RoomActor {
     }
 
     pub(super) fn run(mut self, inbox: Receiver<ToRoom>) {
+        let mut deepest = 0;
         while let Ok(message) = inbox.recv() {
+            self.peak.record(channel::queued(&inbox) + 1, &mut deepest);
             match message {
                 ToRoom::Command {
                     client,
@@ -100,6 +109,7 @@ impl RoomActor {
                 self.book.leave(room, client, true, &mut courier);
             }
             (Command::Say { data }, Some(room)) => {
+                crate::work::burn(self.say_work);
                 self.book.say(room, client, data, &mut courier);
             }
             (Command::Leave | Command::Say { .. }, None) => {

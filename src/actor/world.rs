@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
+use super::QueuePeak;
 use super::messages::{Notice, Part, ToRoom, ToWorld};
 use crate::command::Command;
 use crate::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
@@ -14,7 +15,8 @@ use crate::ids::{ClientId, Player};
 use crate::outbox::{CloseReason, OutboxSender};
 use crate::seeded::SeededBug;
 use crate::snapshot::Counters;
-use crate::sync::channel::{Biased, Receiver, Sender, recv_biased};
+use crate::sync::Arc;
+use crate::sync::channel::{self, Biased, Receiver, Sender, recv_biased};
 
 pub(super) struct World {
     config: EngineConfig,
@@ -29,6 +31,7 @@ pub(super) struct World {
     barrier: Option<Round>,
     /// Quiesce callers that arrived during a round; they need a round of their own.
     waiting: Vec<Sender<()>>,
+    peak: Arc<QueuePeak>,
 }
 
 /// What the world knows of a client.
@@ -79,8 +82,13 @@ struct Round {
 }
 
 impl World {
-    pub(super) fn new(config: EngineConfig, rooms: Vec<Sender<ToRoom>>) -> World {
+    pub(super) fn new(
+        config: EngineConfig,
+        rooms: Vec<Sender<ToRoom>>,
+        peak: Arc<QueuePeak>,
+    ) -> World {
         World {
+            peak,
             config,
             clients: HashMap::new(),
             rooms,
@@ -95,7 +103,9 @@ impl World {
     }
 
     pub(super) fn run(mut self, inbox: Receiver<ToWorld>, notices: Receiver<Notice>) {
+        let mut deepest = 0;
         loop {
+            self.peak.record(channel::queued(&inbox), &mut deepest);
             // Notices first: they finish work already accepted, and never wait.
             match recv_biased(&notices, &inbox) {
                 Biased::First(notice) => self.on_notice(notice),

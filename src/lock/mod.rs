@@ -211,7 +211,10 @@ impl LockEngine {
             return courier.error(client, &entry.outbox, ErrorCode::NotInRoom, kind);
         };
         let done = match command {
-            Command::Say { data } => sides.rooms.say(room, client, data, &mut courier),
+            Command::Say { data } => {
+                crate::work::burn(self.config.say_work);
+                sides.rooms.say(room, client, data, &mut courier)
+            }
             _ => {
                 entry.seat = None;
                 sides.rooms.leave(room, client, true, &mut courier)

@@ -371,6 +371,10 @@ pub(crate) struct ExtraStats {
     pub(crate) cpu_us_per_op: f64,
     pub(crate) ctx_switches_per_op: ContextSwitches,
     pub(crate) peak_rss_kb: u64,
+    /// The deepest engine queue of the case; absent in records from before it was measured,
+    /// and for contenders without queues.
+    #[serde(default)]
+    pub(crate) peak_queue_depth: Option<u64>,
     pub(crate) machine: BenchMachine,
 }
 

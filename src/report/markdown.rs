@@ -440,14 +440,19 @@ impl Doc<'_> {
             );
         }
         out.push_str(
-            "\nCPU time and context switches of the whole process, per operation.\n\n\
-             | workload | engine | parameter | CPU µs/op | voluntary switches/op | involuntary switches/op | peak RSS MiB |\n\
-             |---|---|---|--:|--:|--:|--:|\n",
+            "\nCPU time and context switches of the whole process, per operation; peak queue \
+             depth is the deepest any engine mailbox got (the actor engine's; a dash where \
+             there are none).\n\n\
+             | workload | engine | parameter | CPU µs/op | voluntary switches/op | involuntary switches/op | peak RSS MiB | peak queue depth |\n\
+             |---|---|---|--:|--:|--:|--:|--:|\n",
         );
         for stat in stats {
+            let depth = stat
+                .peak_queue_depth
+                .map_or_else(|| "—".to_owned(), format::count);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.4} | {:.4} | {} |",
+                "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {depth} |",
                 cell(&stat.group),
                 stat_engine(stat),
                 cell(&stat.param),

@@ -43,7 +43,7 @@ pub(crate) fn deadlock_cycles() -> Option<String> {
 }
 
 pub(crate) mod atomic {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 }
 
 pub(crate) mod thread {
@@ -325,6 +325,12 @@ pub(crate) mod channel {
 
     /// The receiving half, as crossbeam's: the channel disconnects for senders once every
     /// receiver is gone.
+    /// Always 0: queue depth is a statistic for benchmarks, and reading it here would take the
+    /// channel's lock, one more step for loom to interleave without checking anything.
+    pub(crate) fn queued<T>(_rx: &Receiver<T>) -> usize {
+        0
+    }
+
     pub(crate) struct Receiver<T> {
         chan: Arc<Chan<T>>,
     }

@@ -41,7 +41,7 @@ pub(crate) fn deadlock_cycles() -> Option<String> {
 }
 
 pub(crate) mod atomic {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 }
 
 pub(crate) mod thread {
@@ -63,6 +63,11 @@ pub(crate) mod channel {
     pub(crate) use crossbeam_channel::{
         Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError, bounded, unbounded,
     };
+
+    /// How many messages wait in `rx`: a statistic, never a decision.
+    pub(crate) fn queued<T>(rx: &Receiver<T>) -> usize {
+        rx.len()
+    }
 
     /// What [`recv_biased`] took: always from `first` while it has anything.
     pub(crate) enum Biased<A, B> {
