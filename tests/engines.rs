@@ -256,6 +256,8 @@ fn only_the_actor_engine_has_queues_whose_depth_it_reports() {
         actor.submit(a.id, Command::Join { limit: 2 });
     }
     actor.quiesce();
-    let depth = actor.peak_queue_depth().expect("the actor engine has queues");
+    let depth = actor
+        .peak_queue_depth()
+        .expect("the actor engine has queues");
     assert!((1..=1024).contains(&depth), "{depth}");
 }
