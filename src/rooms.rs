@@ -10,7 +10,7 @@
 //! - an open room has a free seat, so the oldest open room of a limit is the one to fill;
 //! - a room with no members does not exist.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use crate::event::Event;
 use crate::ids::{ClientId, RoomId};
 use crate::outbox::OutboxSender;
 use crate::snapshot::RoomView;
+use crate::sync::HashMap;
 
 #[derive(Default)]
 pub(crate) struct RoomBook {
@@ -64,7 +65,7 @@ impl Room {
 impl RoomBook {
     pub(crate) fn new(seeded: crate::seeded::Seeded) -> RoomBook {
         RoomBook {
-            lobbies: HashMap::new(),
+            lobbies: HashMap::default(),
             reopen_matched: seeded.has(crate::seeded::SeededBug::DoubleMatched),
         }
     }

@@ -1,6 +1,6 @@
 //! A room actor: owns the rooms of the limits that map to it and relays inside them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::QueuePeak;
@@ -15,8 +15,8 @@ use crate::outbox::OutboxSender;
 use crate::rooms::RoomBook;
 use crate::seeded::{Seeded, SeededBug};
 use crate::snapshot::Counters;
-use crate::sync::Arc;
 use crate::sync::channel::{self, Receiver, Sender};
+use crate::sync::{Arc, HashMap};
 
 pub(super) struct RoomActor {
     index: usize,
@@ -49,7 +49,7 @@ impl RoomActor {
             seeded: config.seeded,
             say_work: config.say_work,
             peak,
-            seats: HashMap::new(),
+            seats: HashMap::default(),
             clock: Duration::ZERO,
             match_timeout: config.match_timeout,
             counters: Counters::default(),

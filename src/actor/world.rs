@@ -1,7 +1,7 @@
 //! The world actor: the original server's hub. Owns every client, relays broadcasts and
 //! routes room commands to the room actors.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use super::QueuePeak;
@@ -15,8 +15,8 @@ use crate::ids::{ClientId, Player};
 use crate::outbox::{CloseReason, OutboxSender};
 use crate::seeded::SeededBug;
 use crate::snapshot::Counters;
-use crate::sync::Arc;
 use crate::sync::channel::{self, Biased, Receiver, Sender, recv_biased};
+use crate::sync::{Arc, HashMap};
 
 pub(super) struct World {
     config: EngineConfig,
@@ -90,7 +90,7 @@ impl World {
         World {
             peak,
             config,
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             rooms,
             clock: Duration::ZERO,
             last_tick: None,

@@ -1,13 +1,12 @@
 //! One stripe of the lock engine's state, and the global order in which stripes are locked.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::ids::{ClientId, Player, RoomId};
 use crate::outbox::OutboxSender;
 use crate::rooms::RoomBook;
 use crate::snapshot::Counters;
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::{HashMap, Mutex, MutexGuard};
 
 /// The state behind one lock.
 ///

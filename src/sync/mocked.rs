@@ -42,6 +42,15 @@ pub(crate) fn deadlock_cycles() -> Option<String> {
     None
 }
 
+/// The hash map engines keep their state in, with a fixed seed: loom replays an execution by
+/// making the same choices again, and a broadcast that walks a randomly seeded map in a new
+/// order on every replay would take different steps than the schedule it is replaying.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<
+    K,
+    V,
+    std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>,
+>;
+
 pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 }

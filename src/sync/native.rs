@@ -40,6 +40,9 @@ pub(crate) fn deadlock_cycles() -> Option<String> {
     None
 }
 
+/// The hash map engines keep their state in: std's, with its per-map random seed.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V>;
+
 pub(crate) mod atomic {
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 }
