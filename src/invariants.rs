@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::event::Event;
 use crate::ids::{ClientId, RoomId};
+use crate::outbox::{OutboxReceiver, RecvError};
 use crate::snapshot::Snapshot;
 
 /// Rules on one snapshot: no room over its limit or empty, an open room never marked matched
@@ -164,6 +165,20 @@ impl StreamCheck {
                 self.last_tick = *at;
             }
             Event::Error { .. } => {}
+        }
+    }
+
+    /// Observes everything left in `rx` after the client was disconnected and the engine
+    /// settled; the outbox must then be over, every sender gone.
+    pub fn read_to_end(&mut self, rx: &OutboxReceiver) {
+        loop {
+            match rx.try_recv() {
+                Ok(event) => self.observe(&event),
+                Err(RecvError::Closed(_)) => return,
+                Err(RecvError::Empty) => {
+                    return self.fail("outbox still open after disconnect".to_owned());
+                }
+            }
         }
     }
 

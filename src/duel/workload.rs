@@ -15,7 +15,7 @@ use crate::engine::Engine;
 use crate::event::Event;
 use crate::ids::{ClientId, Player};
 use crate::invariants::StreamCheck;
-use crate::outbox::{OutboxReceiver, RecvError, outbox};
+use crate::outbox::{OutboxReceiver, outbox};
 
 /// How long a thread waits for events it is owed before it calls them lost and moves on, so
 /// a broken engine fails the duel instead of hanging it.
@@ -169,20 +169,7 @@ pub(super) fn run_thread(shared: &Shared<'_>, thread: usize) -> ThreadResult {
     result.ops += clients.len() as u64;
     engine.quiesce();
     for mut client in clients {
-        loop {
-            match client.rx.try_recv() {
-                Ok(event) => client.check.observe(&event),
-                Err(RecvError::Closed(_)) => break,
-                Err(RecvError::Empty) => {
-                    let id = client.id;
-                    client
-                        .check
-                        .broken
-                        .push(format!("{id}: outbox open after disconnect"));
-                    break;
-                }
-            }
-        }
+        client.check.read_to_end(&client.rx);
         result.broken.append(&mut client.check.broken);
     }
     result
