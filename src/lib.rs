@@ -52,6 +52,9 @@ pub use crate::{
     ids::{ClientId, Player, RoomId},
     lock::LockEngine,
     model::Model,
-    outbox::{CloseReason, OutboxReceiver, OutboxSender, PushError, RecvError, outbox},
+    outbox::{
+        CloseReason, Doorbell, OutboxReceiver, OutboxSender, PushError, RecvError, outbox,
+        outbox_with_doorbell,
+    },
     snapshot::{ClientView, Counters, RoomView, Snapshot},
 };

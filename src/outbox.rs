@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use crate::event::Event;
 use crate::sync::atomic::{AtomicBool, Ordering};
-use crate::sync::channel::{self, Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError};
+use crate::sync::channel::{
+    self, LazyReceiver, LazySender, RecvTimeoutError, TryRecvError, TrySendError,
+};
 use crate::sync::{Arc, Mutex};
 
 /// Why an outbox was closed: what the client's writer reports when it reaches the end.
@@ -32,12 +34,36 @@ impl fmt::Display for CloseReason {
     }
 }
 
-/// Makes an outbox that holds at most `capacity` undelivered events.
+/// Makes an outbox that holds at most `capacity` undelivered events. Memory is taken as events
+/// queue up, not reserved for `capacity` of them: an idle client costs almost nothing.
 pub fn outbox(capacity: usize) -> (OutboxSender, OutboxReceiver) {
-    let (tx, rx) = channel::bounded(capacity);
+    make(capacity, None)
+}
+
+/// Wakes the reader of an outbox that waits without a thread of its own, such as the server's
+/// async writer task. Rung after every event queued and on close; a ring with nobody waiting
+/// must be remembered (as `tokio::sync::Notify::notify_one` does), or a wake-up is lost.
+pub trait Doorbell: Send + Sync {
+    fn ring(&self);
+}
+
+/// An outbox whose every push and close rings `doorbell`.
+pub fn outbox_with_doorbell(
+    capacity: usize,
+    doorbell: std::sync::Arc<dyn Doorbell>,
+) -> (OutboxSender, OutboxReceiver) {
+    make(capacity, Some(doorbell))
+}
+
+fn make(
+    capacity: usize,
+    doorbell: Option<std::sync::Arc<dyn Doorbell>>,
+) -> (OutboxSender, OutboxReceiver) {
+    let (tx, rx) = channel::lazy_bounded(capacity.max(1));
     let closing = Arc::new(Closing {
         closed: AtomicBool::new(false),
         reason: Mutex::new(None),
+        doorbell,
     });
     (
         OutboxSender {
@@ -57,6 +83,17 @@ struct Closing {
     /// Written once, by the first `close`; a mutex because it is touched only at close and at
     /// the receiver's end, never per event.
     reason: Mutex<Option<CloseReason>>,
+    /// Set once at creation, never changed. A std `Arc` even under loom: the doorbell wakes
+    /// an async task outside the model, and loom's `Arc` cannot hold a trait object.
+    doorbell: Option<std::sync::Arc<dyn Doorbell>>,
+}
+
+impl Closing {
+    fn ring(&self) {
+        if let Some(doorbell) = &self.doorbell {
+            doorbell.ring();
+        }
+    }
 }
 
 /// Why a push did not deliver.
@@ -71,7 +108,7 @@ pub enum PushError {
 /// The engine's half. Cloning it is cheap; the outbox ends once every clone is dropped.
 #[derive(Clone)]
 pub struct OutboxSender {
-    tx: Sender<Event>,
+    tx: LazySender<Event>,
     closing: Arc<Closing>,
 }
 
@@ -82,7 +119,10 @@ impl OutboxSender {
             return Err(PushError::Closed);
         }
         match self.tx.try_send(event) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.closing.ring();
+                Ok(())
+            }
             Err(TrySendError::Full(_)) => Err(PushError::Full),
             Err(TrySendError::Disconnected(_)) => Err(PushError::Closed),
         }
@@ -97,6 +137,8 @@ impl OutboxSender {
         }
         *slot = Some(reason);
         self.closing.closed.store(true, Ordering::Release);
+        drop(slot);
+        self.closing.ring();
         true
     }
 }
@@ -120,7 +162,7 @@ pub enum RecvError {
 
 /// The client's half, read by its writer.
 pub struct OutboxReceiver {
-    rx: Receiver<Event>,
+    rx: LazyReceiver<Event>,
     closing: Arc<Closing>,
 }
 
@@ -199,6 +241,38 @@ mod tests {
         let (_tx, rx) = outbox(1);
         assert_eq!(rx.try_recv(), Err(RecvError::Empty));
         assert_eq!(rx.close_reason(), None);
+    }
+
+    #[test]
+    fn the_doorbell_rings_for_every_event_queued_and_for_the_close() {
+        #[derive(Default)]
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl Doorbell for Count {
+            fn ring(&self) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let count = std::sync::Arc::new(Count::default());
+        let (tx, _rx) = outbox_with_doorbell(1, count.clone());
+        let rings = || count.0.load(std::sync::atomic::Ordering::Relaxed);
+        tx.try_push(tick(1)).unwrap();
+        assert_eq!(rings(), 1);
+        assert_eq!(tx.try_push(tick(2)), Err(PushError::Full));
+        assert_eq!(rings(), 1, "a refused push wakes nobody");
+        assert!(tx.close(CloseReason::Disconnected));
+        assert!(!tx.close(CloseReason::Disconnected));
+        assert_eq!(rings(), 2, "only the first close rings");
+    }
+
+    #[test]
+    fn a_drained_outbox_takes_events_up_to_its_capacity_again() {
+        let (tx, rx) = outbox(2);
+        for round in 0..3 {
+            assert_eq!(tx.try_push(tick(round)), Ok(()));
+            assert_eq!(tx.try_push(tick(round)), Ok(()));
+            assert_eq!(tx.try_push(tick(round)), Err(PushError::Full));
+            assert_eq!(rx.drain().len(), 2);
+        }
     }
 
     #[test]
