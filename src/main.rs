@@ -8,6 +8,10 @@ use lockchan::EngineSpec;
 use lockchan::duel::{DuelConfig, render_table, run_duel};
 use lockchan::verify::{VerifyConfig, verify, write_reports};
 
+mod cli {
+    pub(crate) mod serve;
+}
+
 /// Locks or actors for a real-time game server? One matchmaking engine built both ways,
 /// checked against a sequential model and measured side by side.
 #[derive(Parser)]
@@ -30,6 +34,8 @@ enum Commands {
     /// Choose the engine the server runs: the fastest verified engine on the mixed workload;
     /// writes reports/gate.json.
     Gate(GateArgs),
+    /// Serve WebSocket clients on the gate's engine, with an admin page on a second port.
+    Serve(cli::serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -125,6 +131,7 @@ fn main() -> anyhow::Result<()> {
         Commands::Verify(args) => verify_engines(args),
         Commands::Report(args) => report(args),
         Commands::Gate(args) => gate(args),
+        Commands::Serve(args) => cli::serve::serve(args),
     }
 }
 

@@ -104,7 +104,9 @@ pub(crate) mod channel {
     }
 
     /// The outbox's channel: loom's bounded channel already allocates only what it holds.
-    pub(crate) use self::{Receiver as LazyReceiver, Sender as LazySender, bounded as lazy_bounded};
+    pub(crate) use self::{
+        Receiver as LazyReceiver, Sender as LazySender, bounded as lazy_bounded,
+    };
 
     /// A channel whose sends never wait.
     pub(crate) fn unbounded<T>() -> (Sender<T>, Receiver<T>) {

@@ -10,6 +10,7 @@ use crate::config::EngineConfig;
 use crate::ids::Player;
 use crate::invariants::check_empty;
 use crate::outbox::{RecvError, outbox};
+use crate::process::{resident_kb, thread_count};
 
 /// Resident memory may grow by at most this much between the end of the warm-up cycles and
 /// the end of the run: the allocator keeps some, a leak of one entry per client per cycle
@@ -77,19 +78,4 @@ pub(crate) fn check(builder: &Builder, cycles: usize) -> Result<u64, String> {
         ));
     }
     Ok(cycles as u64)
-}
-
-/// This process's thread count, from /proc (0 where there is no /proc).
-fn thread_count() -> u64 {
-    proc_status_field("Threads:").unwrap_or(0)
-}
-
-fn resident_kb() -> Option<u64> {
-    proc_status_field("VmRSS:")
-}
-
-fn proc_status_field(name: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with(name))?;
-    line[name.len()..].split_whitespace().next()?.parse().ok()
 }

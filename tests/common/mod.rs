@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use lockchan::{ClientId, Engine, Event, OutboxReceiver, Player, RecvError, outbox};
 
+pub mod server;
+
 /// Runs each named `fn(EngineSpec)` once per engine under test, as `lock_1::name`,
 /// `lock_3::name`, `actor_1::name` and `actor_3::name`, so every engine passes the same tests
-/// under the same names.
+/// under the same names. `per_engine!(async: ...)` does the same for `async fn(EngineSpec)`,
+/// each on its own two-worker tokio runtime.
 #[macro_export]
 macro_rules! per_engine {
     ($($test:ident),* $(,)?) => {
@@ -16,6 +19,28 @@ macro_rules! per_engine {
         $crate::per_engine!(@shard lock_3, Lock, 3; $($test),*);
         $crate::per_engine!(@shard actor_1, Actor, 1; $($test),*);
         $crate::per_engine!(@shard actor_3, Actor, 3; $($test),*);
+    };
+    (async: $($test:ident),* $(,)?) => {
+        $crate::per_engine!(@async lock_1, Lock, 1; $($test),*);
+        $crate::per_engine!(@async lock_3, Lock, 3; $($test),*);
+        $crate::per_engine!(@async actor_1, Actor, 1; $($test),*);
+        $crate::per_engine!(@async actor_3, Actor, 3; $($test),*);
+    };
+    (@async $module:ident, $kind:ident, $shards:literal; $($test:ident),*) => {
+        mod $module {
+            $(
+                #[test]
+                fn $test() {
+                    let spec = lockchan::EngineSpec::new(lockchan::EngineKind::$kind, $shards);
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .expect("a runtime")
+                        .block_on(super::$test(spec));
+                }
+            )*
+        }
     };
     (@shard $module:ident, $kind:ident, $shards:literal; $($test:ident),*) => {
         mod $module {

@@ -1,0 +1,110 @@
+//! Which engine `lockchan serve` runs, and the sentence that says why: the gate's choice by
+//! default, a named strategy on request.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::gate::Gate;
+use crate::{EngineKind, EngineSpec, UnknownEngine};
+
+/// The engine served when `--engine auto` finds no usable gate: the lock engine on one shard,
+/// the one every gate run so far has chosen, and verified by `lockchan verify` by default.
+pub const FALLBACK_ENGINE: EngineSpec = EngineSpec {
+    kind: EngineKind::Lock,
+    shards: 1,
+};
+
+/// The `--engine` flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineFlag {
+    /// The gate's choice (`reports/gate.json`).
+    Auto,
+    Kind(EngineKind),
+}
+
+impl FromStr for EngineFlag {
+    type Err = UnknownEngine;
+
+    fn from_str(s: &str) -> Result<EngineFlag, UnknownEngine> {
+        match s {
+            "auto" => Ok(EngineFlag::Auto),
+            kind => kind.parse().map(EngineFlag::Kind),
+        }
+    }
+}
+
+impl fmt::Display for EngineFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineFlag::Auto => f.write_str("auto"),
+            EngineFlag::Kind(kind) => kind.fmt(f),
+        }
+    }
+}
+
+/// The engine to serve and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineChoice {
+    pub spec: EngineSpec,
+    pub reason: String,
+}
+
+/// Resolves `--engine` and `--shards` against the gate file at `gate_path`. `shards` overrides
+/// the gate's shard count too.
+pub fn choose_engine(flag: EngineFlag, shards: Option<usize>, gate_path: &Path) -> EngineChoice {
+    let with_shards = |spec: EngineSpec| match shards {
+        Some(shards) => EngineSpec::new(spec.kind, shards),
+        None => spec,
+    };
+    match flag {
+        EngineFlag::Kind(kind) => EngineChoice {
+            spec: with_shards(EngineSpec::new(kind, 1)),
+            reason: format!("chosen by --engine {kind}"),
+        },
+        EngineFlag::Auto => match Gate::load(gate_path) {
+            Ok(gate) => match gate.choice.as_ref().map(|choice| choice.spec()) {
+                Some(Ok(spec)) => EngineChoice {
+                    spec: with_shards(spec),
+                    reason: format!("the gate ({}): {}", gate_path.display(), gate.reason),
+                },
+                _ => EngineChoice {
+                    spec: with_shards(FALLBACK_ENGINE),
+                    reason: format!(
+                        "the gate ({}) chose no engine ({}); serving the default {FALLBACK_ENGINE}",
+                        gate_path.display(),
+                        gate.reason
+                    ),
+                },
+            },
+            Err(error) => EngineChoice {
+                spec: with_shards(FALLBACK_ENGINE),
+                reason: format!(
+                    "no usable gate ({error}); serving the default {FALLBACK_ENGINE} \
+                     (run `lockchan gate` to choose by measurement)"
+                ),
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_kind_wins_and_a_missing_gate_falls_back_and_says_so() {
+        let missing = Path::new("/nonexistent/gate.json");
+        let named = choose_engine(EngineFlag::Kind(EngineKind::Actor), Some(3), missing);
+        assert_eq!(named.spec, EngineSpec::new(EngineKind::Actor, 3));
+        let fallback = choose_engine(EngineFlag::Auto, None, missing);
+        assert_eq!(fallback.spec, FALLBACK_ENGINE);
+        assert!(
+            fallback.reason.contains("no usable gate"),
+            "{}",
+            fallback.reason
+        );
+        assert_eq!("auto".parse::<EngineFlag>().ok(), Some(EngineFlag::Auto));
+        assert!("mutex".parse::<EngineFlag>().is_err());
+    }
+}

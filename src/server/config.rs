@@ -1,0 +1,84 @@
+//! Every limit the server enforces, with the original server's defaults. The CLI exposes each
+//! one as a flag with an environment variable beside it.
+
+use std::time::Duration;
+
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// How the server treats its clients. The engine's own knobs (tick period, match timeout)
+/// live in [`EngineConfig`](crate::EngineConfig).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The most WebSocket clients served at once; past it an upgrade gets HTTP 503. Checked
+    /// against the open-files limit at start.
+    pub max_clients: usize,
+    /// Events queued for one client before it is cut off as a slow consumer (the original's
+    /// `send` channel of 256).
+    pub outbox_capacity: usize,
+    /// The largest frame or message a client may send, in bytes; past it, close 1009.
+    pub max_message: usize,
+    /// Messages per second a client may send (a burst of one second's worth is allowed).
+    pub rate: u32,
+    /// How often the server pings an idle client.
+    pub ping_period: Duration,
+    /// How long a client may stay silent (no frame, no pong) before it is closed.
+    pub pong_timeout: Duration,
+    /// How long one write to a client may take before the client is cut off.
+    pub write_timeout: Duration,
+    /// tungstenite's read buffer per connection, allocated up front. Its default of 128 KiB
+    /// is most of an idle connection's memory; 4 KiB costs nothing measurable in throughput
+    /// for frames of a few hundred bytes.
+    pub read_buffer: usize,
+    /// Bytes of outgoing frames gathered before a write; a drain of the outbox flushes once
+    /// at its end whatever this is. The buffer grows only when used.
+    pub write_buffer: usize,
+    /// How long shutdown waits for clients to take their close frame before it ends anyway.
+    pub shutdown_grace: Duration,
+    /// A test hook, compiled into debug builds only and settable only from code, never from
+    /// the command line or the wire: a `say` whose data contains this text panics while it is
+    /// handled, to prove that a panic is caught, logged and contained.
+    #[cfg(debug_assertions)]
+    pub panic_trigger: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            max_clients: 19_000,
+            outbox_capacity: crate::DEFAULT_OUTBOX_CAPACITY,
+            max_message: 4096,
+            rate: 50,
+            ping_period: Duration::from_secs(54),
+            pong_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(10),
+            read_buffer: 4096,
+            write_buffer: 16 * 1024,
+            shutdown_grace: Duration::from_secs(4),
+            #[cfg(debug_assertions)]
+            panic_trigger: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// `engine` with the settings a server needs of it: the engine relays the finished
+    /// `said` / `shouted` frame, so its size limit is the client's plus the envelope.
+    pub fn engine_config(&self, engine: crate::EngineConfig) -> crate::EngineConfig {
+        crate::EngineConfig {
+            max_message_bytes: self.max_message + super::ENVELOPE_BYTES,
+            ..engine
+        }
+    }
+
+    /// tungstenite's settings for one connection.
+    pub(crate) fn websocket(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(self.read_buffer)
+            .write_buffer_size(self.write_buffer)
+            // A slow client is cut off by the outbox bound and the write timeout; this only
+            // stops one that never reads from growing the buffer without end meanwhile.
+            .max_write_buffer_size(self.write_buffer.max(self.max_message) * 8)
+            .max_message_size(Some(self.max_message))
+            .max_frame_size(Some(self.max_message))
+    }
+}

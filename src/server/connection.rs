@@ -1,0 +1,315 @@
+//! One WebSocket client: the original server's readPump and writePump as one task.
+//!
+//! A single task `select!`s over the client's frames, its outbox's doorbell, the keepalive
+//! timer and shutdown. Two tasks over `split()` halves would share the socket through a lock
+//! and cost a second task per client; one task writes while it is not reading, which is what
+//! a client that is being written to needs anyway, and a write that cannot finish within the
+//! write timeout cuts the client off rather than stall anything else.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+
+use super::Shared;
+use super::protocol::{self, ProtocolError};
+use super::rate::{RateLimit, Verdict};
+use crate::{ClientId, CloseReason, Doorbell, OutboxReceiver, Player, RecvError};
+
+/// How long a closing connection waits for the client's close frame in reply.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
+
+/// Serves one upgraded client until it leaves, is cut off, or the server shuts down; the
+/// engine forgets the client before this returns.
+pub(crate) async fn serve<S>(ws: WebSocketStream<S>, shared: Arc<Shared>, player: Player)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let bell = Arc::new(Bell::default());
+    let (tx, outbox) = crate::outbox_with_doorbell(shared.config.outbox_capacity, bell.clone());
+    let client = shared.engine.connect(player, tx);
+    let now = Instant::now();
+    let mut connection = Connection {
+        limit: RateLimit::new(shared.config.rate, now),
+        next_ping: now + shared.config.ping_period,
+        last_heard: now,
+        ws,
+        shared,
+        client,
+        outbox,
+        bell,
+    };
+    let end = connection.run().await;
+    connection.shared.engine.disconnect(client);
+    tracing::debug!(%client, ?end, "connection ended");
+    connection.finish(end).await;
+}
+
+/// Wakes the connection's task when the engine queues an event. `notify_one` keeps one
+/// permit when the task is not waiting, so an event queued while it writes is not missed.
+#[derive(Default)]
+struct Bell(Notify);
+
+impl Doorbell for Bell {
+    fn ring(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Why a connection ends.
+#[derive(Debug)]
+enum End {
+    /// The client sent a close frame.
+    ClientClosed,
+    /// The socket failed or ended without a close frame.
+    Gone,
+    Shutdown,
+    /// The engine cut the client off: its outbox was full.
+    SlowConsumer,
+    /// A write did not finish within the write timeout.
+    WriteTimeout,
+    RateLimit,
+    TooBig,
+    /// Nothing, not even a pong, within the pong timeout.
+    Silent,
+}
+
+struct Connection<S> {
+    ws: WebSocketStream<S>,
+    shared: Arc<Shared>,
+    client: ClientId,
+    outbox: OutboxReceiver,
+    bell: Arc<Bell>,
+    limit: RateLimit,
+    last_heard: Instant,
+    next_ping: Instant,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    async fn run(&mut self) -> End {
+        let welcome = protocol::welcome(self.client, &self.shared.engine_name);
+        if let Some(end) = self.send_now(Message::Text(welcome)).await {
+            return end;
+        }
+        loop {
+            let silent_at = self.last_heard + self.shared.config.pong_timeout;
+            let step = tokio::select! {
+                biased;
+                () = self.shared.shutdown.cancelled() => Some(End::Shutdown),
+                () = self.bell.0.notified() => self.deliver().await,
+                frame = self.ws.next() => self.receive(frame).await,
+                () = sleep_until(self.next_ping.min(silent_at)) => self.keepalive().await,
+            };
+            if let Some(end) = step {
+                return end;
+            }
+        }
+    }
+
+    /// Writes what the outbox holds, flushing once at the end.
+    async fn deliver(&mut self) -> Option<End> {
+        let batch = self.shared.config.outbox_capacity;
+        let write = async {
+            let mut sent = 0;
+            let mut closed = None;
+            while sent < batch {
+                match self.outbox.try_recv() {
+                    Ok(event) => {
+                        let frame = protocol::event_frame(&event);
+                        self.ws.feed(Message::Text(frame)).await?;
+                        sent += 1;
+                    }
+                    Err(RecvError::Empty) => {
+                        // The engine closes an outbox before it lets go of it; a close with
+                        // nothing left to read is the end even while it still holds on.
+                        closed = self.outbox.close_reason();
+                        break;
+                    }
+                    Err(RecvError::Closed(reason)) => {
+                        closed = Some(reason);
+                        break;
+                    }
+                }
+            }
+            if sent == batch {
+                // More may be queued: come back after giving the other branches a turn.
+                self.bell.ring();
+            }
+            self.ws.flush().await?;
+            Ok::<_, WsError>((sent, closed))
+        };
+        match timeout(self.shared.config.write_timeout, write).await {
+            Err(_) => Some(End::WriteTimeout),
+            Ok(Err(_)) => Some(End::Gone),
+            Ok(Ok((sent, closed))) => {
+                self.shared.metrics.messages_out.inc_by(sent as u64);
+                closed.map(|reason| match reason {
+                    CloseReason::SlowConsumer => End::SlowConsumer,
+                    CloseReason::Disconnected => End::Gone,
+                })
+            }
+        }
+    }
+
+    async fn receive(&mut self, frame: Option<Result<Message, WsError>>) -> Option<End> {
+        self.last_heard = Instant::now();
+        let Some(frame) = frame else {
+            return Some(End::Gone);
+        };
+        match frame {
+            Ok(Message::Text(text)) => self.on_text(&text).await,
+            Ok(Message::Binary(_)) => {
+                self.shared.metrics.protocol_errors.inc();
+                self.send_now(Message::Text(ProtocolError::BinaryFrame.frame()))
+                    .await
+            }
+            // tungstenite queued the pong; send it now rather than with the next event.
+            Ok(Message::Ping(_)) => self.flush().await,
+            Ok(Message::Pong(_) | Message::Frame(_)) => None,
+            Ok(Message::Close(_)) => Some(End::ClientClosed),
+            Err(WsError::Capacity(_)) => Some(End::TooBig),
+            Err(_) => Some(End::Gone),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Option<End> {
+        let metrics = &self.shared.metrics;
+        match self.limit.check(Instant::now()) {
+            Verdict::Allow => {}
+            Verdict::DropAndWarn => {
+                metrics.rate_limited.inc();
+                let warning = ProtocolError::RateLimited(self.shared.config.rate).frame();
+                return self.send_now(Message::Text(warning)).await;
+            }
+            Verdict::Drop => {
+                metrics.rate_limited.inc();
+                return None;
+            }
+            Verdict::Close => {
+                metrics.rate_limited.inc();
+                return Some(End::RateLimit);
+            }
+        }
+        metrics.messages_in.inc();
+        // The original server's HandlePanic: a fault in handling one message costs that
+        // message and its room, never the server.
+        let handled = catch_unwind(AssertUnwindSafe(|| self.handle(text)));
+        let refusal = match handled {
+            Ok(Ok(())) => return None,
+            Ok(Err(refusal)) => {
+                self.shared.metrics.protocol_errors.inc();
+                refusal
+            }
+            Err(payload) => {
+                super::panic::contain(&self.shared, self.client, payload.as_ref());
+                ProtocolError::Internal
+            }
+        };
+        self.send_now(Message::Text(refusal.frame())).await
+    }
+
+    /// Parses one frame and hands its command to the engine.
+    fn handle(&self, text: &str) -> Result<(), ProtocolError> {
+        let command = protocol::parse(self.client, text)?;
+        #[cfg(debug_assertions)]
+        if let Some(trigger) = &self.shared.config.panic_trigger
+            && text.contains(trigger.as_str())
+        {
+            panic!("test hook: a panic injected while handling {}", self.client);
+        }
+        self.shared.engine.submit(self.client, command);
+        Ok(())
+    }
+
+    async fn keepalive(&mut self) -> Option<End> {
+        let now = Instant::now();
+        if now >= self.last_heard + self.shared.config.pong_timeout {
+            return Some(End::Silent);
+        }
+        if now >= self.next_ping {
+            self.next_ping = now + self.shared.config.ping_period;
+            return self.send_now(Message::Ping(Default::default())).await;
+        }
+        None
+    }
+
+    /// Sends one frame of the server's own (not from the outbox) and flushes.
+    async fn send_now(&mut self, message: Message) -> Option<End> {
+        let send = self.ws.send(message);
+        match timeout(self.shared.config.write_timeout, send).await {
+            Ok(Ok(())) => {
+                self.shared.metrics.messages_out.inc();
+                None
+            }
+            Ok(Err(_)) => Some(End::Gone),
+            Err(_) => Some(End::WriteTimeout),
+        }
+    }
+
+    async fn flush(&mut self) -> Option<End> {
+        match timeout(self.shared.config.write_timeout, self.ws.flush()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(_)) => Some(End::Gone),
+            Err(_) => Some(End::WriteTimeout),
+        }
+    }
+
+    /// Says goodbye in the way `end` calls for, within bounded time.
+    async fn finish(mut self, end: End) {
+        let metrics = &self.shared.metrics;
+        let (code, reason) = match end {
+            End::Gone => return,
+            End::WriteTimeout => {
+                // The socket does not take writes: a close frame would not get through either.
+                metrics.slow_consumer_cuts.inc();
+                return;
+            }
+            End::ClientClosed => {
+                // tungstenite queued the reply to the client's close frame.
+                let _ = timeout(CLOSE_REPLY_WAIT, self.ws.flush()).await;
+                return;
+            }
+            End::Shutdown => {
+                // Deliver what the engine queued before the shutdown, then go.
+                let _ = self.deliver().await;
+                (CloseCode::Away, "server shutting down")
+            }
+            End::SlowConsumer => {
+                metrics.slow_consumer_cuts.inc();
+                (
+                    CloseCode::Policy,
+                    "slow consumer: more than the outbox's events unread",
+                )
+            }
+            End::RateLimit => {
+                // The messages let through before the limit still get their answers.
+                let _ = self.deliver().await;
+                (CloseCode::Policy, "rate limit exceeded")
+            }
+            End::TooBig => (CloseCode::Size, "message too big"),
+            End::Silent => (
+                CloseCode::Normal,
+                "no frame or pong within the pong timeout",
+            ),
+        };
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let goodbye = async {
+            self.ws.close(Some(frame)).await?;
+            // Wait for the client's close frame so that it, not the server, holds TIME_WAIT.
+            while self.ws.next().await.is_some() {}
+            Ok::<_, WsError>(())
+        };
+        let _ = timeout(CLOSE_REPLY_WAIT, goodbye).await;
+    }
+}

@@ -1,0 +1,165 @@
+//! `lockchan serve`: the WebSocket matchmaking server, on whichever engine the gate chose.
+//!
+//! Data flow: the accept loop (`http`) answers HTTP on the public port and upgrades `/ws`
+//! requests; each client gets one task (`connection`) that parses its frames (`protocol`),
+//! submits commands to the engine, and writes what the engine queues in the client's outbox,
+//! woken by the outbox's doorbell. A ticker tells the engine the time. The admin port
+//! (`admin`) shows the figures `metrics` keeps. Shutdown cancels one token that every task
+//! watches, and the tracker waits for them, bounded by the grace period.
+//!
+//! The engines never see the network; the server never sees an engine's insides. Engine calls
+//! are synchronous and short (the actor engine's `submit` may wait while its world queue is
+//! full, which is its backpressure); the ones that visit every client (`tick`, `snapshot`) run
+//! on blocking threads.
+
+mod admin;
+mod choice;
+mod config;
+mod connection;
+mod http;
+mod metrics;
+mod panic;
+mod protocol;
+mod rate;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use choice::{EngineChoice, EngineFlag, FALLBACK_ENGINE, choose_engine};
+pub use config::ServerConfig;
+pub use http::MAX_NAME_BYTES;
+pub use protocol::{ENVELOPE_BYTES, ProtocolError};
+
+use crate::Engine;
+
+/// The engine a server runs, with its name and the reason it was chosen (both shown to
+/// clients and on the admin page).
+pub struct ServedEngine {
+    pub engine: Arc<dyn Engine>,
+    pub name: String,
+    pub reason: String,
+}
+
+/// How often the engine is told the time. The engine sends `Tick` once per its tick period
+/// (1 s) whatever this is; telling it more often makes match timeouts end closer to on time.
+const CLOCK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What every task of one server shares.
+pub(crate) struct Shared {
+    engine: Arc<dyn Engine>,
+    engine_name: String,
+    engine_reason: String,
+    config: ServerConfig,
+    metrics: metrics::Metrics,
+    /// Cancelled once, when shutdown begins; every loop of the server watches it.
+    shutdown: CancellationToken,
+    /// Every connection task, so that shutdown can wait for them.
+    tasks: TaskTracker,
+    started: Instant,
+    /// Written once a second by the sampler task, read by `/admin/stats`; a std mutex because
+    /// it is held for a copy and never across an await.
+    rates: Mutex<admin::Rates>,
+}
+
+/// Binds `addr` with a listen backlog of `backlog`, so a storm of connections waits in the
+/// kernel's queue rather than being refused.
+pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// Raises this process's soft open-files limit to its hard limit and returns how many clients
+/// it leaves room for (the limit less a reserve for the listeners, logs and the runtime).
+pub fn raise_open_files_limit() -> io::Result<usize> {
+    const RESERVE: u64 = 100;
+    let limit = rlimit::increase_nofile_limit(u64::MAX)?;
+    Ok(usize::try_from(limit.saturating_sub(RESERVE)).unwrap_or(usize::MAX))
+}
+
+/// Serves WebSocket clients on `public` and the admin pages on `admin` until `shutdown`
+/// resolves; then stops accepting, sends every client close 1001 after what it was owed, and
+/// returns once every connection has ended or the grace period is over.
+pub async fn run(
+    public: TcpListener,
+    admin: TcpListener,
+    served: ServedEngine,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let shared = Arc::new(Shared {
+        engine: served.engine,
+        engine_name: served.name,
+        engine_reason: served.reason,
+        config,
+        metrics: metrics::Metrics::new(),
+        shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        started: Instant::now(),
+        rates: Mutex::new(admin::Rates::default()),
+    });
+    tracing::info!(
+        public = %public.local_addr()?, admin = %admin.local_addr()?,
+        engine = %shared.engine_name, reason = %shared.engine_reason, "serving"
+    );
+    let background = [
+        tokio::spawn(http::accept(public, shared.clone(), http::Port::Public)),
+        tokio::spawn(http::accept(admin, shared.clone(), http::Port::Admin)),
+        tokio::spawn(clock(shared.clone())),
+        tokio::spawn(admin::keep_rates(shared.clone())),
+    ];
+    shutdown.await;
+    tracing::info!(
+        clients = shared.metrics.connections.get(),
+        "shutting down: closing every connection"
+    );
+    shared.shutdown.cancel();
+    shared.tasks.close();
+    if tokio::time::timeout(shared.config.shutdown_grace, shared.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = shared.tasks.len(),
+            "grace period over with connections still closing"
+        );
+    }
+    for task in background {
+        task.abort();
+    }
+    Ok(())
+}
+
+/// Tells the engine the time every [`CLOCK_INTERVAL`], on a blocking thread: a tick reaches
+/// every client.
+async fn clock(shared: Arc<Shared>) {
+    let mut interval = tokio::time::interval(CLOCK_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let engine = shared.engine.clone();
+        let now = shared.started.elapsed();
+        if tokio::task::spawn_blocking(move || engine.tick(now))
+            .await
+            .is_err()
+        {
+            tracing::error!("the engine panicked in tick");
+        }
+    }
+}
