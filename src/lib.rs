@@ -31,6 +31,7 @@ mod event;
 pub mod gate;
 mod ids;
 pub mod invariants;
+pub mod load;
 mod lock;
 mod model;
 mod outbox;

@@ -9,6 +9,7 @@ use lockchan::duel::{DuelConfig, render_table, run_duel};
 use lockchan::verify::{VerifyConfig, verify, write_reports};
 
 mod cli {
+    pub(crate) mod load;
     pub(crate) mod serve;
 }
 
@@ -36,6 +37,12 @@ enum Commands {
     Gate(GateArgs),
     /// Serve WebSocket clients on the gate's engine, with an admin page on a second port.
     Serve(cli::serve::ServeArgs),
+    /// Drive a running server with WebSocket clients playing a scenario; print a line a
+    /// second and write reports/load.json with plots.
+    Load(cli::load::LoadArgs),
+    /// One worker process of `load` (started by it; prints JSON lines).
+    #[command(hide = true)]
+    LoadWorker(cli::load::WorkerArgs),
 }
 
 #[derive(Args)]
@@ -132,6 +139,8 @@ fn main() -> anyhow::Result<()> {
         Commands::Report(args) => report(args),
         Commands::Gate(args) => gate(args),
         Commands::Serve(args) => cli::serve::serve(args),
+        Commands::Load(args) => cli::load::load(args),
+        Commands::LoadWorker(args) => cli::load::worker(args),
     }
 }
 

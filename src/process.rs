@@ -16,3 +16,35 @@ fn status_field(name: &str) -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with(name))?;
     line[name.len()..].split_whitespace().next()?.parse().ok()
 }
+
+/// CPU time this process has used, user and system, in seconds (0 where unavailable).
+pub(crate) fn cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` writes a whole `rusage` into the pointer it is given, which points
+    // at a zeroed `rusage` that lives across the call; RUSAGE_SELF is always valid.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if status != 0 {
+        return 0.0;
+    }
+    // SAFETY: zero-initialized is a valid `rusage` (plain integers), and the call succeeded.
+    let usage = unsafe { usage.assume_init() };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_time_grows_with_work() {
+        let before = super::cpu_seconds();
+        let mut x = 0u64;
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        std::hint::black_box(x);
+        let after = super::cpu_seconds();
+        assert!(after > before, "{before} -> {after}");
+        assert!(super::resident_kb().unwrap_or(0) > 0);
+    }
+}

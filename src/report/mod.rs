@@ -10,7 +10,7 @@ mod figures;
 pub(crate) mod format;
 pub(crate) mod inputs;
 mod markdown;
-mod plots;
+pub(crate) mod plots;
 
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -58,6 +58,10 @@ pub(crate) struct Stats {
     pub engine: String,
     pub engine_reason: String,
     pub uptime_s: f64,
+    /// When the server started, in ms since the Unix epoch: a tick's `at` is counted from it.
+    pub started_unix_ms: u64,
+    /// CPU time the process has used, user and system.
+    pub cpu_seconds: f64,
     pub max_clients: usize,
     #[serde(flatten)]
     pub figures: Figures,
@@ -75,6 +79,8 @@ pub(crate) async fn stats(shared: &Arc<Shared>) -> Stats {
         engine: shared.engine_name.clone(),
         engine_reason: shared.engine_reason.clone(),
         uptime_s: shared.started.elapsed().as_secs_f64(),
+        started_unix_ms: shared.started_unix_ms,
+        cpu_seconds: process::cpu_seconds(),
         max_clients: shared.config.max_clients,
         figures,
         messages_in_per_s: rates.messages_in_per_s,

@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     /// Every connection task, so that shutdown can wait for them.
     tasks: TaskTracker,
     started: Instant,
+    /// `started` on the wall clock, in ms since the Unix epoch.
+    started_unix_ms: u64,
     /// Written once a second by the sampler task, read by `/admin/stats`; a std mutex because
     /// it is held for a copy and never across an await.
     rates: Mutex<admin::Rates>,
@@ -109,6 +111,9 @@ pub async fn run(
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
         started: Instant::now(),
+        started_unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         rates: Mutex::new(admin::Rates::default()),
     });
     tracing::info!(

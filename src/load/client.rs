@@ -1,0 +1,336 @@
+//! One simulated player: connects, plays its role in the scenario, and records what it sees.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_util::sync::CancellationToken;
+
+use super::stats::{Latency, Live};
+use super::{LoadConfig, Scenario};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many `say`s a `match` player sends per match before it leaves.
+const SAYS_PER_MATCH: u32 = 3;
+
+/// What a client does, decided by its index so that every run of a scenario deals the same
+/// roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Idle,
+    /// Joins a room and, once matched, says at the set rate until the end.
+    Chat,
+    /// Joins, waits for the match, says a few times, leaves, joins again.
+    Match,
+}
+
+fn role(scenario: Scenario, index: usize) -> Role {
+    match scenario {
+        Scenario::Idle | Scenario::Broadcast => Role::Idle,
+        Scenario::Chat => Role::Chat,
+        Scenario::Match => Role::Match,
+        // The original game's profile: most players in matched rooms chatting, some in
+        // matchmaking churn, a few shouts a second over everyone.
+        Scenario::Mixed => {
+            if index % 10 < 7 {
+                Role::Chat
+            } else {
+                Role::Match
+            }
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch: the one clock every worker process shares.
+pub(crate) fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Runs client `index` from `start_at` until `stop`.
+pub(crate) async fn run(
+    index: usize,
+    config: Arc<LoadConfig>,
+    live: Arc<Live>,
+    start_at: Instant,
+    stop: CancellationToken,
+) {
+    tokio::select! {
+        () = stop.cancelled() => return,
+        () = sleep_until(start_at) => {}
+    }
+    let ws = match connect(index, &config).await {
+        Ok(ws) => ws,
+        Err(kind) => {
+            Live::add(&live.connect_failed);
+            live.error(format!("connect: {kind}"));
+            return;
+        }
+    };
+    Live::add(&live.connect_ok);
+    Live::add(&live.connected);
+    let mut player = Player::new(index, config, live.clone(), ws);
+    player.play(&stop).await;
+    live.connected
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+async fn connect(index: usize, config: &LoadConfig) -> Result<WebSocketStream<TcpStream>, String> {
+    let uri: tokio_tungstenite::tungstenite::http::Uri =
+        config.url.parse().map_err(|e| format!("bad url: {e}"))?;
+    let host = uri.host().unwrap_or("127.0.0.1");
+    let port = uri.port_u16().unwrap_or(80);
+    let addr = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("resolve: {e}"))?
+        .next()
+        .ok_or("resolve: no address")?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| format!("socket: {}", e.kind()))?;
+    // Several loopback source addresses, each with its own ephemeral port range.
+    if !config.sources.is_empty() && addr.is_ipv4() {
+        let source = config.sources[index % config.sources.len()];
+        socket
+            .bind((source, 0).into())
+            .map_err(|e| format!("bind {source}: {}", e.kind()))?;
+    }
+    let stream = timeout(CONNECT_TIMEOUT, socket.connect(addr))
+        .await
+        .map_err(|_| "tcp timeout".to_owned())?
+        .map_err(|e| format!("tcp {}", e.kind()))?;
+    let _ = stream.set_nodelay(true);
+    let url = format!("{}?player=load-{index}&nick=load-{index}", config.url);
+    // The generator's footprint per connection stays small, as the server's does.
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let handshake = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config));
+    match timeout(CONNECT_TIMEOUT, handshake).await {
+        Err(_) => Err("handshake timeout".to_owned()),
+        Ok(Err(WsError::Http(response))) => Err(format!("http {}", response.status().as_u16())),
+        Ok(Err(error)) => Err(format!("handshake: {error}")),
+        Ok(Ok((ws, _))) => Ok(ws),
+    }
+}
+
+/// Where a chatting or matching player is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seat {
+    None,
+    Joining,
+    Matched { says_left: u32 },
+    Leaving,
+}
+
+struct Player {
+    index: usize,
+    role: Role,
+    config: Arc<LoadConfig>,
+    live: Arc<Live>,
+    ws: WebSocketStream<TcpStream>,
+    seat: Seat,
+    /// The intended time of the next `say`: latency counts from it, not from when the send
+    /// happened, so a stalled server cannot hide behind a generator that waited for it.
+    next_say: Option<(Instant, u64)>,
+    next_shout: Option<(Instant, u64)>,
+}
+
+impl Player {
+    fn new(
+        index: usize,
+        config: Arc<LoadConfig>,
+        live: Arc<Live>,
+        ws: WebSocketStream<TcpStream>,
+    ) -> Player {
+        let role = role(config.scenario, index);
+        let next_shout = (index < config.shouters()).then(|| {
+            // Shouters spread over the first period so that their shouts do not coincide.
+            let period = config.shout_period();
+            let offset = period.mul_f64(index as f64 / config.shouters() as f64);
+            let at = Instant::now() + offset;
+            (at, unix_micros() + offset.as_micros() as u64)
+        });
+        Player {
+            index,
+            role,
+            config,
+            live,
+            ws,
+            seat: Seat::None,
+            next_say: None,
+            next_shout,
+        }
+    }
+
+    async fn play(&mut self, stop: &CancellationToken) {
+        if self.role != Role::Idle && self.join().await.is_err() {
+            return;
+        }
+        loop {
+            let next = [self.next_say, self.next_shout]
+                .into_iter()
+                .flatten()
+                .map(|(at, _)| at)
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let step = tokio::select! {
+                () = stop.cancelled() => break,
+                frame = self.ws.next() => self.receive(frame).await,
+                () = sleep_until(next) => self.scheduled().await,
+            };
+            if step.is_err() {
+                return;
+            }
+        }
+        // Leave as a client should: a close frame, and the server's in reply.
+        let goodbye = async {
+            self.ws.close(None).await?;
+            while self.ws.next().await.is_some() {}
+            Ok::<_, WsError>(())
+        };
+        let _ = timeout(Duration::from_secs(5), goodbye).await;
+    }
+
+    async fn send(&mut self, json: Value) -> Result<(), ()> {
+        match self.ws.send(Message::text(json.to_string())).await {
+            Ok(()) => {
+                Live::add(&self.live.sent);
+                Ok(())
+            }
+            Err(error) => {
+                self.live.error(format!("send: {}", short(&error)));
+                Err(())
+            }
+        }
+    }
+
+    async fn join(&mut self) -> Result<(), ()> {
+        self.seat = Seat::Joining;
+        self.send(json!({"type":"join","limit":self.config.room_size}))
+            .await
+    }
+
+    /// Sends whatever is due: a `say` (then maybe a `leave`), a `shout`.
+    async fn scheduled(&mut self) -> Result<(), ()> {
+        let now = Instant::now();
+        if let Some((at, intended)) = self.next_say
+            && at <= now
+        {
+            let period = self.config.say_period();
+            self.next_say = Some((at + period, intended + period.as_micros() as u64));
+            self.send(json!({"type":"say","data":{"t":intended,"c":self.index}}))
+                .await?;
+            if let Seat::Matched { says_left } = &mut self.seat
+                && self.role == Role::Match
+            {
+                *says_left -= 1;
+                if *says_left == 0 {
+                    self.next_say = None;
+                    self.seat = Seat::Leaving;
+                    self.send(json!({"type":"leave"})).await?;
+                }
+            }
+        }
+        if let Some((at, intended)) = self.next_shout
+            && at <= now
+        {
+            let period = self.config.shout_period();
+            self.next_shout = Some((at + period, intended + period.as_micros() as u64));
+            self.send(json!({"type":"shout","text":intended.to_string()}))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn receive(&mut self, frame: Option<Result<Message, WsError>>) -> Result<(), ()> {
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => {
+                let code = frame.map_or("none".to_owned(), |f| u16::from(f.code).to_string());
+                self.live.error(format!("closed by server: {code}"));
+                return Err(());
+            }
+            Some(Ok(_)) => return Ok(()),
+            Some(Err(error)) => {
+                self.live.error(format!("receive: {}", short(&error)));
+                return Err(());
+            }
+            None => {
+                self.live.error("receive: connection ended".to_owned());
+                return Err(());
+            }
+        };
+        Live::add(&self.live.received);
+        let Ok(event) = serde_json::from_str::<Value>(&text) else {
+            self.live.error("receive: not JSON".to_owned());
+            return Ok(());
+        };
+        let now_us = unix_micros();
+        match event["type"].as_str().unwrap_or("") {
+            "said" => {
+                if let Some(sent) = event["data"]["t"].as_u64() {
+                    self.live
+                        .latency(Latency::Relay, now_us.saturating_sub(sent));
+                }
+            }
+            "shouted" => {
+                if let Some(sent) = event["text"].as_str().and_then(|t| t.parse::<u64>().ok()) {
+                    self.live
+                        .latency(Latency::Shout, now_us.saturating_sub(sent));
+                }
+            }
+            "tick" => {
+                if let (Some(at), Some(started)) =
+                    (event["at"].as_u64(), self.config.server_started_unix_ms)
+                {
+                    let stamped_us = (started + at) * 1000;
+                    self.live
+                        .latency(Latency::Tick, now_us.saturating_sub(stamped_us));
+                }
+            }
+            "matched" if self.seat == Seat::Joining => {
+                self.seat = Seat::Matched {
+                    says_left: SAYS_PER_MATCH,
+                };
+                // Spread the first say over one period so that a room's members do not all
+                // speak in the same instant.
+                let period = self.config.say_period();
+                let offset = period.mul_f64((self.index % 97) as f64 / 97.0);
+                self.next_say = Some((Instant::now() + offset, now_us + offset.as_micros() as u64));
+            }
+            "left" if self.seat == Seat::Leaving => self.join().await?,
+            "match_timeout" => {
+                self.next_say = None;
+                self.join().await?;
+            }
+            "error" => {
+                let code = event["code"].as_str().unwrap_or("?");
+                self.live.error(format!("error event: {code}"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// An error's kind without the details that make every instance unique.
+fn short(error: &WsError) -> String {
+    match error {
+        WsError::Io(io) => format!("io {}", io.kind()),
+        WsError::ConnectionClosed | WsError::AlreadyClosed => "closed".to_owned(),
+        WsError::Protocol(p) => format!("protocol {p}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,307 @@
+//! A load run's results: the per-second lines, the final report as JSON, a summary for the
+//! terminal, and SVG plots of throughput, latency and the server's memory over time.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plotters::style::RGBColor;
+use serde::{Deserialize, Serialize};
+
+use super::stats::{LatencySummary, Recorded, Second, WorkerResult};
+use super::{LoadConfig, ServerStats, merged};
+use crate::report::plots::{ChartLine, LineChart, render_svg};
+
+/// One second of a run, as printed while it runs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecondLine {
+    /// Seconds since the run started.
+    pub t: f64,
+    pub connected: u64,
+    /// Frames the clients sent in this second (the "TPS" of nGrinder).
+    pub tps: f64,
+    /// Frames the clients received in this second.
+    pub received_per_s: f64,
+    /// Errors of every kind in this second.
+    pub errors: u64,
+    pub mean_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl SecondLine {
+    pub(crate) fn between(t: f64, before: &Second, now: &Second) -> SecondLine {
+        let latency = LatencySummary::of(&Recorded::histogram(&[&now.latency]));
+        SecondLine {
+            t,
+            connected: now.connected,
+            tps: now.sent.saturating_sub(before.sent) as f64,
+            received_per_s: now.received.saturating_sub(before.received) as f64,
+            errors: now.errors.saturating_sub(before.errors),
+            mean_ms: latency.mean_ms,
+            p99_ms: latency.p99_ms,
+        }
+    }
+
+    pub(crate) fn render(&self) -> String {
+        format!(
+            "t={:>5.0}s clients={:>6} TPS={:>8.0} received/s={:>9.0} errors={:>4} \
+             mean={:>7.2}ms p99={:>7.2}ms",
+            self.t,
+            self.connected,
+            self.tps,
+            self.received_per_s,
+            self.errors,
+            self.mean_ms,
+            self.p99_ms
+        )
+    }
+}
+
+/// The server as its admin stats showed it at one moment of the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServerSample {
+    pub t: f64,
+    pub connections: u64,
+    pub rss_bytes: u64,
+    pub cpu_seconds: f64,
+    pub tokio_alive_tasks: u64,
+    pub rooms_open: u64,
+    pub rooms_matched: u64,
+}
+
+impl ServerSample {
+    pub(crate) fn of(t: f64, stats: &ServerStats) -> ServerSample {
+        ServerSample {
+            t,
+            connections: stats.connections,
+            rss_bytes: stats.rss_bytes,
+            cpu_seconds: stats.cpu_seconds,
+            tokio_alive_tasks: stats.tokio_alive_tasks,
+            rooms_open: stats.rooms_open,
+            rooms_matched: stats.rooms_matched,
+        }
+    }
+}
+
+/// Everything one load run measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub scenario: String,
+    pub engine: Option<String>,
+    pub clients: usize,
+    pub ramp_s: f64,
+    pub duration_s: f64,
+    pub room_size: u8,
+    pub say_rate: f64,
+    pub shout_rate: f64,
+    pub workers: usize,
+    pub connect_ok: u64,
+    pub connect_failed: u64,
+    pub peak_connected: u64,
+    pub sent: u64,
+    pub received: u64,
+    /// Mean frames sent and received per second after the ramp.
+    pub steady_tps: f64,
+    pub steady_received_per_s: f64,
+    pub errors_total: u64,
+    pub errors: BTreeMap<String, u64>,
+    /// `say` from one member to its arrival at another, from its intended send time.
+    pub relay: LatencySummary,
+    /// `shout` from its intended send time to its arrival at each client.
+    pub shout: LatencySummary,
+    /// `tick` from the server's stamp to its arrival at each client.
+    pub tick: LatencySummary,
+    pub seconds: Vec<SecondLine>,
+    pub server: Vec<ServerSample>,
+    /// (resident memory at the most clients − before any) ÷ those clients.
+    pub server_rss_per_client_bytes: Option<f64>,
+    /// The server's CPU use over the steady part of the run, in % of one core.
+    pub server_cpu_percent: Option<f64>,
+}
+
+impl LoadReport {
+    pub(crate) fn build(
+        config: &LoadConfig,
+        workers: usize,
+        results: &[WorkerResult],
+        seconds: Vec<SecondLine>,
+        server: Vec<ServerSample>,
+        engine: Option<String>,
+    ) -> LoadReport {
+        let mut errors = BTreeMap::new();
+        for result in results {
+            for (kind, count) in &result.errors {
+                *errors.entry(kind.clone()).or_insert(0) += count;
+            }
+        }
+        let sum = |f: fn(&Second) -> u64| results.iter().map(|r| f(&r.last)).sum::<u64>();
+        let ramp_s = config.ramp.as_secs_f64();
+        let steady: Vec<&SecondLine> = seconds.iter().filter(|s| s.t > ramp_s + 1.0).collect();
+        let mean = |f: fn(&SecondLine) -> f64| {
+            if steady.is_empty() {
+                0.0
+            } else {
+                steady.iter().map(|s| f(s)).sum::<f64>() / steady.len() as f64
+            }
+        };
+        LoadReport {
+            scenario: config.scenario.to_string(),
+            engine,
+            clients: config.clients,
+            ramp_s,
+            duration_s: config.duration.as_secs_f64(),
+            room_size: config.room_size,
+            say_rate: config.say_rate,
+            shout_rate: config.shout_rate,
+            workers,
+            connect_ok: sum(|s| s.connect_ok),
+            connect_failed: sum(|s| s.connect_failed),
+            peak_connected: seconds.iter().map(|s| s.connected).max().unwrap_or(0),
+            sent: sum(|s| s.sent),
+            received: sum(|s| s.received),
+            steady_tps: mean(|s| s.tps),
+            steady_received_per_s: mean(|s| s.received_per_s),
+            errors_total: errors.values().sum(),
+            errors,
+            relay: merged(results, |r| &r.relay),
+            shout: merged(results, |r| &r.shout),
+            tick: merged(results, |r| &r.tick),
+            server_rss_per_client_bytes: rss_per_client(&server),
+            server_cpu_percent: cpu_percent(&server, ramp_s),
+            seconds,
+            server,
+        }
+    }
+}
+
+fn rss_per_client(server: &[ServerSample]) -> Option<f64> {
+    let baseline = server.first()?;
+    let full = server.iter().rev().max_by_key(|s| s.connections)?;
+    (full.connections > 0)
+        .then(|| (full.rss_bytes as f64 - baseline.rss_bytes as f64) / full.connections as f64)
+}
+
+fn cpu_percent(server: &[ServerSample], ramp_s: f64) -> Option<f64> {
+    let steady: Vec<&ServerSample> = server.iter().filter(|s| s.t > ramp_s).collect();
+    let (first, last) = (steady.first()?, steady.last()?);
+    let seconds = last.t - first.t;
+    (seconds > 0.5).then(|| 100.0 * (last.cpu_seconds - first.cpu_seconds) / seconds)
+}
+
+/// The report for people: what ran, connections, throughput, errors, latencies, the server.
+pub fn render_summary(report: &LoadReport) -> String {
+    let mut out = format!(
+        "{} clients, scenario {}, engine {}, ramp {:.0} s + {:.0} s, {} worker process(es)\n",
+        report.clients,
+        report.scenario,
+        report.engine.as_deref().unwrap_or("?"),
+        report.ramp_s,
+        report.duration_s,
+        report.workers
+    );
+    out += &format!(
+        "connections: {} ok, {} failed, peak {} at once\n",
+        report.connect_ok, report.connect_failed, report.peak_connected
+    );
+    out += &format!(
+        "steady: {:.0} TPS sent, {:.0} frames/s received\n",
+        report.steady_tps, report.steady_received_per_s
+    );
+    out += &format!("errors: {}", report.errors_total);
+    for (kind, count) in &report.errors {
+        out += &format!("\n  {count:>8}  {kind}");
+    }
+    out += "\nlatency (ms)        samples      mean       p50       p90       p99     p99.9       max\n";
+    for (name, l) in [
+        ("relay (say)", &report.relay),
+        ("shout", &report.shout),
+        ("tick", &report.tick),
+    ] {
+        out += &format!(
+            "{name:<16} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}\n",
+            l.samples, l.mean_ms, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms
+        );
+    }
+    if let Some(per_client) = report.server_rss_per_client_bytes {
+        out += &format!(
+            "server memory per connected client: {:.0} bytes\n",
+            per_client
+        );
+    }
+    if let Some(cpu) = report.server_cpu_percent {
+        out += &format!("server CPU over the steady part: {cpu:.0}% of one core\n");
+    }
+    out
+}
+
+/// Draws TPS, p99 latency and the server's memory over time as SVGs named
+/// `<stem>-tps.svg`, `<stem>-latency.svg` and `<stem>-memory.svg` in `dir`.
+pub fn write_plots(report: &LoadReport, dir: &Path, stem: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let title = format!(
+        "{} clients, {} scenario, {}",
+        report.clients,
+        report.scenario,
+        report.engine.as_deref().unwrap_or("server")
+    );
+    let line = |label: &str, points: Vec<(f64, f64)>, color: RGBColor| ChartLine {
+        label: label.to_owned(),
+        points,
+        color,
+        dashed: false,
+    };
+    let series = |f: fn(&SecondLine) -> f64| report.seconds.iter().map(|s| (s.t, f(s))).collect();
+    let charts = [
+        (
+            "tps",
+            "frames per second",
+            vec![
+                line("sent (TPS)", series(|s| s.tps), RGBColor(31, 119, 180)),
+                line(
+                    "received",
+                    series(|s| s.received_per_s),
+                    RGBColor(255, 127, 14),
+                ),
+            ],
+        ),
+        (
+            "latency",
+            "latency of the second (ms)",
+            vec![
+                line("p99", series(|s| s.p99_ms), RGBColor(214, 39, 40)),
+                line("mean", series(|s| s.mean_ms), RGBColor(44, 160, 44)),
+            ],
+        ),
+        (
+            "memory",
+            "server resident memory (MiB)",
+            vec![line(
+                "RSS",
+                report
+                    .server
+                    .iter()
+                    .map(|s| (s.t, s.rss_bytes as f64 / (1024.0 * 1024.0)))
+                    .collect(),
+                RGBColor(148, 103, 189),
+            )],
+        ),
+    ];
+    let last_t = report.seconds.last().map_or(1.0, |s| s.t.max(1.0));
+    for (name, y_title, lines) in charts {
+        let step = (last_t / 6.0).ceil().max(1.0);
+        let chart = LineChart {
+            title: title.clone(),
+            x_title: "seconds since start".to_owned(),
+            y_title: y_title.to_owned(),
+            x_ticks: (0..=6)
+                .map(|n| n as f64 * step)
+                .map(|x| (x, format!("{x:.0}")))
+                .collect(),
+            lines,
+            references: Vec::new(),
+            log_y: false,
+        };
+        let svg = render_svg(&chart).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join(format!("{stem}-{name}.svg")), svg)?;
+    }
+    Ok(())
+}
