@@ -9,6 +9,7 @@ use lockchan::duel::{DuelConfig, render_table, run_duel};
 use lockchan::verify::{VerifyConfig, verify, write_reports};
 
 mod cli {
+    pub(crate) mod e2e;
     pub(crate) mod load;
     pub(crate) mod serve;
 }
@@ -130,6 +131,8 @@ struct DuelArgs {
     /// Where to write the figures as JSON.
     #[arg(long, default_value = "reports/duel.json")]
     out: PathBuf,
+    #[command(flatten)]
+    e2e: cli::e2e::E2eArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -241,6 +244,9 @@ fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
 }
 
 fn duel(args: DuelArgs) -> anyhow::Result<()> {
+    if args.e2e.e2e {
+        return cli::e2e::e2e(&args.e2e, args.clients, args.room_size);
+    }
     if !args.clients.is_multiple_of(usize::from(args.room_size)) {
         anyhow::bail!(
             "--clients {} is not a multiple of --room-size {}: some rooms could never fill; \

@@ -16,41 +16,41 @@ use lockchan::load::{
 pub(crate) struct LoadArgs {
     /// The server's WebSocket endpoint.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
-    url: String,
+    pub(crate) url: String,
     /// The server's admin address, sampled for memory and CPU (and tick timing).
     #[arg(long, default_value = "127.0.0.1:8081")]
-    admin: String,
+    pub(crate) admin: String,
     /// Don't sample the admin address.
     #[arg(long)]
-    no_admin: bool,
+    pub(crate) no_admin: bool,
     #[arg(long, default_value_t = 1000)]
-    clients: usize,
+    pub(crate) clients: usize,
     /// Seconds over which connections are paced.
     #[arg(long, default_value_t = 10.0)]
-    ramp: f64,
+    pub(crate) ramp: f64,
     /// Seconds the run lasts after the ramp.
     #[arg(long, default_value_t = 60.0)]
-    duration: f64,
+    pub(crate) duration: f64,
     #[arg(long, value_enum, default_value_t = Scenario::Mixed)]
-    scenario: Scenario,
+    pub(crate) scenario: Scenario,
     #[arg(long, default_value_t = 4)]
-    room_size: u8,
+    pub(crate) room_size: u8,
     /// `say`s per second per chatting client.
     #[arg(long, default_value_t = 1.0)]
-    say_rate: f64,
+    pub(crate) say_rate: f64,
     /// `shout`s per second over all clients (broadcast and mixed).
     #[arg(long, default_value_t = 5.0)]
-    shout_rate: f64,
+    pub(crate) shout_rate: f64,
     /// Most clients per process (the open-files limit is 20,000 per process here); more start
     /// worker processes.
     #[arg(long, default_value_t = 10_000)]
-    clients_per_worker: usize,
+    pub(crate) clients_per_worker: usize,
     /// Loopback source addresses to spread client sockets over (127.0.0.1 … 127.0.0.N).
     #[arg(long, default_value_t = 4)]
-    sources: u8,
+    pub(crate) sources: u8,
     /// Where the JSON report goes; plots go beside it under plots/.
     #[arg(long, default_value = "reports/load.json")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 impl LoadArgs {
@@ -123,11 +123,11 @@ fn raise_open_files() -> anyhow::Result<()> {
 pub(crate) struct WorkerArgs {
     /// The run, as the coordinator serialized it.
     #[arg(long)]
-    config: String,
+    pub(crate) config: String,
     #[arg(long)]
-    first: usize,
+    pub(crate) first: usize,
     #[arg(long)]
-    count: usize,
+    pub(crate) count: usize,
 }
 
 pub(crate) fn worker(args: WorkerArgs) -> anyhow::Result<()> {

@@ -1,0 +1,265 @@
+//! `lockchan duel --e2e`: the same binary serves on each engine in turn, the same load runs
+//! against each, and the table puts them side by side, with whether each server returned to
+//! its baseline afterwards.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use lockchan::EngineSpec;
+use lockchan::load::{LoadReport, Scenario, ServerStats, fetch_server_stats};
+use serde::Serialize;
+
+use super::load::{LoadArgs, save};
+
+#[derive(Args)]
+pub(crate) struct E2eArgs {
+    /// Run the end-to-end duel: real servers, real sockets, the load generator.
+    #[arg(long)]
+    pub(crate) e2e: bool,
+    /// Engines the server runs, in turn (e2e).
+    #[arg(long, value_delimiter = ',', default_value = "lock/1,actor/1")]
+    engines: Vec<EngineSpec>,
+    /// The load's scenario (e2e).
+    #[arg(long, value_enum, default_value_t = Scenario::Mixed)]
+    scenario: Scenario,
+    /// Seconds over which the load connects its clients (e2e).
+    #[arg(long, default_value_t = 20.0)]
+    ramp: f64,
+    /// Seconds of load after the ramp (e2e).
+    #[arg(long, default_value_t = 60.0)]
+    duration: f64,
+    /// `say`s per second per chatting client (e2e).
+    #[arg(long, default_value_t = 1.0)]
+    say_rate: f64,
+    /// `shout`s per second over all clients (e2e).
+    #[arg(long, default_value_t = 5.0)]
+    shout_rate: f64,
+    /// Most load clients per process (e2e).
+    #[arg(long, default_value_t = 10_000)]
+    clients_per_worker: usize,
+    /// Where the e2e results go (JSON; the table beside it as .md, plots under plots/).
+    #[arg(long, default_value = "reports/e2e.json")]
+    e2e_out: PathBuf,
+}
+
+/// One engine's end-to-end result.
+#[derive(Serialize)]
+struct Run {
+    engine: String,
+    load: LoadReport,
+    /// The server before the load, and after every client had gone.
+    before: ServerStats,
+    after: ServerStats,
+    /// No client, no room, and no more tasks than before the load.
+    back_to_baseline: bool,
+    shutdown_seconds: f64,
+    exit_code: Option<i32>,
+}
+
+pub(crate) fn e2e(args: &E2eArgs, clients: usize, room_size: u8) -> anyhow::Result<()> {
+    if clients == 0 {
+        bail!("--clients must be at least 1");
+    }
+    if let Some(dir) = args.e2e_out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut runs = Vec::new();
+    for &engine in &args.engines {
+        eprintln!(
+            "e2e: {engine}: {clients} clients, scenario {}",
+            args.scenario
+        );
+        let run = run_engine(args, engine, clients, room_size)
+            .with_context(|| format!("the end-to-end run on {engine}"))?;
+        let stem = format!("e2e-{}", engine.to_string().replace('/', "-"));
+        let per_engine = args.e2e_out.with_file_name(format!("{stem}.json"));
+        save(&run.load, &per_engine)?;
+        runs.push(run);
+    }
+    let table = render_table(&runs);
+    println!("{table}");
+    let json = serde_json::to_string_pretty(&runs)?;
+    std::fs::write(&args.e2e_out, json + "\n")
+        .with_context(|| format!("writing {}", args.e2e_out.display()))?;
+    let md = args.e2e_out.with_extension("md");
+    std::fs::write(&md, table + "\n").with_context(|| format!("writing {}", md.display()))?;
+    println!("wrote {} and {}", args.e2e_out.display(), md.display());
+    if let Some(run) = runs.iter().find(|run| !run.back_to_baseline) {
+        bail!(
+            "{} did not return to its baseline after the load",
+            run.engine
+        );
+    }
+    Ok(())
+}
+
+fn run_engine(
+    args: &E2eArgs,
+    engine: EngineSpec,
+    clients: usize,
+    room_size: u8,
+) -> anyhow::Result<Run> {
+    let (public, admin) = (free_port()?, free_port()?);
+    let exe = std::env::current_exe().context("finding this program to start the server")?;
+    let mut server = Server(
+        Command::new(exe)
+            .args(["serve", "--engine", &engine.kind.to_string()])
+            .args(["--shards", &engine.shards.to_string()])
+            .args([
+                "--addr",
+                &public.to_string(),
+                "--admin-addr",
+                &admin.to_string(),
+            ])
+            .args(["--max-clients", &(clients + 100).to_string()])
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .context("starting the server")?,
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let admin_addr = admin.to_string();
+    let before = runtime.block_on(wait_for_server(&admin_addr))?;
+    let load = LoadArgs {
+        url: format!("ws://{public}/ws"),
+        admin: admin_addr.clone(),
+        no_admin: false,
+        clients,
+        ramp: args.ramp,
+        duration: args.duration,
+        scenario: args.scenario,
+        room_size,
+        say_rate: args.say_rate,
+        shout_rate: args.shout_rate,
+        clients_per_worker: args.clients_per_worker,
+        sources: 4,
+        out: PathBuf::new(),
+    };
+    let report = load.run(Some(admin_addr.clone()))?;
+    let after = runtime.block_on(wait_for_baseline(&admin_addr, &before));
+    let back_to_baseline = after.connections == 0
+        && after.rooms_open == 0
+        && after.rooms_matched == 0
+        && after.tokio_alive_tasks <= before.tokio_alive_tasks;
+    let (shutdown_seconds, exit_code) = server.terminate()?;
+    Ok(Run {
+        engine: engine.to_string(),
+        load: report,
+        before,
+        after,
+        back_to_baseline,
+        shutdown_seconds,
+        exit_code,
+    })
+}
+
+/// The server process, killed if the run fails before it is stopped properly.
+struct Server(Child);
+
+impl Server {
+    /// SIGTERM, then the time until it exited and its exit code.
+    fn terminate(&mut self) -> anyhow::Result<(f64, Option<i32>)> {
+        let started = Instant::now();
+        let pid = libc::pid_t::try_from(self.0.id()).context("a pid out of range")?;
+        // SAFETY: `kill` takes any pid and signal number; this pid is our own child, which
+        // has not been waited for, so it cannot have been reused.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        loop {
+            if let Some(status) = self.0.try_wait()? {
+                return Ok((started.elapsed().as_secs_f64(), status.code()));
+            }
+            if started.elapsed() > Duration::from_secs(15) {
+                bail!("the server did not exit within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A port the kernel says is free now (bound and released: a small race with any other
+/// program picking ports the same moment).
+fn free_port() -> anyhow::Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+async fn wait_for_server(admin: &str) -> anyhow::Result<ServerStats> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match fetch_server_stats(admin).await {
+            Ok(stats) => return Ok(stats),
+            Err(error) if Instant::now() > deadline => bail!("the server never answered: {error}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Polls until the server shows no client, no room and its starting task count, for at most
+/// 30 s; returns the last reading either way.
+async fn wait_for_baseline(admin: &str, before: &ServerStats) -> ServerStats {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = fetch_server_stats(admin).await.unwrap_or_default();
+        let settled = now.connections == 0
+            && now.rooms_open == 0
+            && now.rooms_matched == 0
+            && now.tokio_alive_tasks <= before.tokio_alive_tasks;
+        if settled || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn render_table(runs: &[Run]) -> String {
+    let mut out = String::from(
+        "| engine | clients ok / failed | errors | TPS | received/s | relay p50 / p99 ms | \
+         shout p99 ms | tick p99 ms | server RSS peak MiB | bytes / client | CPU % | \
+         baseline after | RSS after MiB | shutdown s |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
+    );
+    for run in runs {
+        let l = &run.load;
+        let peak = l.server.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        out += &format!(
+            "| {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {:.1} | {:.2} |\n",
+            run.engine,
+            l.connect_ok,
+            l.connect_failed,
+            l.errors_total,
+            l.steady_tps,
+            l.steady_received_per_s,
+            l.relay.p50_ms,
+            l.relay.p99_ms,
+            l.shout.p99_ms,
+            l.tick.p99_ms,
+            mib(peak),
+            l.server_rss_per_client_bytes
+                .map_or("–".to_owned(), |b| format!("{b:.0}")),
+            l.server_cpu_percent
+                .map_or("–".to_owned(), |c| format!("{c:.0}")),
+            if run.back_to_baseline {
+                "yes"
+            } else {
+                "**no**"
+            },
+            mib(run.after.rss_bytes),
+            run.shutdown_seconds,
+        );
+    }
+    out
+}
