@@ -1,0 +1,49 @@
+//! The load generator against a real in-process server, on every engine: every client
+//! connects, plays, measures, and the server sees none of them afterwards.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::TestServer;
+use lockchan::EngineSpec;
+use lockchan::load::{LoadConfig, RunOptions, Scenario, run_load};
+use lockchan::server::ServerConfig;
+
+per_engine!(async: a_short_mixed_load_runs_clean_and_leaves_nothing_behind);
+
+async fn a_short_mixed_load_runs_clean_and_leaves_nothing_behind(spec: EngineSpec) {
+    let server = TestServer::start(spec, ServerConfig::default()).await;
+    let config = LoadConfig {
+        url: format!("ws://{}/ws", server.addr),
+        clients: 80,
+        ramp: Duration::from_millis(500),
+        duration: Duration::from_secs(2),
+        scenario: Scenario::Mixed,
+        room_size: 4,
+        say_rate: 5.0,
+        shout_rate: 2.0,
+        sources: vec![[127, 0, 0, 1].into(), [127, 0, 0, 2].into()],
+        server_started_unix_ms: None,
+    };
+    let options = RunOptions {
+        admin: Some(server.admin.to_string()),
+        clients_per_worker: 10_000,
+        progress: false,
+    };
+    let report = run_load(config, options).await.expect("the load ran");
+    assert_eq!(report.connect_ok, 80, "{:?}", report.errors);
+    assert_eq!(report.errors_total, 0, "{:?}", report.errors);
+    assert_eq!(report.engine.as_deref(), Some(spec.to_string().as_str()));
+    assert!(report.relay.samples > 0, "says were relayed and timed");
+    assert!(report.shout.samples > 0, "shouts were delivered and timed");
+    assert!(report.tick.samples > 0, "ticks arrived and were timed");
+    assert!(report.relay.p50_ms > 0.0 && report.relay.max_ms < 10_000.0);
+    assert!(!report.server.is_empty(), "the server was sampled");
+    server
+        .stats_until("every load client gone", |s| {
+            s["connections"] == 0 && s["rooms_open"] == 0 && s["rooms_matched"] == 0
+        })
+        .await;
+    server.stop().await;
+}
