@@ -25,9 +25,11 @@ pub struct ServerConfig {
     pub pong_timeout: Duration,
     /// How long one write to a client may take before the client is cut off.
     pub write_timeout: Duration,
-    /// tungstenite's read buffer per connection, allocated up front. Its default of 128 KiB
-    /// is most of an idle connection's memory; 4 KiB costs nothing measurable in throughput
-    /// for frames of a few hundred bytes.
+    /// tungstenite's read buffer per connection, allocated up front and written through,
+    /// so all of it is resident. Its default of 128 KiB would be most of an idle
+    /// connection's memory. Measured with 2,000 idle clients on the lock engine: 4 KiB gave
+    /// 10.5 KB of server memory per client, 1 KiB 7.4 KB, 512 bytes 6.7 KB. Client frames
+    /// are a few hundred bytes at most; a larger one is read in several pieces.
     pub read_buffer: usize,
     /// Bytes of outgoing frames gathered before a write; a drain of the outbox flushes once
     /// at its end whatever this is. The buffer grows only when used.
@@ -51,7 +53,7 @@ impl Default for ServerConfig {
             ping_period: Duration::from_secs(54),
             pong_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),
-            read_buffer: 4096,
+            read_buffer: 512,
             write_buffer: 16 * 1024,
             shutdown_grace: Duration::from_secs(4),
             #[cfg(debug_assertions)]
