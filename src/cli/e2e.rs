@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use lockchan::EngineSpec;
-use lockchan::load::{LoadReport, Scenario, ServerStats, fetch_server_stats};
+use lockchan::load::{LoadReport, Scenario, ServerStats, fetch_server_stats, write_plots};
 use serde::Serialize;
 
-use super::load::{LoadArgs, save};
+use super::load::LoadArgs;
 
 #[derive(Args)]
 pub(crate) struct E2eArgs {
@@ -75,9 +75,13 @@ pub(crate) fn e2e(args: &E2eArgs, clients: usize, room_size: u8) -> anyhow::Resu
         );
         let run = run_engine(args, engine, clients, room_size)
             .with_context(|| format!("the end-to-end run on {engine}"))?;
-        let stem = format!("e2e-{}", engine.to_string().replace('/', "-"));
-        let per_engine = args.e2e_out.with_file_name(format!("{stem}.json"));
-        save(&run.load, &per_engine)?;
+        let stem = args
+            .e2e_out
+            .file_stem()
+            .map_or("e2e".into(), |s| s.to_string_lossy().into_owned());
+        let plots = args.e2e_out.with_file_name("plots");
+        let name = format!("{stem}-{}", engine.to_string().replace('/', "-"));
+        write_plots(&run.load, &plots, &name).context("writing the e2e plots")?;
         runs.push(run);
     }
     let table = render_table(&runs);
@@ -87,7 +91,11 @@ pub(crate) fn e2e(args: &E2eArgs, clients: usize, room_size: u8) -> anyhow::Resu
         .with_context(|| format!("writing {}", args.e2e_out.display()))?;
     let md = args.e2e_out.with_extension("md");
     std::fs::write(&md, table + "\n").with_context(|| format!("writing {}", md.display()))?;
-    println!("wrote {} and {}", args.e2e_out.display(), md.display());
+    println!(
+        "wrote {}, {} and plots/ beside them",
+        args.e2e_out.display(),
+        md.display()
+    );
     if let Some(run) = runs.iter().find(|run| !run.back_to_baseline) {
         bail!(
             "{} did not return to its baseline after the load",
