@@ -280,14 +280,7 @@ impl Source {
                 let mut latest = latest.lock().unwrap_or_else(|e| e.into_inner());
                 let mut sum = Second::default();
                 for (second, _) in latest.iter_mut() {
-                    sum.connected += second.connected;
-                    sum.connect_ok += second.connect_ok;
-                    sum.connect_failed += second.connect_failed;
-                    sum.sent += second.sent;
-                    sum.received += second.received;
-                    sum.errors += second.errors;
-                    // Each worker's latencies count once: take them.
-                    sum.latency.0.extend(std::mem::take(&mut second.latency.0));
+                    sum.absorb(second);
                 }
                 sum
             }

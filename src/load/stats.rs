@@ -138,6 +138,20 @@ pub(crate) struct Second {
     pub latency: Recorded,
 }
 
+impl Second {
+    /// Adds `other`'s counters to these and takes its latencies, so that a worker's second
+    /// counts once however often the coordinator reads.
+    pub(crate) fn absorb(&mut self, other: &mut Second) {
+        self.connected += other.connected;
+        self.connect_ok += other.connect_ok;
+        self.connect_failed += other.connect_failed;
+        self.sent += other.sent;
+        self.received += other.received;
+        self.errors += other.errors;
+        self.latency.0.append(&mut other.latency.0);
+    }
+}
+
 /// A worker's final result, sent to the coordinator as one JSON line.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct WorkerResult {
