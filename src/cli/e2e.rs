@@ -79,7 +79,9 @@ pub(crate) fn e2e(args: &E2eArgs, clients: usize, room_size: u8) -> anyhow::Resu
             .e2e_out
             .file_stem()
             .map_or("e2e".into(), |s| s.to_string_lossy().into_owned());
-        let plots = args.e2e_out.with_file_name("plots");
+        let plots = args
+            .e2e_out
+            .with_file_name(lockchan::report::LOAD_PLOTS_DIR);
         let name = format!("{stem}-{}", engine.to_string().replace('/', "-"));
         write_plots(&run.load, &plots, &name).context("writing the e2e plots")?;
         runs.push(run);

@@ -108,8 +108,13 @@ pub(crate) fn save(report: &LoadReport, out: &std::path::Path) -> anyhow::Result
     let stem = out
         .file_stem()
         .map_or("load".into(), |s| s.to_string_lossy().into_owned());
-    write_plots(report, &dir.join("plots"), &stem).context("writing the load plots")?;
-    println!("wrote {} and plots/{stem}-*.svg", out.display());
+    let plots = dir.join(lockchan::report::LOAD_PLOTS_DIR);
+    write_plots(report, &plots, &stem).context("writing the load plots")?;
+    println!(
+        "wrote {} and {}/{stem}-*.svg",
+        out.display(),
+        plots.display()
+    );
     Ok(())
 }
 

@@ -18,7 +18,12 @@ const VERIFY_COMMAND: &str = "`lockchan verify` (`cargo run --release -- verify`
 
 /// Renders the whole report. `plots_dir` is the plots' directory relative to the report;
 /// `plots` holds the file names drawn, and only those are linked.
-pub(crate) fn render(inputs: &Inputs, plots_dir: &str, plots: &BTreeSet<String>) -> String {
+pub(crate) fn render(
+    inputs: &Inputs,
+    plots_dir: &str,
+    plots: &BTreeSet<String>,
+    e2e: &super::EndToEnd,
+) -> String {
     let mut out = String::new();
     let floors = Floors::find(inputs.results());
     let doc = Doc {
@@ -43,9 +48,30 @@ pub(crate) fn render(inputs: &Inputs, plots_dir: &str, plots: &BTreeSet<String>)
     doc.calibration_section(&mut out);
     doc.fairness_section(&mut out);
     doc.duel_section(&mut out);
+    e2e_section(&mut out, e2e);
     doc.verification_section(&mut out);
     doc.machine_section(&mut out);
     out
+}
+
+/// The end-to-end duel as `duel --e2e` wrote it, with its plots.
+fn e2e_section(out: &mut String, e2e: &super::EndToEnd) {
+    out.push_str("## End to end: the server on each engine under the same load\n\n");
+    let Some(table) = &e2e.table else {
+        out.push_str(
+            "No `e2e.md` yet: run `lockchan duel --e2e` (see the README for the full run).\n\n",
+        );
+        return;
+    };
+    out.push_str(
+        "Real WebSocket clients from `lockchan load` against `lockchan serve`, one engine after \
+         the other, same binary and flags (`e2e.json` has every figure):\n\n",
+    );
+    out.push_str(table.trim_end());
+    out.push_str("\n\n");
+    for plot in &e2e.plots {
+        let _ = writeln!(out, "![{plot}]({}/{plot})\n", super::LOAD_PLOTS_DIR);
+    }
 }
 
 struct Doc<'a> {

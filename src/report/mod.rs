@@ -100,8 +100,9 @@ pub fn write_report(
         plots.push((file, path));
     }
     let drawn: BTreeSet<String> = plots.iter().map(|(file, _)| file.clone()).collect();
+    let e2e = EndToEnd::read(reports_dir);
     let report = reports_dir.join(REPORT_FILE);
-    write(&report, &markdown::render(&inputs, PLOTS_DIR, &drawn))?;
+    write(&report, &markdown::render(&inputs, PLOTS_DIR, &drawn, &e2e))?;
 
     Ok(ReportSummary {
         report,
@@ -176,6 +177,32 @@ fn write(path: &Path, contents: &str) -> Result<(), ReportError> {
 /// Removes the SVGs an earlier run left in `plots/`: a plot whose results are gone would
 /// otherwise sit beside the report as if it were current. Only `.svg` files directly inside
 /// are touched; the directory is the report's own.
+/// Where `lockchan load` and `duel --e2e` draw their plots, under the reports directory: a
+/// folder of its own, because `report` redraws (and first clears) `plots/` itself.
+pub const LOAD_PLOTS_DIR: &str = "plots/load";
+
+/// The end-to-end duel's table (`e2e.md`, written by `duel --e2e`) and its plots, when present.
+pub(crate) struct EndToEnd {
+    pub(crate) table: Option<String>,
+    /// Plot files under [`LOAD_PLOTS_DIR`] whose names start with `e2e`, sorted.
+    pub(crate) plots: Vec<String>,
+}
+
+impl EndToEnd {
+    fn read(reports_dir: &Path) -> EndToEnd {
+        let table = std::fs::read_to_string(reports_dir.join("e2e.md")).ok();
+        let mut plots: Vec<String> = std::fs::read_dir(reports_dir.join(LOAD_PLOTS_DIR))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| name.starts_with("e2e") && name.ends_with(".svg"))
+            .collect();
+        plots.sort();
+        EndToEnd { table, plots }
+    }
+}
+
 fn remove_stale_plots(plots_dir: &Path) -> Result<(), ReportError> {
     let read_error = |source| ReportError::ClearPlots {
         path: plots_dir.to_owned(),
