@@ -32,12 +32,12 @@ pub(crate) struct E2eArgs {
     /// Seconds of load after the ramp (e2e).
     #[arg(long, default_value_t = 60.0)]
     duration: f64,
-    /// `say`s per second per chatting client (e2e).
-    #[arg(long, default_value_t = 1.0)]
-    say_rate: f64,
-    /// `shout`s per second over all clients (e2e).
-    #[arg(long, default_value_t = 5.0)]
-    shout_rate: f64,
+    /// `say`s per second per chatting client [default: 0.5 in mixed, else 1] (e2e).
+    #[arg(long)]
+    say_rate: Option<f64>,
+    /// `shout`s per second over all clients [default: 5 in broadcast, 1 in mixed] (e2e).
+    #[arg(long)]
+    shout_rate: Option<f64>,
     /// Most load clients per process (e2e).
     #[arg(long, default_value_t = 10_000)]
     clients_per_worker: usize,

@@ -35,12 +35,12 @@ pub(crate) struct LoadArgs {
     pub(crate) scenario: Scenario,
     #[arg(long, default_value_t = 4)]
     pub(crate) room_size: u8,
-    /// `say`s per second per chatting client.
-    #[arg(long, default_value_t = 1.0)]
-    pub(crate) say_rate: f64,
-    /// `shout`s per second over all clients (broadcast and mixed).
-    #[arg(long, default_value_t = 5.0)]
-    pub(crate) shout_rate: f64,
+    /// `say`s per second per chatting client [default: 0.5 in mixed, else 1].
+    #[arg(long)]
+    pub(crate) say_rate: Option<f64>,
+    /// `shout`s per second over all clients [default: 5 in broadcast, 1 in mixed, else 0].
+    #[arg(long)]
+    pub(crate) shout_rate: Option<f64>,
     /// Most clients per process (the open-files limit is 20,000 per process here); more start
     /// worker processes.
     #[arg(long, default_value_t = 10_000)]
@@ -62,8 +62,12 @@ impl LoadArgs {
             duration: Duration::from_secs_f64(self.duration.max(0.0)),
             scenario: self.scenario,
             room_size: self.room_size,
-            say_rate: self.say_rate,
-            shout_rate: self.shout_rate,
+            say_rate: self
+                .say_rate
+                .unwrap_or_else(|| self.scenario.default_say_rate()),
+            shout_rate: self
+                .shout_rate
+                .unwrap_or_else(|| self.scenario.default_shout_rate()),
             sources: (1..=self.sources.max(1))
                 .map(|n| Ipv4Addr::new(127, 0, 0, n))
                 .collect(),

@@ -50,6 +50,26 @@ pub enum Scenario {
     Mixed,
 }
 
+impl Scenario {
+    /// `say`s per second per talking client unless told otherwise: the mixed profile is a
+    /// game's lobby and rooms, where a player speaks every couple of seconds.
+    pub fn default_say_rate(self) -> f64 {
+        match self {
+            Scenario::Mixed => 0.5,
+            _ => 1.0,
+        }
+    }
+
+    /// `shout`s per second over all clients unless told otherwise.
+    pub fn default_shout_rate(self) -> f64 {
+        match self {
+            Scenario::Broadcast => 5.0,
+            Scenario::Mixed => 1.0,
+            _ => 0.0,
+        }
+    }
+}
+
 impl std::fmt::Display for Scenario {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = self.to_possible_value().map(|v| v.get_name().to_owned());
