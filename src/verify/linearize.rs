@@ -19,9 +19,11 @@
 //! - **Broadcasts reach each recipient on their own.** `Shout` and `Tick` visit one shard at a
 //!   time (lock) or are delivered by the world while rooms deliver independently (actor), so a
 //!   broadcast is a *core* step (the shouter is checked, the tick decided) plus one delivery per
-//!   recipient, each anywhere after the core and before the caller's next call takes effect.
-//!   A recipient connected for that whole window must hear it; one that connected or left
-//!   during it may or may not. Deliveries are matched lazily: a recipient whose next recorded
+//!   recipient, each anywhere after the core and (lock engine) before the caller's next call;
+//!   on the actor engine a room actor's step may straddle several world broadcasts, so there
+//!   the window lasts to the end of the race. A recipient connected for the whole window must
+//!   hear it; one that connected or left during it may or may not. A delivery may land
+//!   between two events of another step (another lock, another actor). Deliveries are matched lazily: a recipient whose next recorded
 //!   event is an open broadcast takes it at once, which loses no explanation because every
 //!   broadcast event is unique (numbered shouts, rising ticks; checked up front).
 //! - **A tick reaches each shard on its own.** Rooms of a shard are stamped with, and expire
@@ -703,10 +705,14 @@ impl<'a> Checker<'a> {
                 let chain = chain_of(call);
                 let first = steps.len();
                 let previous = last.get(&chain).cloned();
-                if let Some((range, _)) = &previous {
+                if let Some((range, _)) = &previous
+                    && semantics.kind == EngineKind::Lock
+                {
                     // This call's first step closes the previous call's broadcast windows: a
-                    // caller's next call starts only after the last one returned (lock), or
-                    // takes effect only after it did (actor, per client and per ticker).
+                    // caller's next call starts only after the last one returned. Not so on
+                    // the actor engine, where a room actor's step may straddle several of the
+                    // world's broadcasts (one member hears its event before them, another
+                    // after): there a broadcast's window stays open to the end of the race.
                     for step in &mut steps[range.clone()] {
                         step.closer = Some(first);
                     }
@@ -894,6 +900,13 @@ impl<'a> Checker<'a> {
             Some(heard) if heard == event => {
                 node.pos[i] += 1;
                 node.spec.counters.events_delivered += 1;
+                // A broadcast reaches a client under another lock (or from another actor) than
+                // its room's events, so it may land between two events of this very step.
+                self.settle_one(node, i);
+                Ok(())
+            }
+            None if self.close_early(node, to) => {
+                node.truncated |= bit;
                 Ok(())
             }
             Some(heard) => Err(format!(
@@ -907,37 +920,58 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Actor engine: the world may close `client`'s outbox while a room actor is between two
+    /// deliveries of one step, so a client whose stream is over may have its outbox closed right
+    /// here, by a disconnect that could take effect now. Takes that close step.
+    fn close_early(&self, node: &mut Node, client: ClientId) -> bool {
+        let close = self.steps.iter().enumerate().find(|(id, step)| {
+            step.part == Part::ActorClose
+                && matches!(self.call(step), Call::Disconnect { client: c } if *c == client)
+                && !node.done.has(*id)
+                && step.after.iter().all(|&a| node.done.has(a))
+        });
+        let Some((id, _)) = close else {
+            return false;
+        };
+        if self
+            .close_where(node, |open| open.closer == Some(id))
+            .is_err()
+        {
+            return false;
+        }
+        node.done.set(id);
+        true
+    }
+
     /// Takes every broadcast delivery that a stream asks for next. Safe to do at once: every
     /// broadcast event is unique, so the delivery must come right here in that stream, and
     /// nothing else depends on when it is taken.
     fn settle(&self, node: &mut Node) {
-        loop {
-            let mut progress = false;
-            for (i, id) in self.ids.iter().enumerate() {
-                let bit = 1u64 << i;
-                if node.truncated & bit != 0 || !node.spec.clients.contains_key(id) {
-                    continue;
-                }
-                let Some(next) = self.streams[i].get(node.pos[i]) else {
-                    continue;
-                };
-                if !matches!(next, Event::Shouted { .. } | Event::Tick { .. }) {
-                    continue;
-                }
-                if let Some(open) = node
-                    .open
-                    .iter_mut()
-                    .find(|open| open.delivered & bit == 0 && open.event == *next)
-                {
-                    open.delivered |= bit;
-                    node.pos[i] += 1;
-                    node.spec.counters.events_delivered += 1;
-                    progress = true;
-                }
-            }
-            if !progress {
+        for i in 0..self.ids.len() {
+            self.settle_one(node, i);
+        }
+    }
+
+    /// Takes the open broadcasts that client `i`'s stream asks for next.
+    fn settle_one(&self, node: &mut Node, i: usize) {
+        let bit = 1u64 << i;
+        if node.truncated & bit != 0 || !node.spec.clients.contains_key(&self.ids[i]) {
+            return;
+        }
+        while let Some(next) = self.streams[i].get(node.pos[i]) {
+            if !matches!(next, Event::Shouted { .. } | Event::Tick { .. }) {
                 return;
             }
+            let Some(open) = node
+                .open
+                .iter_mut()
+                .find(|open| open.delivered & bit == 0 && open.event == *next)
+            else {
+                return;
+            };
+            open.delivered |= bit;
+            node.pos[i] += 1;
+            node.spec.counters.events_delivered += 1;
         }
     }
 
@@ -1152,7 +1186,8 @@ impl<'a> Checker<'a> {
                     .map(|id| self.describe(&self.steps[id]))
                     .collect::<Vec<_>>()
             };
-            if depth + 1 == total {
+            let reached = child.done.count();
+            if reached == total {
                 match self.finish(&child) {
                     Ok(()) => {
                         return Ok(Explanation {
@@ -1167,7 +1202,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            furthest.reached(depth + 1, path);
+            furthest.reached(reached, path);
             stack.push(Frame {
                 candidates: self.candidates(&child),
                 node: child,
