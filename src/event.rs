@@ -12,7 +12,7 @@ use crate::ids::{ClientId, RoomId};
 ///
 /// The events a single call produces, and their order per client, are defined by the
 /// sequential [`Model`](crate::Model); every engine must reproduce them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// To the joiner: its seat, with the members so far in join order (itself last).

@@ -35,7 +35,7 @@ pub struct RoomView {
 }
 
 /// Running totals since the engine started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Counters {
     pub connects: u64,
     /// Clients removed, by request or cut off.

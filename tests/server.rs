@@ -264,9 +264,10 @@ async fn a_panic_is_contained_to_its_room(spec: EngineSpec) {
     let mut ann = server.client("ann").await;
     let mut bob = server.client("bob").await;
     let mut other = server.client("other").await;
-    for client in [&mut ann, &mut bob] {
-        client.send(json!({"type":"join","limit":2})).await;
-    }
+    // Ann seated first, so the room's members are [ann, bob] and are dissolved in that order.
+    ann.send(json!({"type":"join","limit":2})).await;
+    assert_eq!(ann.next().await["type"], "joined");
+    bob.send(json!({"type":"join","limit":2})).await;
     other.send(json!({"type":"join","limit":3})).await;
     assert_eq!(other.next().await["type"], "joined");
     while ann.next().await["type"] != "matched" {}

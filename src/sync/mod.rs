@@ -1,19 +1,38 @@
 //! The one door to synchronization primitives.
 //!
 //! Every engine takes its mutexes, atomics, channels and threads from here and never names
-//! `parking_lot`, `crossbeam-channel`, `std::sync` or `loom` itself. Normally the primitives are
-//! parking_lot's and crossbeam's; built with `RUSTFLAGS="--cfg lockchan_loom"` they are loom's
-//! models with the same API, so the very same engine code can be model-checked.
+//! `parking_lot`, `crossbeam-channel`, `std::sync`, `loom` or `shuttle` itself. There are three
+//! implementations of one API, chosen here and nowhere else:
 //!
-//! The project-specific cfg matters: a bare `--cfg loom` would reach every dependency (tokio
-//! among them) and change what they compile to.
+//! - `native.rs` (a normal build): parking_lot's locks, crossbeam's channels, std's threads;
+//! - `mocked.rs` (`RUSTFLAGS="--cfg lockchan_loom"`): loom's models, so a small race can be
+//!   checked under every interleaving (`tests/loom.rs`);
+//! - `shuttle.rs` (`RUSTFLAGS="--cfg lockchan_shuttle"`): shuttle's, so whole generated
+//!   scenarios run under a controlled, randomized scheduler that can replay a failing
+//!   schedule (`tests/shuttle.rs`).
+//!
+//! The two controlled backends share their channels (`condvar_channel.rs`), built on each
+//! checker's mutex and condvar.
+//!
+//! The project-specific cfgs matter: a bare `--cfg loom` or `--cfg shuttle` would reach every
+//! dependency that knows them and change what they compile to.
 
-#[cfg(not(lockchan_loom))]
+#[cfg(all(lockchan_loom, lockchan_shuttle))]
+compile_error!(
+    "choose one controlled scheduler: `--cfg lockchan_loom` or `--cfg lockchan_shuttle`"
+);
+
+#[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
 mod native;
-#[cfg(not(lockchan_loom))]
+#[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
 pub(crate) use native::*;
 
 #[cfg(lockchan_loom)]
 mod mocked;
 #[cfg(lockchan_loom)]
 pub(crate) use mocked::*;
+
+#[cfg(lockchan_shuttle)]
+mod shuttle;
+#[cfg(lockchan_shuttle)]
+pub(crate) use self::shuttle::*;

@@ -51,9 +51,10 @@ pub(crate) mod thread {
     pub(crate) use std::thread::JoinHandle;
 
     /// Starts a named thread; a name shows up in debuggers, panics and `top -H`.
-    pub(crate) fn spawn_named<F>(name: String, body: F) -> JoinHandle<()>
+    pub(crate) fn spawn_named<F, T>(name: String, body: F) -> JoinHandle<T>
     where
-        F: FnOnce() + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
     {
         std::thread::Builder::new()
             .name(name)

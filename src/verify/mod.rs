@@ -9,7 +9,9 @@
 
 mod differential;
 mod leaks;
+pub mod linearize;
 pub mod race;
+pub mod scenario;
 mod watchdog;
 
 use std::collections::BTreeMap;

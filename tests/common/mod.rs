@@ -2,6 +2,8 @@
 //! small helpers to connect clients and read their events.
 #![allow(dead_code)] // Each test file uses its own subset.
 
+pub mod scenarios;
+
 use std::time::Duration;
 
 use lockchan::{ClientId, Engine, Event, OutboxReceiver, Player, RecvError, outbox};

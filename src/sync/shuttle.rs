@@ -1,0 +1,87 @@
+//! The primitives of a build under shuttle's controlled scheduler (`--cfg lockchan_shuttle`):
+//! shuttle's mutexes, atomics and threads, std's `Arc`, and the channels with crossbeam's API
+//! that the loom backend uses too (`condvar_channel.rs`), built here on shuttle's mutex and
+//! condvar.
+//!
+//! It exports exactly what `native.rs` exports, with the same signatures where the engines use
+//! them, so engine code compiles unchanged. Where loom explores every interleaving of a small
+//! race, shuttle samples schedules of a large one (random and PCT schedulers), so the same
+//! engine code can run whole generated scenarios of many calls. Everything here only works
+//! inside a shuttle execution (`shuttle::check_pct`, `check_random`, `replay`), which is why
+//! nothing outside `tests/shuttle.rs` builds with this cfg.
+
+use std::sync::PoisonError;
+
+// shuttle models threads, not memory: its `Arc` is std's, and an `Arc`'s count is no step of
+// a schedule.
+pub(crate) use ::shuttle::sync::MutexGuard;
+// For `channel`, which builds its waits on it; the engines never wait on a condvar themselves.
+use ::shuttle::sync::Condvar;
+pub(crate) use std::sync::Arc;
+
+/// shuttle's mutex behind parking_lot's face: `lock` hands out the guard itself.
+///
+/// parking_lot has no poisoning, so neither does this: a guard that a panicking thread held is
+/// handed out as it is. (A panic fails the whole shuttle execution anyway.)
+pub(crate) struct Mutex<T: ?Sized>(::shuttle::sync::Mutex<T>);
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Mutex<T> {
+        Mutex(::shuttle::sync::Mutex::new(value))
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Blocks until the lock is free; taking it is a point where shuttle may switch threads.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Mutex<T> {
+        Mutex::new(T::default())
+    }
+}
+
+/// shuttle reports a deadlock itself, failing the execution with its schedule; there is no
+/// detector to ask.
+#[allow(dead_code)] // Only the watchdog of `verify` asks, and it never runs under shuttle.
+pub(crate) fn deadlock_cycles() -> Option<String> {
+    None
+}
+
+/// The hash map engines keep their state in, with a fixed seed: `shuttle::replay` re-runs a
+/// failing schedule by making the same choices again, and a broadcast that walks a randomly
+/// seeded map in a new order on every run would take different steps than the schedule it is
+/// replaying.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<
+    K,
+    V,
+    std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>,
+>;
+
+pub(crate) mod atomic {
+    // shuttle's atomics are sequentially consistent whatever the ordering asked for: it
+    // explores interleavings, not weak memory (loom does that).
+    pub(crate) use ::shuttle::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+}
+
+pub(crate) mod thread {
+    pub(crate) use ::shuttle::thread::JoinHandle;
+
+    /// Starts a named shuttle thread; shuttle names the failing thread in its report.
+    pub(crate) fn spawn_named<F, T>(name: String, body: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        ::shuttle::thread::Builder::new()
+            .name(name)
+            .spawn(body)
+            .expect("shuttle refused to start an engine thread")
+    }
+}
+
+#[path = "condvar_channel.rs"]
+pub(crate) mod channel;

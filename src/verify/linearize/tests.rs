@@ -1,0 +1,265 @@
+//! The checker's own tests: its step model is the sequential [`Model`] on every sequential
+//! history, and it tells an explainable race from an unexplainable one.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::Model;
+use crate::outbox::{OutboxReceiver, outbox};
+
+/// Runs sequential `calls` on the real [`Model`] and records what the checker reads.
+fn on_model(config: &EngineConfig, calls: &[Call]) -> Observed {
+    let mut model = Model::new(config.clone());
+    let mut receivers: Vec<(ClientId, OutboxReceiver)> = Vec::new();
+    for call in calls {
+        match call {
+            Call::Connect { player, .. } => {
+                let (tx, rx) = outbox(4096);
+                let id = model.connect(player.clone(), tx);
+                receivers.push((id, rx));
+            }
+            Call::Submit { client, command } => model.submit(*client, command.clone()),
+            Call::Disconnect { client } => model.disconnect(*client),
+            Call::Tick { now } => model.tick(*now),
+        }
+    }
+    let streams: BTreeMap<_, _> = receivers.iter().map(|(id, rx)| (*id, rx.drain())).collect();
+    Observed {
+        streams,
+        race_snapshot: model.snapshot(),
+        closed_after_race: receivers
+            .iter()
+            .filter(|(_, rx)| rx.close_reason().is_some())
+            .map(|(id, _)| *id)
+            .collect(),
+    }
+}
+
+/// Random sequential calls; connects are numbered as the model numbers them.
+fn calls() -> impl Strategy<Value = Vec<Call>> {
+    let kind = prop_oneof![
+        2 => Just(0u8),
+        6 => (2u8..=4).prop_map(|l| l + 10),
+        2 => Just(1),
+        2 => Just(2),
+        2 => Just(3),
+        1 => Just(4),
+        1 => Just(5),
+        1 => Just(9),
+    ];
+    prop::collection::vec((kind, 0..6u64, 1..5u64), 1..40).prop_map(|raw| {
+        let (mut out, mut connected, mut clock, mut said) = (Vec::new(), 0u64, 0u64, 0);
+        for (kind, who, secs) in raw {
+            let client = ClientId(who % connected.max(1) + 1);
+            said += 1;
+            let text = format!("{said}").into();
+            let call = match kind {
+                0 => {
+                    connected += 1;
+                    let player = Player::new(format!("p{connected}"), "n");
+                    Call::Connect {
+                        client: ClientId(connected),
+                        player,
+                    }
+                }
+                1 => Call::Submit {
+                    client,
+                    command: Command::Leave,
+                },
+                2 => Call::Submit {
+                    client,
+                    command: Command::Say { data: text },
+                },
+                3 => Call::Submit {
+                    client,
+                    command: Command::Shout { text },
+                },
+                4 => Call::Disconnect { client },
+                5 => {
+                    clock += secs * 1000;
+                    Call::Tick {
+                        now: Duration::from_secs(clock / 1000),
+                    }
+                }
+                9 => Call::Submit {
+                    client,
+                    command: Command::Join { limit: 1 },
+                },
+                limit => Call::Submit {
+                    client,
+                    command: Command::Join { limit: limit - 10 },
+                },
+            };
+            out.push(call);
+        }
+        out
+    })
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        match_timeout: Duration::from_secs(3),
+        ..EngineConfig::default()
+    }
+}
+
+fn semantics(kind: EngineKind, shards: usize) -> Semantics {
+    Semantics { kind, shards }
+}
+
+proptest! {
+    /// Every sequential history is explained exactly as the model ran it, on any semantics:
+    /// the checker's step model is the `Model`.
+    #[test]
+    fn the_step_model_is_the_model_on_sequential_histories(calls in calls()) {
+        let observed = on_model(&config(), &calls);
+        let history = History { setup: calls, ..History::default() };
+        for (kind, shards) in [(EngineKind::Lock, 1), (EngineKind::Lock, 3), (EngineKind::Actor, 2)] {
+            let checked = check(&history, &observed, semantics(kind, shards), &config(), Budget::default());
+            prop_assert!(checked.is_ok(), "{kind}/{shards}: {checked:?}");
+        }
+    }
+
+    /// And changing one event of one stream is always caught.
+    #[test]
+    fn a_changed_event_is_caught(calls in calls(), pick in 0..1000usize) {
+        let mut observed = on_model(&config(), &calls);
+        let total: usize = observed.streams.values().map(Vec::len).sum();
+        prop_assume!(total > 0);
+        let mut n = pick % total;
+        for stream in observed.streams.values_mut() {
+            if n < stream.len() {
+                let at = Duration::from_secs(999);
+                stream[n] = Event::Tick { at };
+                break;
+            }
+            n -= stream.len();
+        }
+        let history = History { setup: calls, ..History::default() };
+        let checked = check(&history, &observed, semantics(EngineKind::Lock, 1), &config(), Budget::default());
+        prop_assert!(checked.is_err());
+    }
+}
+
+fn connect(n: u64) -> Call {
+    Call::Connect {
+        client: ClientId(n),
+        player: Player::new(format!("p{n}"), "n"),
+    }
+}
+
+fn join(n: u64, limit: u8) -> Call {
+    Call::Submit {
+        client: ClientId(n),
+        command: Command::Join { limit },
+    }
+}
+
+fn joined(room: RoomId, members: &[u64]) -> Event {
+    Event::Joined {
+        room,
+        members: members.iter().map(|&m| ClientId(m)).collect(),
+    }
+}
+
+/// Two threads join the same client at once; the engine seated it twice (a check-then-act
+/// join). No order explains it: whichever join goes second must be refused.
+#[test]
+fn a_client_seated_by_two_racing_joins_is_unexplained() {
+    let history = History {
+        setup: vec![connect(1)],
+        threads: vec![vec![join(1, 2)], vec![join(1, 3)]],
+        teardown: Vec::new(),
+    };
+    let (r2, r3) = (RoomId { limit: 2, seq: 1 }, RoomId { limit: 3, seq: 1 });
+    let mut observed = Observed::default();
+    observed
+        .streams
+        .insert(ClientId(1), vec![joined(r2, &[1]), joined(r3, &[1])]);
+    let checked = check(
+        &history,
+        &observed,
+        semantics(EngineKind::Lock, 2),
+        &config(),
+        Budget::default(),
+    );
+    assert!(
+        matches!(checked, Err(LinearizeError::Unexplained { .. })),
+        "{checked:?}"
+    );
+}
+
+/// A shout racing a join: the shouter heard its shout before the joiner's `MemberJoined`, the
+/// joiner heard it first. Explained only because a broadcast reaches each recipient on its own.
+#[test]
+fn a_broadcast_reaching_two_clients_on_either_side_of_a_join_is_explained() {
+    let shout = Call::Submit {
+        client: ClientId(1),
+        command: Command::Shout { text: "1".into() },
+    };
+    let history = History {
+        setup: vec![connect(1), connect(2), join(1, 2)],
+        threads: vec![vec![shout], vec![join(2, 2)]],
+        teardown: vec![
+            Call::Disconnect {
+                client: ClientId(1),
+            },
+            Call::Disconnect {
+                client: ClientId(2),
+            },
+        ],
+    };
+    let r = RoomId { limit: 2, seq: 1 };
+    let shouted = Event::Shouted {
+        from: ClientId(1),
+        text: "1".into(),
+    };
+    let matched = Event::Matched {
+        room: r,
+        members: [ClientId(1), ClientId(2)].into_iter().collect(),
+    };
+    let left = Event::MemberLeft {
+        room: r,
+        client: ClientId(1),
+    };
+    let member_joined = Event::MemberJoined {
+        room: r,
+        client: ClientId(2),
+    };
+    let mut model = Model::new(config());
+    let (tx1, _rx1) = outbox(16);
+    let (tx2, _rx2) = outbox(16);
+    model.connect(Player::new("p1", "n"), tx1);
+    model.connect(Player::new("p2", "n"), tx2);
+    model.submit(ClientId(1), Command::Join { limit: 2 });
+    model.submit(ClientId(2), Command::Join { limit: 2 });
+    model.submit(ClientId(1), Command::Shout { text: "1".into() });
+    let mut observed = Observed {
+        race_snapshot: model.snapshot(),
+        ..Observed::default()
+    };
+    observed.streams.insert(
+        ClientId(1),
+        vec![
+            joined(r, &[1]),
+            shouted.clone(),
+            member_joined,
+            matched.clone(),
+        ],
+    );
+    observed.streams.insert(
+        ClientId(2),
+        vec![joined(r, &[1, 2]), matched, shouted, left],
+    );
+    let checked = check(
+        &history,
+        &observed,
+        semantics(EngineKind::Lock, 2),
+        &config(),
+        Budget::default(),
+    );
+    assert!(checked.is_ok(), "{checked:?}");
+}

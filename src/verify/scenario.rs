@@ -1,0 +1,359 @@
+//! Race scenarios: a sequential setup, then a few threads each making its own list of calls on
+//! one engine at once. [`run`] plays one on an engine and records what the linearizability
+//! checker needs — every call with the ids it used, every client's events, the settled state
+//! — and [`Scenario::to_rust`] prints one as code, for a failure's ready-to-paste regression
+//! test.
+//!
+//! The threads come from `crate::sync`, so the same scenario runs on real threads in a normal
+//! build and under shuttle's controlled scheduler in a `--cfg lockchan_shuttle` build.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::command::Command;
+use crate::config::EngineConfig;
+use crate::engine::{Engine, EngineSpec};
+use crate::ids::{ClientId, Player};
+use crate::invariants::check_empty;
+use crate::outbox::{OutboxReceiver, RecvError, outbox};
+use crate::sync::thread::spawn_named;
+use crate::verify::linearize::{
+    self, Budget, Call, Explanation, History, LinearizeError, Observed, Semantics,
+};
+
+/// A client named by a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Who {
+    /// The n-th client the setup connected; any thread may command it.
+    Shared(usize),
+    /// The n-th client this thread connected itself (in the setup: the same as `Shared`).
+    Own(usize),
+}
+
+/// One call of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Connects a new client: the thread's next `Own`, and in the setup the next `Shared`.
+    Connect,
+    Join(Who, u8),
+    Leave(Who),
+    /// A `Say` with a payload unique to this call.
+    Say(Who),
+    /// A `Shout` with a payload unique to this call.
+    Shout(Who),
+    Disconnect(Who),
+    /// Moves the clock on by this many milliseconds and ticks. Only the setup and thread 0
+    /// tick, so one ticker decides every `Tick` (what the checker needs).
+    Tick(u64),
+}
+
+/// A setup made one call at a time, then threads racing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Scenario {
+    pub setup: Vec<Op>,
+    pub threads: Vec<Vec<Op>>,
+}
+
+/// The engine settings scenarios run under: queues of two, so the actor engine's callers and
+/// world really wait on full queues; a short match timeout, so ticks dissolve rooms.
+pub fn scenario_config() -> EngineConfig {
+    EngineConfig {
+        match_timeout: Duration::from_secs(3),
+        queue_capacity: 2,
+        ..EngineConfig::default()
+    }
+}
+
+/// Room for every event a scenario can send one client, so no outbox fills: a full outbox's
+/// cut depends on when the reader reads, which is not what these scenarios race.
+const OUTBOX_CAPACITY: usize = 1024;
+
+/// What one run of a scenario recorded.
+#[derive(Debug)]
+pub struct Run {
+    pub history: History,
+    pub observed: Observed,
+    /// Broken rules found outside the checker: something left behind after the teardown, an
+    /// outbox never ended, an outbox that filled.
+    pub problems: Vec<String>,
+}
+
+/// A name for the client a thread's call names, and the ids behind its `Own` clients.
+struct Clients {
+    shared: Arc<Vec<ClientId>>,
+    own: Vec<ClientId>,
+    /// In the setup, `Shared(n)` and `Own(n)` both name the setup's n-th client.
+    in_setup: bool,
+}
+
+impl Clients {
+    fn id(&self, who: Who) -> ClientId {
+        let found = match who {
+            Who::Shared(n) if !self.in_setup => self.shared.get(n),
+            Who::Shared(n) | Who::Own(n) => self.own.get(n),
+        };
+        // A name past the connected clients (as shrinking makes) is a client the engine never
+        // had: its calls are refused as from an unknown client.
+        found.copied().unwrap_or(ClientId(UNKNOWN_CLIENT))
+    }
+}
+
+/// The id a scenario's dangling client names stand for: never handed out by an engine.
+const UNKNOWN_CLIENT: u64 = 1 << 40;
+
+/// Makes one call of `op` for a thread (or the setup) labelled `label`, at its `index`.
+/// Returns the call as the checker sees it, and a new client's outbox.
+fn perform(
+    engine: &dyn Engine,
+    clients: &mut Clients,
+    clock: &mut Duration,
+    label: &str,
+    index: usize,
+    op: &Op,
+) -> (Call, Option<(ClientId, OutboxReceiver)>) {
+    let payload = || -> Arc<str> { format!("{label}.{index}").into() };
+    let submit = |client, command| Call::Submit { client, command };
+    match op {
+        Op::Connect => {
+            let (tx, rx) = outbox(OUTBOX_CAPACITY);
+            let name = format!("{label}-{}", clients.own.len());
+            let player = Player::new(name.clone(), name);
+            let client = engine.connect(player.clone(), tx);
+            clients.own.push(client);
+            (Call::Connect { client, player }, Some((client, rx)))
+        }
+        Op::Join(who, limit) => {
+            let (client, command) = (clients.id(*who), Command::Join { limit: *limit });
+            engine.submit(client, command.clone());
+            (submit(client, command), None)
+        }
+        Op::Leave(who) => {
+            let client = clients.id(*who);
+            engine.submit(client, Command::Leave);
+            (submit(client, Command::Leave), None)
+        }
+        Op::Say(who) => {
+            let (client, command) = (clients.id(*who), Command::Say { data: payload() });
+            engine.submit(client, command.clone());
+            (submit(client, command), None)
+        }
+        Op::Shout(who) => {
+            let (client, command) = (clients.id(*who), Command::Shout { text: payload() });
+            engine.submit(client, command.clone());
+            (submit(client, command), None)
+        }
+        Op::Disconnect(who) => {
+            let client = clients.id(*who);
+            engine.disconnect(client);
+            (Call::Disconnect { client }, None)
+        }
+        Op::Tick(advance) => {
+            *clock += Duration::from_millis(*advance);
+            engine.tick(*clock);
+            (Call::Tick { now: *clock }, None)
+        }
+    }
+}
+
+/// Plays `scenario` on `engine`: the setup one call at a time, the threads at once (on
+/// `crate::sync` threads), then `quiesce`, a snapshot, and a teardown that disconnects everyone
+/// left, one at a time.
+pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
+    let mut setup = Clients {
+        shared: Arc::new(Vec::new()),
+        own: Vec::new(),
+        in_setup: true,
+    };
+    let mut clock = Duration::ZERO;
+    let mut receivers: Vec<(ClientId, OutboxReceiver)> = Vec::new();
+    let mut history = History::default();
+    for (index, op) in scenario.setup.iter().enumerate() {
+        let (call, new) = perform(&*engine, &mut setup, &mut clock, "s", index, op);
+        engine.quiesce();
+        history.setup.push(call);
+        receivers.extend(new);
+    }
+    let shared = Arc::new(setup.own);
+    let threads: Vec<_> = scenario
+        .threads
+        .iter()
+        .enumerate()
+        .map(|(thread, ops)| {
+            let (engine, ops) = (engine.clone(), ops.clone());
+            let mut clients = Clients {
+                shared: shared.clone(),
+                own: Vec::new(),
+                in_setup: false,
+            };
+            let start = clock;
+            spawn_named(format!("scenario-t{thread}"), move || {
+                let mut clock = start;
+                let label = format!("t{thread}");
+                let mut calls = Vec::with_capacity(ops.len());
+                let mut own = Vec::new();
+                for (index, op) in ops.iter().enumerate() {
+                    let (call, new) =
+                        perform(&*engine, &mut clients, &mut clock, &label, index, op);
+                    calls.push(call);
+                    own.extend(new);
+                }
+                (calls, own)
+            })
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (thread, handle) in threads.into_iter().enumerate() {
+        match handle.join() {
+            Ok((calls, own)) => {
+                history.threads.push(calls);
+                receivers.extend(own);
+            }
+            Err(_) => {
+                history.threads.push(Vec::new());
+                problems.push(format!("thread {thread} panicked"));
+            }
+        }
+    }
+    engine.quiesce();
+    let race_snapshot = engine.snapshot();
+    let mut streams: BTreeMap<ClientId, Vec<_>> = BTreeMap::new();
+    let mut closed_after_race = BTreeSet::new();
+    for (id, rx) in &receivers {
+        streams.insert(*id, rx.drain());
+        if rx.close_reason().is_some() {
+            closed_after_race.insert(*id);
+        }
+    }
+    if race_snapshot.counters.slow_consumer_cuts > 0 {
+        problems.push("an outbox filled: the scenario is too large for its capacity".into());
+    }
+    for client in race_snapshot.clients.keys() {
+        engine.disconnect(*client);
+        engine.quiesce();
+        history.teardown.push(Call::Disconnect { client: *client });
+    }
+    let last = engine.snapshot();
+    problems.extend(
+        check_empty(&last)
+            .into_iter()
+            .map(|b| format!("after the teardown: {b}")),
+    );
+    for (id, rx) in &receivers {
+        let heard = streams.entry(*id).or_default();
+        loop {
+            match rx.try_recv() {
+                Ok(event) => heard.push(event),
+                Err(RecvError::Closed(_)) => break,
+                Err(RecvError::Empty) => {
+                    problems.push(format!("{id}'s outbox is still open after the teardown"));
+                    break;
+                }
+            }
+        }
+    }
+    Run {
+        history,
+        observed: Observed {
+            streams,
+            race_snapshot,
+            closed_after_race,
+        },
+        problems,
+    }
+}
+
+/// Why a run of a scenario failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("broken after the race: {}", .0.join("; "))]
+    Broken(Vec<String>),
+    #[error(transparent)]
+    Unexplained(#[from] LinearizeError),
+}
+
+/// Plays `scenario` on a fresh engine of `spec` and checks the run: the teardown's rules, then
+/// the linearizability checker.
+pub fn run_and_check(
+    spec: EngineSpec,
+    config: &EngineConfig,
+    scenario: &Scenario,
+    budget: Budget,
+) -> Result<Explanation, ScenarioError> {
+    let engine: Arc<dyn Engine> = Arc::from(spec.build(config.clone()));
+    let run = run(engine, scenario);
+    if !run.problems.is_empty() {
+        return Err(ScenarioError::Broken(run.problems));
+    }
+    let semantics = Semantics {
+        kind: spec.kind,
+        shards: spec.shards,
+    };
+    Ok(linearize::check(
+        &run.history,
+        &run.observed,
+        semantics,
+        config,
+        budget,
+    )?)
+}
+
+impl Who {
+    fn to_rust(self) -> String {
+        match self {
+            Who::Shared(n) => format!("Shared({n})"),
+            Who::Own(n) => format!("Own({n})"),
+        }
+    }
+}
+
+impl Op {
+    fn to_rust(&self) -> String {
+        match self {
+            Op::Connect => "Connect".to_owned(),
+            Op::Join(who, limit) => format!("Join({}, {limit})", who.to_rust()),
+            Op::Leave(who) => format!("Leave({})", who.to_rust()),
+            Op::Say(who) => format!("Say({})", who.to_rust()),
+            Op::Shout(who) => format!("Shout({})", who.to_rust()),
+            Op::Disconnect(who) => format!("Disconnect({})", who.to_rust()),
+            Op::Tick(ms) => format!("Tick({ms})"),
+        }
+    }
+}
+
+impl Scenario {
+    /// The total number of calls, setup included.
+    pub fn len(&self) -> usize {
+        self.setup.len() + self.threads.iter().map(Vec::len).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The scenario as a Rust expression, with `Op::*` and `Who::*` in scope.
+    pub fn to_rust(&self) -> String {
+        let list = |ops: &[Op], indent: &str| {
+            let mut out = String::from("vec![");
+            for op in ops {
+                let _ = write!(out, "\n{indent}    {},", op.to_rust());
+            }
+            if !ops.is_empty() {
+                out.push('\n');
+                out.push_str(indent);
+            }
+            out.push(']');
+            out
+        };
+        let mut out = format!(
+            "Scenario {{\n    setup: {},\n    threads: vec![",
+            list(&self.setup, "    ")
+        );
+        for thread in &self.threads {
+            let _ = write!(out, "\n        {},", list(thread, "        "));
+        }
+        out.push_str("\n    ],\n}");
+        out
+    }
+}

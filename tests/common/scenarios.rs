@@ -1,0 +1,87 @@
+//! Race scenarios for proptest, shared by the real-thread smoke test (`tests/race_smoke.rs`)
+//! and the shuttle tests (`tests/shuttle.rs`), and a per-case time limit.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use lockchan::verify::scenario::{Op, Scenario, Who};
+use proptest::prelude::*;
+
+/// One call a racing thread may make; `shared` clients came from the setup. Only thread 0
+/// ticks: the checker needs a single ticker.
+fn op(shared: usize, ticks: bool) -> impl Strategy<Value = Op> {
+    let who = prop_oneof![
+        4 => (0..shared).prop_map(Who::Shared),
+        1 => (0..2usize).prop_map(Who::Own),
+    ];
+    let tick_weight = if ticks { 2 } else { 0 };
+    prop_oneof![
+        1 => Just(Op::Connect),
+        7 => (who.clone(), 2u8..=4).prop_map(|(who, limit)| Op::Join(who, limit)),
+        3 => who.clone().prop_map(Op::Leave),
+        3 => who.clone().prop_map(Op::Say),
+        2 => who.clone().prop_map(Op::Shout),
+        2 => who.prop_map(Op::Disconnect),
+        tick_weight => (500u64..=4000).prop_map(Op::Tick),
+    ]
+}
+
+/// A setup call: seat some of the shared clients, chat, tick.
+fn setup_op(shared: usize) -> impl Strategy<Value = Op> {
+    let who = (0..shared).prop_map(Who::Shared);
+    prop_oneof![
+        4 => (who.clone(), 2u8..=4).prop_map(|(who, limit)| Op::Join(who, limit)),
+        1 => who.clone().prop_map(Op::Say),
+        1 => who.prop_map(Op::Shout),
+        1 => (500u64..=4000).prop_map(Op::Tick),
+    ]
+}
+
+/// A scenario: 2 to 6 shared clients and up to 6 more setup calls, then 2 to 4 threads of 1 to
+/// `most` calls each.
+pub fn scenario(most: usize) -> impl Strategy<Value = Scenario> {
+    (2..=6usize, 2..=4usize).prop_flat_map(move |(shared, threads)| {
+        let setup = prop::collection::vec(setup_op(shared), 0..=6).prop_map(move |calls| {
+            std::iter::repeat_n(Op::Connect, shared)
+                .chain(calls)
+                .collect::<Vec<_>>()
+        });
+        let threads = (0..threads)
+            .map(|thread| prop::collection::vec(op(shared, thread == 0), 1..=most))
+            .collect::<Vec<_>>();
+        (setup, threads).prop_map(|(setup, threads)| Scenario { setup, threads })
+    })
+}
+
+/// Runs `body` on a thread of its own and waits at most `limit` for it: a case that hangs (a
+/// deadlock on real threads, a search that explodes) fails with a message instead of hanging
+/// the suite. A stuck thread is left behind; the test fails anyway.
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (done, finished) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("case".into())
+        .stack_size(16 << 20)
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+            let _ = done.send(outcome);
+        })
+        .map_err(|error| format!("could not start the case's thread: {error}"))?;
+    match finished.recv_timeout(limit) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => Err(panic_message(&*panic)),
+        Err(_) => Err(format!("the case took longer than its limit of {limit:?}")),
+    }
+}
+
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}

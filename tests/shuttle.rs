@@ -1,0 +1,320 @@
+//! Generated race scenarios on both engines under shuttle's controlled scheduler, each run
+//! checked by the linearizability checker (`lockchan::verify::linearize`).
+//!
+//! Only built with the project's shuttle cfg:
+//!
+//! ```text
+//! RUSTFLAGS="--cfg lockchan_shuttle" CARGO_TARGET_DIR=target/shuttle \
+//!     cargo test --release --test shuttle
+//! ```
+//!
+//! proptest generates a scenario (a sequential setup, then 2 to 4 threads of up to 16 calls)
+//! and a seed; the scenario runs on lock/1, lock/2, actor/1 and actor/2 under a PCT scheduler
+//! and then a random one, [`SCHEDULES`] schedules each. Every schedule's run must be explained
+//! by some order of its calls through the model's rules, its teardown must leave nothing
+//! behind, and shuttle fails a schedule that deadlocks. A failure shrinks to a small scenario
+//! and prints a regression test to paste below, with the shuttle schedule that replays it
+//! (`shuttle::replay`). Each case runs under a time limit ([`CASE_LIMIT`]).
+//!
+//! Why a controlled scheduler: real threads rarely interleave a short scenario in an
+//! interesting way (`tests/race_smoke.rs` runs the same scenarios on them as a smoke test),
+//! while PCT's priority changes and random schedules reach the narrow windows: the planted
+//! check-then-act join is caught in the first few cases here (the seeded test below prints
+//! how fast).
+#![cfg(lockchan_shuttle)]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::scenarios::{panic_message, scenario, within};
+use lockchan::verify::linearize::{Budget, LinearizeError};
+use lockchan::verify::scenario::{
+    Op::*, Scenario, ScenarioError, Who::*, run_and_check, scenario_config,
+};
+use lockchan::{EngineConfig, EngineKind, EngineSpec};
+use proptest::prelude::*;
+use shuttle::scheduler::{PctScheduler, RandomScheduler, Scheduler};
+use shuttle::{Config, MaxSteps, Runner};
+
+/// Schedules per scenario and scheduler.
+const SCHEDULES: usize = 16;
+/// PCT's depth: how many priority changes a schedule makes (bugs of depth up to this are found
+/// with PCT's probability bound).
+const PCT_DEPTH: usize = 3;
+/// Generated scenarios per engine.
+const CASES: u32 = 12;
+/// The longest one case (a scenario under every schedule of both schedulers) may take.
+const CASE_LIMIT: Duration = Duration::from_secs(60);
+/// What the checker may spend on one run before it gives up (which fails the run).
+const SEARCH_STATES: usize = 100_000;
+
+/// Executions run, to show that the tests really ran schedules.
+static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
+/// Runs whose search gave up within [`SEARCH_STATES`]: neither explained nor refuted. They
+/// are counted and shown (`--nocapture`), not failed, so that a search too large to finish
+/// never raises a false alarm; the actor engine's per-client orders make the largest searches.
+static INCONCLUSIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn shuttle_config() -> Config {
+    let mut config = Config::new();
+    // The engines' ordering comments matter to the real build; shuttle's atomics are
+    // sequentially consistent anyway, and its warning about `Relaxed` would drown the output.
+    config.silence_warnings = true;
+    // Room for the checker, which runs inside the execution so that a failure carries its
+    // schedule.
+    config.stack_size = 4 << 20;
+    config.max_steps = MaxSteps::FailAfter(2_000_000);
+    config
+}
+
+/// One execution: the scenario on a fresh engine, checked; a panic carries the reason.
+fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario) {
+    EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+    let budget = Budget {
+        states: SEARCH_STATES,
+        deadline: Some(Instant::now() + Duration::from_secs(5)),
+    };
+    match run_and_check(spec, config, scenario, budget) {
+        Ok(_) => {}
+        Err(ScenarioError::Unexplained(LinearizeError::Inconclusive { .. })) => {
+            INCONCLUSIVE.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(error) => panic!("{spec}: {error}"),
+    }
+}
+
+/// Runs `scenario` on `spec` under `scheduler`; a failure comes back with its schedule.
+fn explore(
+    spec: EngineSpec,
+    config: &EngineConfig,
+    scenario: &Scenario,
+    scheduler: impl Scheduler + 'static,
+) -> Result<(), Failure> {
+    let (config, scenario) = (config.clone(), scenario.clone());
+    let runner = Runner::new(scheduler, shuttle_config());
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        runner.run(move || execution(spec, &config, &scenario));
+    }))
+    .map_err(|panic| Failure::from_panic(&panic_message(&*panic)))
+}
+
+/// A failed schedule: shuttle's message and the schedule string to replay it.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    schedule: Option<String>,
+}
+
+impl Failure {
+    /// shuttle puts the schedule in its panic message, between `failing schedule:\n"\n` and
+    /// the next `\n"`.
+    fn from_panic(message: &str) -> Failure {
+        let schedule = message
+            .split_once("failing schedule:\n\"\n")
+            .and_then(|(_, rest)| rest.split_once("\n\""))
+            // shuttle wraps a long schedule over several lines.
+            .map(|(schedule, _)| schedule.split_whitespace().collect());
+        Failure {
+            message: message.to_owned(),
+            schedule,
+        }
+    }
+
+    /// The failure as a test to paste into this file.
+    fn regression(&self, spec: EngineSpec, scenario: &Scenario) -> String {
+        let schedule = self
+            .schedule
+            .as_deref()
+            .unwrap_or("<no schedule in the message>");
+        let scenario = scenario.to_rust().replace('\n', "\n    ");
+        format!(
+            "{}\n\nRegression test, ready to paste into tests/shuttle.rs:\n\n\
+             #[test]\nfn regression_{kind}_{shards}() {{\n    let scenario = {scenario};\n    \
+             replay(EngineSpec::new(EngineKind::{kind_variant}, {shards}), &scenario, \"{schedule}\");\n}}\n",
+            self.message,
+            kind = spec.kind,
+            shards = spec.shards,
+            kind_variant = match spec.kind {
+                EngineKind::Lock => "Lock",
+                EngineKind::Actor => "Actor",
+            },
+        )
+    }
+}
+
+/// Replays one schedule of a scenario, as a regression test does.
+#[allow(dead_code)] // Used by pasted regression tests.
+fn replay(spec: EngineSpec, scenario: &Scenario, schedule: &str) {
+    let (config, scenario) = (scenario_config(), scenario.clone());
+    shuttle::replay(move || execution(spec, &config, &scenario), schedule);
+}
+
+/// PCT then random schedules of `scenario` on `spec`, seeded so that a shrinking proptest
+/// reruns the same schedules.
+fn schedules(
+    spec: EngineSpec,
+    config: &EngineConfig,
+    scenario: &Scenario,
+    seed: u64,
+) -> Result<(), Failure> {
+    let pct = PctScheduler::new_from_seed(seed, PCT_DEPTH, SCHEDULES);
+    explore(spec, config, scenario, pct)?;
+    let random = RandomScheduler::new_from_seed(seed ^ 0x9e37_79b9_7f4a_7c15, SCHEDULES);
+    explore(spec, config, scenario, random)
+}
+
+/// The property: every schedule of `scenario` is explained, within the case's time limit.
+fn every_schedule_explained(
+    spec: EngineSpec,
+    scenario: Scenario,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let shown = scenario.clone();
+    let outcome = within(CASE_LIMIT, move || {
+        schedules(spec, &scenario_config(), &scenario, seed)
+    });
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(failure)) => Err(TestCaseError::fail(failure.regression(spec, &shown))),
+        Err(stalled) => Err(TestCaseError::fail(format!(
+            "{spec}: {stalled}\nscenario:\n{}",
+            shown.to_rust()
+        ))),
+    }
+}
+
+macro_rules! on_every_engine {
+    ($($name:ident: $kind:ident / $shards:literal),* $(,)?) => {
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: CASES,
+                // Each shrinking step reruns every schedule: keep the search for the minimal
+                // case bounded.
+                max_shrink_iters: 256,
+                ..ProptestConfig::default()
+            })]
+            $(
+                #[test]
+                fn $name(scenario in scenario(16), seed in any::<u64>()) {
+                    let spec = EngineSpec::new(EngineKind::$kind, $shards);
+                    let before = EXECUTIONS.load(Ordering::Relaxed);
+                    let unsearched = INCONCLUSIVE.load(Ordering::Relaxed);
+                    every_schedule_explained(spec, scenario, seed)?;
+                    let ran = EXECUTIONS.load(Ordering::Relaxed) - before;
+                    prop_assert!(ran > 0, "no schedule ran");
+                    let gave_up = INCONCLUSIVE.load(Ordering::Relaxed) - unsearched;
+                    if gave_up > 0 {
+                        println!("{spec}: the search gave up on {gave_up} of {ran} schedules");
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_every_engine!(lock_1: Lock / 1, lock_2: Lock / 2, actor_1: Actor / 1, actor_2: Actor / 2);
+
+/// The scenario of loom's first race, as a fixed regression: two clients racing for the last
+/// seat, a shout and a disconnect on the side.
+#[test]
+fn a_fixed_race_for_the_last_seat_is_explained_on_every_engine() {
+    let scenario = Scenario {
+        setup: vec![
+            Connect,
+            Connect,
+            Connect,
+            Connect,
+            Join(Shared(0), 3),
+            Join(Shared(1), 3),
+        ],
+        threads: vec![
+            vec![Join(Shared(2), 3), Shout(Shared(2)), Leave(Shared(0))],
+            vec![Join(Shared(3), 3), Disconnect(Shared(1)), Say(Shared(3))],
+        ],
+    };
+    for kind in EngineKind::ALL {
+        for shards in [1, 2] {
+            let spec = EngineSpec::new(kind, shards);
+            if let Err(failure) = schedules(spec, &scenario_config(), &scenario, 7) {
+                panic!("{}", failure.regression(spec, &scenario));
+            }
+        }
+    }
+}
+
+/// Every planted race is caught: scenarios are generated until one fails (at most
+/// [`SEEDED_CASES`]), and the test prints how many scenarios and how long it took.
+#[cfg(feature = "seeded-bugs")]
+mod seeded {
+    use super::*;
+    use lockchan::seeded::{Seeded, SeededBug};
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    const SEEDED_CASES: usize = 200;
+
+    fn caught(bug: SeededBug) {
+        let spec = bug.engine();
+        let config = EngineConfig {
+            seeded: Seeded::new(Some(bug)),
+            ..scenario_config()
+        };
+        let mut runner = TestRunner::deterministic();
+        let strategy = scenario(16);
+        let start = Instant::now();
+        for case in 1..=SEEDED_CASES {
+            let scenario = strategy
+                .new_tree(&mut runner)
+                .expect("scenarios always generate")
+                .current();
+            let config = config.clone();
+            let outcome = within(CASE_LIMIT, move || {
+                schedules(spec, &config, &scenario, case as u64)
+            });
+            let why = match outcome {
+                Ok(Ok(())) => continue,
+                Ok(Err(failure)) => failure.message,
+                Err(stalled) => stalled,
+            };
+            let first = why.lines().find(|l| l.contains(": ")).unwrap_or("");
+            println!(
+                "{bug} on {spec}: caught in scenario {case} after {:.1?}: {first}",
+                start.elapsed()
+            );
+            return;
+        }
+        panic!("{bug} on {spec}: not caught in {SEEDED_CASES} scenarios");
+    }
+
+    #[test]
+    fn check_then_act_join() {
+        caught(SeededBug::CheckThenActJoin);
+    }
+
+    #[test]
+    fn lock_order_inversion() {
+        caught(SeededBug::LockOrderInversion);
+    }
+
+    #[test]
+    fn delivery_after_disconnect() {
+        caught(SeededBug::DeliveryAfterDisconnect);
+    }
+
+    #[test]
+    fn lost_reply() {
+        caught(SeededBug::LostReply);
+    }
+
+    #[test]
+    fn leaked_client() {
+        caught(SeededBug::LeakedClient);
+    }
+
+    #[test]
+    fn double_matched() {
+        caught(SeededBug::DoubleMatched);
+    }
+}
