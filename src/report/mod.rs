@@ -184,7 +184,7 @@ pub const LOAD_PLOTS_DIR: &str = "plots/load";
 /// The end-to-end duel's table (`e2e.md`, written by `duel --e2e`) and its plots, when present.
 pub(crate) struct EndToEnd {
     pub(crate) table: Option<String>,
-    /// Plot files under [`LOAD_PLOTS_DIR`] whose names start with `e2e`, sorted.
+    /// The run's plot files under [`LOAD_PLOTS_DIR`], sorted.
     pub(crate) plots: Vec<String>,
 }
 
@@ -196,7 +196,12 @@ impl EndToEnd {
             .flatten()
             .flatten()
             .filter_map(|entry| entry.file_name().into_string().ok())
-            .filter(|name| name.starts_with("e2e") && name.ends_with(".svg"))
+            // `e2e-<engine>-<chart>.svg`: the plots of `e2e.md`'s run, not of other
+            // e2e runs written under other names (`e2e-idle-1k-…`).
+            .filter(|name| {
+                (name.starts_with("e2e-lock") || name.starts_with("e2e-actor"))
+                    && name.ends_with(".svg")
+            })
             .collect();
         plots.sort();
         EndToEnd { table, plots }
