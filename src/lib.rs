@@ -20,6 +20,8 @@
 //! - [`seeded`]: planted bugs (feature `seeded-bugs`) that prove the checks can fail.
 //! - [`work`]: simulated game logic, for the critical-section dial of the benchmarks.
 //! - [`duel`]: the seeded workload that runs both engines and the model side by side.
+//! - [`server`]: `lockchan serve`, the WebSocket server on the gate's engine, with its admin
+//!   page; [`load`]: `lockchan load`, the load generator that drives it end to end.
 
 mod actor;
 mod command;
