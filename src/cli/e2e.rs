@@ -217,8 +217,9 @@ async fn wait_for_server(admin: &str) -> anyhow::Result<ServerStats> {
     }
 }
 
-/// Polls until the server shows no client, no room and its starting task count, for at most
-/// 30 s; returns the last reading either way.
+/// Polls until the server shows no client, no room, its starting task count and resident
+/// memory near its start (the server hands freed pages back within a second or two of its
+/// last client leaving), for at most 30 s; returns the last reading either way.
 async fn wait_for_baseline(admin: &str, before: &ServerStats) -> ServerStats {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -226,7 +227,8 @@ async fn wait_for_baseline(admin: &str, before: &ServerStats) -> ServerStats {
         let settled = now.connections == 0
             && now.rooms_open == 0
             && now.rooms_matched == 0
-            && now.tokio_alive_tasks <= before.tokio_alive_tasks;
+            && now.tokio_alive_tasks <= before.tokio_alive_tasks
+            && now.rss_bytes <= before.rss_bytes + (before.rss_bytes / 2).max(8 << 20);
         if settled || Instant::now() > deadline {
             return now;
         }

@@ -117,10 +117,12 @@ pub(crate) struct Rates {
     pub messages_out_per_s: f64,
 }
 
-/// Updates `shared.rates` once a second until shutdown.
+/// Updates `shared.rates` once a second until shutdown, and hands freed memory back to the
+/// system once the last client has gone.
 pub(crate) async fn keep_rates(shared: Arc<Shared>) {
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut last = (Instant::now(), 0, 0);
+    let mut had_clients = false;
     loop {
         tokio::select! {
             () = shared.shutdown.cancelled() => return,
@@ -141,5 +143,12 @@ pub(crate) async fn keep_rates(shared: Arc<Shared>) {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = rates;
         last = (now, inn, out);
+        let has_clients = shared.metrics.connections.get() > 0;
+        if had_clients && !has_clients {
+            // glibc keeps the pages of a crowd that has left (measured: lock/1 stayed at its
+            // 157 MiB peak after 19,000 clients); give them back while the server is idle.
+            let _ = tokio::task::spawn_blocking(process::release_free_memory).await;
+        }
+        had_clients = has_clients;
     }
 }
