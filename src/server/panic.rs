@@ -12,11 +12,7 @@ use crate::{ClientId, Command};
 /// engines leave their state consistent between calls.
 pub(crate) fn contain(shared: &Shared, client: ClientId, payload: &(dyn Any + Send)) {
     shared.metrics.panics_caught.inc();
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+    let message = crate::verify::panic_message(payload);
     let snapshot = shared.engine.snapshot();
     let room = snapshot.clients.get(&client).and_then(|view| view.room);
     let room_state = room.and_then(|room| snapshot.rooms.get(&room));

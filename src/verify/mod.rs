@@ -28,6 +28,7 @@ use crate::seeded::Seeded;
 use watchdog::{Watched, watch};
 
 pub use leaks::RSS_GROWTH_BOUND_KB;
+pub use watchdog::panic_message;
 
 /// How much of each check to run.
 #[derive(Clone, Debug)]
