@@ -182,7 +182,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     async fn on_text(&mut self, text: &str) -> Option<End> {
         let metrics = &self.shared.metrics;
-        match self.limit.check(Instant::now()) {
+        // `receive` just stamped `last_heard` with this frame's arrival.
+        match self.limit.check(self.last_heard) {
             Verdict::Allow => {}
             Verdict::DropAndWarn => {
                 metrics.rate_limited.inc();
