@@ -23,43 +23,33 @@
 //! - [`server`]: `lockchan serve`, the WebSocket server on the gate's engine, with its admin
 //!   page; [`load`]: `lockchan load`, the load generator that drives it end to end.
 
-mod actor;
-mod command;
-mod config;
-mod courier;
-pub mod duel;
-mod engine;
-mod event;
-pub mod gate;
-mod ids;
-pub mod invariants;
-pub mod load;
-mod lock;
-mod model;
-mod outbox;
-mod process;
-pub mod report;
-mod rooms;
-pub mod script;
-pub mod seeded;
-pub mod server;
-mod snapshot;
+mod domain;
+mod engines;
+mod measure;
+mod net;
+mod spec;
 mod sync;
 pub mod verify;
-pub mod work;
 
 pub use crate::{
-    actor::ActorEngine,
-    command::{Command, CommandKind},
-    config::{DEFAULT_OUTBOX_CAPACITY, EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT},
-    engine::{Engine, EngineKind, EngineSpec, UnknownEngine},
-    event::{ErrorCode, Event},
-    ids::{ClientId, Player, RoomId},
-    lock::LockEngine,
-    model::Model,
-    outbox::{
+    engines::{seeded, work},
+    measure::{duel, gate, report},
+    net::{load, server},
+    spec::{invariants, script},
+};
+
+pub use crate::{
+    domain::command::{Command, CommandKind},
+    domain::config::{DEFAULT_OUTBOX_CAPACITY, EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT},
+    domain::event::{ErrorCode, Event},
+    domain::ids::{ClientId, Player, RoomId},
+    domain::outbox::{
         CloseReason, Doorbell, OutboxReceiver, OutboxSender, PushError, RecvError, outbox,
         outbox_with_doorbell,
     },
-    snapshot::{ClientView, Counters, RoomView, Snapshot},
+    domain::snapshot::{ClientView, Counters, RoomView, Snapshot},
+    engines::actor::ActorEngine,
+    engines::engine::{Engine, EngineKind, EngineSpec, UnknownEngine},
+    engines::lock::LockEngine,
+    spec::model::Model,
 };

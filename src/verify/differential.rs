@@ -11,8 +11,8 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::Builder;
-use crate::command::Command;
-use crate::config::EngineConfig;
+use crate::domain::command::Command;
+use crate::domain::config::EngineConfig;
 use crate::script::{Step, run_engine, run_model};
 
 /// The config scripts run under: small messages so `MessageTooLarge` is reachable.

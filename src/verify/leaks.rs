@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use super::Builder;
-use crate::command::Command;
-use crate::config::EngineConfig;
-use crate::ids::Player;
+use crate::domain::command::Command;
+use crate::domain::config::EngineConfig;
+use crate::domain::ids::Player;
+use crate::domain::outbox::{RecvError, outbox};
 use crate::invariants::check_empty;
-use crate::outbox::{RecvError, outbox};
-use crate::process::{resident_kb, thread_count};
+use crate::measure::process::{resident_kb, thread_count};
 
 /// Resident memory may grow by at most this much between the end of the warm-up cycles and
 /// the end of the run: the allocator keeps some, a leak of one entry per client per cycle

@@ -53,12 +53,12 @@ use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use crate::command::Command;
-use crate::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
-use crate::engine::{EngineKind, room_shard};
-use crate::event::{ErrorCode, Event};
-use crate::ids::{ClientId, Player, RoomId};
-use crate::snapshot::{ClientView, Counters, RoomView, Snapshot};
+use crate::domain::command::Command;
+use crate::domain::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
+use crate::domain::event::{ErrorCode, Event};
+use crate::domain::ids::{ClientId, Player, RoomId};
+use crate::domain::snapshot::{ClientView, Counters, RoomView, Snapshot};
+use crate::engines::engine::{EngineKind, room_shard};
 
 /// One call a caller made.
 #[derive(Clone, Debug, PartialEq, Eq)]

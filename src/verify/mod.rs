@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::EngineConfig;
-use crate::engine::{Engine, EngineSpec};
+use crate::domain::config::EngineConfig;
+use crate::engines::engine::{Engine, EngineSpec};
 use crate::seeded::Seeded;
 use watchdog::{Watched, watch};
 
@@ -47,7 +47,7 @@ pub struct VerifyConfig {
 
 impl Default for VerifyConfig {
     fn default() -> VerifyConfig {
-        use crate::engine::EngineKind::{Actor, Lock};
+        use crate::engines::engine::EngineKind::{Actor, Lock};
         VerifyConfig {
             engines: [1, 2, 4]
                 .into_iter()

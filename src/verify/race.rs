@@ -9,12 +9,12 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::command::Command;
-use crate::config::EngineConfig;
-use crate::engine::Engine;
-use crate::ids::{ClientId, Player};
+use crate::domain::command::Command;
+use crate::domain::config::EngineConfig;
+use crate::domain::ids::{ClientId, Player};
+use crate::domain::outbox::{OutboxReceiver, outbox};
+use crate::engines::engine::Engine;
 use crate::invariants::{StreamCheck, check_empty, check_snapshot};
-use crate::outbox::{OutboxReceiver, outbox};
 
 /// The shape of one race.
 #[derive(Clone, Debug)]

@@ -12,12 +12,12 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::command::Command;
-use crate::config::EngineConfig;
-use crate::engine::{Engine, EngineSpec};
-use crate::ids::{ClientId, Player};
+use crate::domain::command::Command;
+use crate::domain::config::EngineConfig;
+use crate::domain::ids::{ClientId, Player};
+use crate::domain::outbox::{OutboxReceiver, RecvError, outbox};
+use crate::engines::engine::{Engine, EngineSpec};
 use crate::invariants::check_empty;
-use crate::outbox::{OutboxReceiver, RecvError, outbox};
 use crate::sync::thread::spawn_named;
 use crate::verify::linearize::{
     self, Budget, Call, Explanation, History, LinearizeError, Observed, Semantics,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::Model;
-use crate::outbox::{OutboxReceiver, outbox};
+use crate::domain::outbox::{OutboxReceiver, outbox};
+use crate::spec::model::Model;
 
 /// Runs sequential `calls` on the real [`Model`] and records what the checker reads.
 fn on_model(config: &EngineConfig, calls: &[Call]) -> Observed {

@@ -1,0 +1,10 @@
+//! The domain every engine, the model and the server speak: commands in, events out through
+//! each client's bounded outbox, ids, the engine's tunables and the snapshot of its state.
+//! Plain data; nothing here synchronizes or reads a clock.
+
+pub(crate) mod command;
+pub(crate) mod config;
+pub(crate) mod event;
+pub(crate) mod ids;
+pub(crate) mod outbox;
+pub(crate) mod snapshot;

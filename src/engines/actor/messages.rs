@@ -1,0 +1,113 @@
+//! Every message the actor engine's threads exchange.
+//!
+//! The topology is a tree, so no cycle of waiting sends can form:
+//!
+//! ```text
+//! callers ──ToWorld (bounded, callers wait)──▶ world ──ToRoom (bounded, world waits)──▶ room i
+//!                                                ▲                                       │
+//!                                                └────── Notice (unbounded, never waits) ┘
+//! ```
+//!
+//! Only callers and the world ever wait on a send, and only downward; rooms never wait on
+//! anything. The notice channel is unbounded but cannot grow without bound: a `Done` answers a
+//! command the world sent into a room's bounded queue, and the world drains notices before it
+//! sends anything, so `Done`s in flight stay within the rooms' queue capacities; a client is cut
+//! at most once (one `Cut`); each dissolved room and each barrier round gives one notice.
+
+use std::time::Duration;
+
+use crate::domain::command::Command;
+use crate::domain::ids::{ClientId, Player, RoomId};
+use crate::domain::outbox::OutboxSender;
+use crate::domain::snapshot::{Counters, RoomView};
+use crate::sync::channel::Sender;
+
+/// From the engine's callers to the world actor.
+pub(super) enum ToWorld {
+    Connect {
+        client: ClientId,
+        player: Player,
+        outbox: OutboxSender,
+    },
+    Submit {
+        client: ClientId,
+        command: Command,
+    },
+    Disconnect {
+        client: ClientId,
+    },
+    Tick {
+        now: Duration,
+    },
+    /// Answer on `done` once everything sent before is finished everywhere.
+    Quiesce {
+        done: Sender<()>,
+    },
+    /// Send the world's part, and have every room send its part, to `reply`.
+    Snapshot {
+        reply: Sender<Part>,
+    },
+    Stop,
+}
+
+/// From the world to one room actor.
+pub(super) enum ToRoom {
+    /// A client's room command; the room answers with [`Notice::Done`]. The outbox rides
+    /// along so the room can answer a client that is not (or no longer) its member.
+    Command {
+        client: ClientId,
+        outbox: OutboxSender,
+        command: Command,
+    },
+    /// Take the client out of its room here, if any, without a `Left`: it disconnected.
+    Remove {
+        client: ClientId,
+    },
+    /// The clock moved on: stamp new rooms with it and dissolve expired ones.
+    Tick {
+        clock: Duration,
+    },
+    /// Answer with [`Notice::BarrierAck`] once everything before is done.
+    Barrier,
+    Snapshot {
+        reply: Sender<Part>,
+    },
+    Stop,
+}
+
+/// From a room actor back to the world; never waits.
+pub(super) enum Notice {
+    /// The room finished `client`'s command and the client is (`seated`) or is not seated at
+    /// `room`. `bounce` is a `Join` the room could not take because the client's seat had
+    /// already dissolved: the world routes it again.
+    Done {
+        client: ClientId,
+        room: usize,
+        seated: bool,
+        bounce: Option<Command>,
+    },
+    /// These clients lost their seat at `room` because their room timed out.
+    Unseated {
+        room: usize,
+        clients: Vec<ClientId>,
+    },
+    /// The room found the client's outbox full and took it out of its room.
+    Cut {
+        room: usize,
+        client: ClientId,
+    },
+    BarrierAck,
+}
+
+/// One actor's share of a snapshot.
+pub(super) enum Part {
+    World {
+        clock: Duration,
+        clients: Vec<(ClientId, Player)>,
+        counters: Counters,
+    },
+    Rooms {
+        rooms: Vec<(RoomId, RoomView)>,
+        counters: Counters,
+    },
+}

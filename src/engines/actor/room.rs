@@ -1,0 +1,174 @@
+//! A room actor: owns the rooms of the limits that map to it and relays inside them.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::QueuePeak;
+use super::messages::{Notice, Part, ToRoom};
+use crate::domain::command::Command;
+use crate::domain::config::EngineConfig;
+use crate::domain::event::ErrorCode;
+use crate::domain::ids::{ClientId, RoomId};
+use crate::domain::outbox::OutboxSender;
+use crate::domain::snapshot::Counters;
+use crate::engines::courier::Courier;
+use crate::engines::engine::room_shard;
+use crate::engines::rooms::RoomBook;
+use crate::seeded::{Seeded, SeededBug};
+use crate::sync::channel::{self, Receiver, Sender};
+use crate::sync::{Arc, HashMap};
+
+pub(super) struct RoomActor {
+    index: usize,
+    shards: usize,
+    book: RoomBook,
+    /// Where each client seated here sits: the room's side of the truth about seats.
+    seats: HashMap<ClientId, RoomId>,
+    clock: Duration,
+    match_timeout: Duration,
+    counters: Counters,
+    cuts: BTreeSet<ClientId>,
+    notices: Sender<Notice>,
+    seeded: Seeded,
+    say_work: u32,
+    peak: Arc<QueuePeak>,
+}
+
+impl RoomActor {
+    pub(super) fn new(
+        index: usize,
+        shards: usize,
+        config: &EngineConfig,
+        notices: Sender<Notice>,
+        peak: Arc<QueuePeak>,
+    ) -> RoomActor {
+        RoomActor {
+            index,
+            shards,
+            book: RoomBook::new(config.seeded),
+            seeded: config.seeded,
+            say_work: config.say_work,
+            peak,
+            seats: HashMap::default(),
+            clock: Duration::ZERO,
+            match_timeout: config.match_timeout,
+            counters: Counters::default(),
+            cuts: BTreeSet::new(),
+            notices,
+        }
+    }
+
+    pub(super) fn run(mut self, inbox: Receiver<ToRoom>) {
+        let mut deepest = 0;
+        while let Ok(message) = inbox.recv() {
+            self.peak.record(channel::queued(&inbox) + 1, &mut deepest);
+            match message {
+                ToRoom::Command {
+                    client,
+                    outbox,
+                    command,
+                } => self.command(client, outbox, command),
+                ToRoom::Remove { client } => self.remove(client),
+                ToRoom::Tick { clock } => self.tick(clock),
+                ToRoom::Barrier => self.notify(Notice::BarrierAck),
+                ToRoom::Snapshot { reply } => {
+                    let rooms = self.book.views().collect();
+                    let counters = self.counters;
+                    // The caller may have given up waiting; nothing to do about it.
+                    let _ = reply.send(Part::Rooms { rooms, counters });
+                }
+                ToRoom::Stop => return,
+            }
+            self.finish_cuts();
+        }
+    }
+
+    fn command(&mut self, client: ClientId, outbox: OutboxSender, command: Command) {
+        let mut courier = Courier {
+            counters: &mut self.counters,
+            cuts: &mut self.cuts,
+        };
+        let kind = command.kind();
+        let seat = self.seats.get(&client).copied();
+        let mut bounce = None;
+        match (command, seat) {
+            (Command::Join { .. }, Some(_)) => {
+                courier.error(client, &outbox, ErrorCode::AlreadyInRoom, kind);
+            }
+            (Command::Join { limit }, None) if room_shard(limit, self.shards) != self.index => {
+                bounce = Some(Command::Join { limit });
+            }
+            (Command::Join { limit }, None) => {
+                let room = self
+                    .book
+                    .join(client, outbox, limit, self.clock, &mut courier);
+                self.seats.insert(client, room);
+            }
+            (Command::Leave, Some(room)) => {
+                self.seats.remove(&client);
+                self.book.leave(room, client, true, &mut courier);
+            }
+            (Command::Say { data }, Some(room)) => {
+                crate::work::burn(self.say_work);
+                self.book.say(room, client, data, &mut courier);
+            }
+            (Command::Leave | Command::Say { .. }, None) => {
+                courier.error(client, &outbox, ErrorCode::NotInRoom, kind);
+            }
+            (Command::Shout { .. }, _) => unreachable!("the world relays shouts itself"),
+        }
+        self.finish_cuts();
+        if self.seeded.has(SeededBug::LostReply) && kind == crate::CommandKind::Leave {
+            return;
+        }
+        let seated = self.seats.contains_key(&client);
+        let room = self.index;
+        self.notify(Notice::Done {
+            client,
+            room,
+            seated,
+            bounce,
+        });
+    }
+
+    fn remove(&mut self, client: ClientId) {
+        if let Some(room) = self.seats.remove(&client) {
+            let mut courier = Courier {
+                counters: &mut self.counters,
+                cuts: &mut self.cuts,
+            };
+            self.book.leave(room, client, false, &mut courier);
+        }
+    }
+
+    fn tick(&mut self, clock: Duration) {
+        self.clock = clock;
+        let mut courier = Courier {
+            counters: &mut self.counters,
+            cuts: &mut self.cuts,
+        };
+        let clients = self.book.expire(clock, self.match_timeout, &mut courier);
+        if !clients.is_empty() {
+            for client in &clients {
+                self.seats.remove(client);
+            }
+            let room = self.index;
+            self.notify(Notice::Unseated { room, clients });
+        }
+    }
+
+    /// Takes the clients whose outbox was full out of their rooms, lowest id first, and tells
+    /// the world to forget them.
+    fn finish_cuts(&mut self) {
+        while let Some(client) = self.cuts.pop_first() {
+            self.remove(client);
+            let room = self.index;
+            self.notify(Notice::Cut { room, client });
+        }
+    }
+
+    fn notify(&self, notice: Notice) {
+        // An unbounded send fails only when the world is gone, that is, during shutdown.
+        let _ = self.notices.send(notice);
+    }
+}

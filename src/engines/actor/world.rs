@@ -1,0 +1,419 @@
+//! The world actor: the original server's hub. Owns every client, relays broadcasts and
+//! routes room commands to the room actors.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use super::QueuePeak;
+use super::messages::{Notice, Part, ToRoom, ToWorld};
+use crate::domain::command::Command;
+use crate::domain::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
+use crate::domain::event::{ErrorCode, Event};
+use crate::domain::ids::{ClientId, Player};
+use crate::domain::outbox::{CloseReason, OutboxSender};
+use crate::domain::snapshot::Counters;
+use crate::engines::courier::Courier;
+use crate::engines::engine::room_shard;
+use crate::seeded::SeededBug;
+use crate::sync::channel::{self, Biased, Receiver, Sender, recv_biased};
+use crate::sync::{Arc, HashMap};
+
+pub(super) struct World {
+    config: EngineConfig,
+    clients: HashMap<ClientId, Entry>,
+    rooms: Vec<Sender<ToRoom>>,
+    clock: Duration,
+    last_tick: Option<Duration>,
+    counters: Counters,
+    cuts: BTreeSet<ClientId>,
+    /// Commands at room actors, not yet answered.
+    in_flight: usize,
+    barrier: Option<Round>,
+    /// Quiesce callers that arrived during a round; they need a round of their own.
+    waiting: Vec<Sender<()>>,
+    peak: Arc<QueuePeak>,
+}
+
+/// What the world knows of a client.
+///
+/// Per-client order: a client's commands at room actors are all at one actor, which answers
+/// them in order. A command that would take another path — to another room actor, or answered
+/// by the world itself — waits in `stash` until every answer is in, then runs in order. Only
+/// `Say`s to the room the client sits in are pipelined, since they change no seat and the room
+/// answers them in order anyway; a `Join` or `Leave` goes alone. So a client's own events come
+/// in the order of its commands, though several actors deliver them.
+struct Entry {
+    player: Player,
+    outbox: OutboxSender,
+    /// The room actor that seats the client, as last told by it.
+    room: Option<usize>,
+    /// The client's unanswered commands at a room actor, if any.
+    pending: Option<Pending>,
+    stash: VecDeque<Command>,
+}
+
+/// Commands of one client at one room actor, awaiting their `Done`.
+struct Pending {
+    room: usize,
+    count: u32,
+    /// All of them are `Say`s, so another `Say` may follow them without waiting.
+    says_only: bool,
+}
+
+impl Entry {
+    /// True when `command` must wait for the answers to the client's pending commands.
+    fn must_wait(&self, command: &Command, max_message_bytes: usize) -> bool {
+        let Some(pending) = &self.pending else {
+            return false;
+        };
+        let pipelined = pending.says_only
+            && self.room == Some(pending.room)
+            && matches!(command, Command::Say { data } if data.len() <= max_message_bytes);
+        !pipelined
+    }
+}
+
+/// A quiesce round: a barrier sent to every room, and who waits for its end.
+struct Round {
+    missing_acks: usize,
+    /// Something was sent to a room after the barrier: the round proves nothing about it.
+    dirty: bool,
+    waiters: Vec<Sender<()>>,
+}
+
+impl World {
+    pub(super) fn new(
+        config: EngineConfig,
+        rooms: Vec<Sender<ToRoom>>,
+        peak: Arc<QueuePeak>,
+    ) -> World {
+        World {
+            peak,
+            config,
+            clients: HashMap::default(),
+            rooms,
+            clock: Duration::ZERO,
+            last_tick: None,
+            counters: Counters::default(),
+            cuts: BTreeSet::new(),
+            in_flight: 0,
+            barrier: None,
+            waiting: Vec::new(),
+        }
+    }
+
+    pub(super) fn run(mut self, inbox: Receiver<ToWorld>, notices: Receiver<Notice>) {
+        let mut deepest = 0;
+        loop {
+            self.peak.record(channel::queued(&inbox), &mut deepest);
+            // Notices first: they finish work already accepted, and never wait.
+            match recv_biased(&notices, &inbox) {
+                Biased::First(notice) => self.on_notice(notice),
+                Biased::Second(ToWorld::Stop) | Biased::Closed => break,
+                Biased::Second(message) => self.on_message(message),
+            }
+            self.finish_cuts();
+        }
+        for room in &self.rooms {
+            let _ = room.send(ToRoom::Stop);
+        }
+    }
+
+    fn on_message(&mut self, message: ToWorld) {
+        match message {
+            ToWorld::Connect {
+                client,
+                player,
+                outbox,
+            } => {
+                let entry = Entry {
+                    player,
+                    outbox,
+                    room: None,
+                    pending: None,
+                    stash: VecDeque::new(),
+                };
+                self.clients.insert(client, entry);
+                self.counters.connects += 1;
+            }
+            ToWorld::Submit { client, command } => match self.clients.get_mut(&client) {
+                None => self.counters.unknown_client += 1,
+                Some(entry)
+                    if !entry.stash.is_empty()
+                        || entry.must_wait(&command, self.config.max_message_bytes) =>
+                {
+                    entry.stash.push_back(command)
+                }
+                Some(_) => self.run_command(client, command),
+            },
+            ToWorld::Disconnect { client } => {
+                if !self.remove(client, CloseReason::Disconnected) {
+                    self.counters.unknown_client += 1;
+                }
+            }
+            ToWorld::Tick { now } => self.tick(now),
+            ToWorld::Quiesce { done } => {
+                if self.barrier.is_some() {
+                    self.waiting.push(done);
+                } else {
+                    self.start_round(vec![done]);
+                }
+            }
+            ToWorld::Snapshot { reply } => {
+                let clients = self.clients.iter();
+                let clients = clients.map(|(id, e)| (*id, e.player.clone())).collect();
+                let part = Part::World {
+                    clock: self.clock,
+                    clients,
+                    counters: self.counters,
+                };
+                let _ = reply.send(part);
+                for room in 0..self.rooms.len() {
+                    let reply = reply.clone();
+                    self.send_room(room, ToRoom::Snapshot { reply });
+                }
+            }
+            ToWorld::Stop => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn on_notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::Done {
+                client,
+                room,
+                seated,
+                bounce,
+            } => {
+                let Some(entry) = self.clients.get_mut(&client) else {
+                    return; // Removed while its command was at the room.
+                };
+                if let Some(pending) = &mut entry.pending {
+                    pending.count -= 1;
+                    if pending.count == 0 {
+                        entry.pending = None;
+                    }
+                }
+                entry.room = seated.then_some(room);
+                self.in_flight -= 1;
+                if let Some(command) = bounce {
+                    self.route(client, command);
+                }
+                self.drain_stash(client);
+            }
+            Notice::Unseated { room, clients } => {
+                for client in clients {
+                    if let Some(entry) = self.clients.get_mut(&client)
+                        && entry.room == Some(room)
+                    {
+                        entry.room = None;
+                    }
+                }
+            }
+            Notice::Cut { room, client } => {
+                if let Some(entry) = self.clients.get_mut(&client)
+                    && entry.room == Some(room)
+                {
+                    // The cutting room has already taken it out of its room.
+                    entry.room = None;
+                }
+                self.remove(client, CloseReason::SlowConsumer);
+            }
+            Notice::BarrierAck => self.on_barrier_ack(),
+        }
+    }
+
+    /// Runs a client's command now: the client has none at a room.
+    fn run_command(&mut self, client: ClientId, command: Command) {
+        self.counters.commands += 1;
+        let max = self.config.max_message_bytes;
+        let refusal = match &command {
+            Command::Join { limit } if !(MIN_ROOM_LIMIT..=MAX_ROOM_LIMIT).contains(limit) => {
+                Some(ErrorCode::InvalidLimit)
+            }
+            Command::Say { data } if data.len() > max => Some(ErrorCode::MessageTooLarge),
+            Command::Shout { text } if text.len() > max => Some(ErrorCode::MessageTooLarge),
+            Command::Leave | Command::Say { .. } if self.clients[&client].room.is_none() => {
+                Some(ErrorCode::NotInRoom)
+            }
+            _ => None,
+        };
+        if let Some(code) = refusal {
+            let outbox = &self.clients[&client].outbox;
+            let mut courier = Courier {
+                counters: &mut self.counters,
+                cuts: &mut self.cuts,
+            };
+            return courier.error(client, outbox, code, command.kind());
+        }
+        match command {
+            Command::Shout { text } => {
+                let shouted = Event::Shouted { from: client, text };
+                self.broadcast(&shouted);
+            }
+            command => self.route(client, command),
+        }
+    }
+
+    /// Sends a room command to the room actor that seats the client, or for a roomless
+    /// `Join` to the one that owns the limit's rooms.
+    fn route(&mut self, client: ClientId, command: Command) {
+        let shards = self.rooms.len();
+        let entry = self.clients.get_mut(&client).expect("routed clients exist");
+        let room = match (&command, entry.room) {
+            (_, Some(room)) => room,
+            (Command::Join { limit }, None) => room_shard(*limit, shards),
+            _ => unreachable!("only a Join goes to a room without a seat"),
+        };
+        let say = matches!(command, Command::Say { .. });
+        match &mut entry.pending {
+            Some(pending) => {
+                debug_assert_eq!(pending.room, room, "pipelined commands share a room actor");
+                pending.count += 1;
+                pending.says_only &= say;
+            }
+            None => {
+                entry.pending = Some(Pending {
+                    room,
+                    count: 1,
+                    says_only: say,
+                })
+            }
+        }
+        let outbox = entry.outbox.clone();
+        self.in_flight += 1;
+        let message = ToRoom::Command {
+            client,
+            outbox,
+            command,
+        };
+        self.send_room(room, message);
+    }
+
+    fn drain_stash(&mut self, client: ClientId) {
+        let max = self.config.max_message_bytes;
+        while let Some(entry) = self.clients.get_mut(&client) {
+            match entry.stash.front() {
+                Some(next) if !entry.must_wait(next, max) => {}
+                _ => return,
+            }
+            let Some(command) = entry.stash.pop_front() else {
+                return;
+            };
+            self.run_command(client, command);
+            self.finish_cuts();
+        }
+    }
+
+    fn tick(&mut self, now: Duration) {
+        self.clock = self.clock.max(now);
+        let period = self.config.tick_period;
+        if self
+            .last_tick
+            .is_none_or(|last| self.clock >= last + period)
+        {
+            self.last_tick = Some(self.clock);
+            self.broadcast(&Event::Tick { at: self.clock });
+        }
+        // After the ticks above, so a member hears `Tick` before its room's `MatchTimeout`.
+        let clock = self.clock;
+        for room in 0..self.rooms.len() {
+            self.send_room(room, ToRoom::Tick { clock });
+        }
+    }
+
+    fn broadcast(&mut self, event: &Event) {
+        let mut courier = Courier {
+            counters: &mut self.counters,
+            cuts: &mut self.cuts,
+        };
+        for (id, entry) in &self.clients {
+            courier.send(*id, &entry.outbox, event.clone());
+        }
+    }
+
+    /// Forgets a client and has its room forget it. False if it was unknown.
+    fn remove(&mut self, client: ClientId, reason: CloseReason) -> bool {
+        if self.config.seeded.has(SeededBug::LeakedClient)
+            && self.clients.get(&client).is_some_and(|e| e.room.is_some())
+        {
+            // The mistake: tell the room, forget to forget the client.
+            let room = self.clients[&client].room;
+            if let Some(room) = room {
+                self.send_room(room, ToRoom::Remove { client });
+            }
+            return true;
+        }
+        let Some(entry) = self.clients.remove(&client) else {
+            return false;
+        };
+        entry.outbox.close(reason);
+        self.counters.disconnects += 1;
+        let pending = entry.pending.map(|pending| {
+            self.in_flight -= pending.count as usize;
+            pending.room
+        });
+        // Behind any command of the client's still queued there, by FIFO.
+        let mut rooms: Vec<usize> = entry.room.into_iter().chain(pending).collect();
+        rooms.dedup();
+        for room in rooms {
+            self.send_room(room, ToRoom::Remove { client });
+        }
+        true
+    }
+
+    /// Removes the clients the world found with a full outbox, lowest id first.
+    fn finish_cuts(&mut self) {
+        while let Some(client) = self.cuts.pop_first() {
+            self.remove(client, CloseReason::SlowConsumer);
+        }
+    }
+
+    fn send_room(&mut self, room: usize, message: ToRoom) {
+        if let Some(round) = &mut self.barrier {
+            round.dirty = true;
+        }
+        // A room's queue is bounded: waiting here is the backpressure that keeps the world
+        // from outrunning its rooms. Rooms never wait on the world, so this cannot deadlock.
+        self.rooms[room]
+            .send(message)
+            .expect("room actors outlive the world");
+    }
+
+    fn start_round(&mut self, waiters: Vec<Sender<()>>) {
+        for room in 0..self.rooms.len() {
+            self.send_room(room, ToRoom::Barrier);
+        }
+        self.barrier = Some(Round {
+            missing_acks: self.rooms.len(),
+            dirty: false,
+            waiters,
+        });
+    }
+
+    fn on_barrier_ack(&mut self) {
+        let Some(round) = &mut self.barrier else {
+            return;
+        };
+        round.missing_acks -= 1;
+        if round.missing_acks > 0 {
+            return;
+        }
+        let Some(round) = self.barrier.take() else {
+            return;
+        };
+        let mut waiters = round.waiters;
+        if round.dirty || self.in_flight > 0 {
+            // Work moved on during the round: go again for the same waiters and any new ones.
+            waiters.append(&mut self.waiting);
+            return self.start_round(waiters);
+        }
+        for done in waiters {
+            let _ = done.send(());
+        }
+        if !self.waiting.is_empty() {
+            let waiters = std::mem::take(&mut self.waiting);
+            self.start_round(waiters);
+        }
+    }
+}

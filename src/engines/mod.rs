@@ -1,0 +1,16 @@
+//! The engines: the `Engine` contract, and each implementation of it side by side.
+//!
+//! - `engine`: the contract every engine keeps, and the spec that names one.
+//! - `lock`: shared state striped over parking_lot mutexes.
+//! - `actor`: a world actor and room actors on threads, fed by crossbeam channels.
+//! - `rooms`, `courier`: room bookkeeping and outbox delivery every engine shares, so the
+//!   engines differ only in how they synchronize.
+//! - `seeded`: planted bugs (feature `seeded-bugs`); `work`: simulated game logic.
+
+pub(crate) mod actor;
+pub(crate) mod courier;
+pub(crate) mod engine;
+pub(crate) mod lock;
+pub(crate) mod rooms;
+pub mod seeded;
+pub mod work;

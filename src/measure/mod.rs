@@ -1,0 +1,7 @@
+//! Measurement and its decisions: the duel, the gate that picks the served engine, the
+//! report, and what this process costs.
+
+pub mod duel;
+pub mod gate;
+pub(crate) mod process;
+pub mod report;

@@ -1,0 +1,358 @@
+//! The report's tests: fixture trees in, `REPORT.md` and SVGs out, every figure checked to the
+//! digit against the arithmetic its fixture implies.
+
+use std::path::PathBuf;
+
+use super::figures::{self, Best, HeadlineRow};
+use super::inputs::{Contender, Inputs, Param, natural_cmp};
+use super::testkit::Fixture;
+use super::*;
+use crate::engines::engine::{EngineKind, EngineSpec};
+
+fn lock(shards: usize) -> EngineSpec {
+    EngineSpec::new(EngineKind::Lock, shards)
+}
+
+fn actor(shards: usize) -> EngineSpec {
+    EngineSpec::new(EngineKind::Actor, shards)
+}
+
+/// A full set of inputs. Every bench does 1000 operations per iteration unless it says
+/// otherwise, so ops/s is 10¹² over the mean in ns.
+fn full_fixture(name: &str) -> Fixture {
+    let f = Fixture::new(name);
+    f.bench("mixed", "model", "t1", Some(1000), 8_000_000.0);
+    f.bench("mixed", "lock-1", "t1", Some(1000), 1_000_000.0);
+    f.bench("mixed", "lock-1", "t4", Some(1000), 2_000_000.0);
+    f.bench("mixed", "lock-4", "t4", Some(1000), 1_000_000.0);
+    f.bench("mixed", "actor-1", "t1", Some(1000), 2_000_000.0);
+    f.bench("mixed", "actor-1", "t4", Some(1000), 4_000_000.0);
+    f.bench("mixed", "actor-2", "t4", Some(1000), 2_500_000.0);
+    f.bench("churn", "lock-1", "t2", Some(1000), 5_000_000.0);
+    f.bench("tick_all", "lock-4", "open-50k", Some(50_000), 10_000_000.0);
+    f.bench(
+        "tick_all",
+        "actor-4",
+        "open-50k",
+        Some(50_000),
+        20_000_000.0,
+    );
+    f.bench(
+        "calibration",
+        "uncontended_lock",
+        "x1",
+        Some(1000),
+        20_000.0,
+    );
+    f.bench("calibration", "handoff_2t", "x1", Some(1000), 100_000.0);
+    f.bench(
+        "micro_append",
+        "mutex",
+        "x1",
+        Some(4_000_000),
+        250_000_000.0,
+    );
+    f.bench(
+        "micro_append",
+        "channel",
+        "x1",
+        Some(1_000_000),
+        500_000_000.0,
+    );
+    f.extra_stats("mixed", "lock-4", "t4", [95, 3000, 9000, 47_007], "abc123");
+    f.extra_stats(
+        "mixed",
+        "actor-2",
+        "t4",
+        [9887, 38_815, 45_000, 52_927],
+        "abc123",
+    );
+    f.extra_stats("mixed", "lock-1", "t1", [12, 80, 0, 900], "abc123");
+    f.extra_stats("churn", "lock-1", "t2", [20, 200, 2000, 20_000], "abc123");
+    f.duel();
+    f.verification(&[("lock/4", &[true, true]), ("actor/2", &[true, false])]);
+    f
+}
+
+fn read(path: &PathBuf) -> String {
+    std::fs::read_to_string(path).expect("the report wrote this file")
+}
+
+fn report(f: &Fixture) -> (ReportSummary, String) {
+    let summary =
+        write_report(&f.criterion(), &f.extra(), &f.reports()).expect("the report is written");
+    let markdown = read(&summary.report);
+    (summary, markdown)
+}
+
+fn assert_contains(haystack: &str, needle: &str) {
+    assert!(
+        haystack.contains(needle),
+        "expected to find\n{needle}\nin\n{haystack}"
+    );
+}
+
+#[test]
+fn the_headline_takes_each_engines_best_shard_count() {
+    let f = full_fixture("report-headline");
+    let inputs = Inputs::read(
+        &f.criterion(),
+        &f.extra(),
+        &f.reports().join(DUEL_FILE),
+        &f.verification_path(),
+    )
+    .expect("the fixture reads");
+    let row = |group: &str, variant: &str, threads, lock, actor| HeadlineRow {
+        group: group.to_owned(),
+        variant: variant.to_owned(),
+        threads,
+        lock,
+        actor,
+    };
+    let best = |spec, ops_per_sec| Some(Best { spec, ops_per_sec });
+    let rows = figures::headline(inputs.results());
+    assert_eq!(
+        rows,
+        vec![
+            row("churn", "", Some(2), best(lock(1), 200_000.0), None),
+            row(
+                "tick_all",
+                "open-50k",
+                None,
+                best(lock(4), 5_000_000.0),
+                best(actor(4), 2_500_000.0)
+            ),
+            row(
+                "mixed",
+                "",
+                Some(1),
+                best(lock(1), 1_000_000.0),
+                best(actor(1), 500_000.0)
+            ),
+            row(
+                "mixed",
+                "",
+                Some(4),
+                best(lock(4), 1_000_000.0),
+                best(actor(2), 400_000.0)
+            ),
+        ]
+    );
+    let ratios: Vec<Option<f64>> = rows.iter().map(HeadlineRow::ratio).collect();
+    assert_eq!(ratios, [None, Some(2.0), Some(2.0), Some(2.5)]);
+
+    let (_, markdown) = report(&f);
+    for line in [
+        "| churn | 2 | lock/1 | 200,000 | — | — | — |",
+        "| tick_all (open-50k) | — | lock/4 | 5,000,000 | actor/4 | 2,500,000 | **2.00** |",
+        "| mixed | 1 | lock/1 | 1,000,000 | actor/1 | 500,000 | **2.00** |",
+        "| mixed | 4 | lock/4 | 1,000,000 | actor/2 | 400,000 | **2.50** |",
+    ] {
+        assert_contains(&markdown, line);
+    }
+}
+
+#[test]
+fn the_report_writes_markdown_and_linked_svgs() {
+    let f = full_fixture("report-full");
+    std::fs::create_dir_all(f.reports().join(PLOTS_DIR)).expect("the plots dir is made");
+    let stale = f.reports().join(PLOTS_DIR).join("throughput_gone.svg");
+    std::fs::write(&stale, "<svg/>").expect("the stale plot is written");
+
+    let (summary, markdown) = report(&f);
+    let names: Vec<String> = summary
+        .plots
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "throughput_churn.svg",
+            "throughput_tick_all_params.svg",
+            "throughput_mixed.svg",
+            "latency_mixed_t1.svg",
+            "latency_mixed_t4.svg",
+        ]
+    );
+    assert!(
+        !stale.exists(),
+        "a plot from an earlier run was left behind"
+    );
+    for (path, name) in summary.plots.iter().zip(&names) {
+        let svg = read(path);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_contains(&markdown, &format!("(plots/{name})"));
+    }
+    let mixed = read(&summary.plots[2]);
+    for text in [
+        "mixed: throughput against caller threads",
+        "caller threads",
+        "throughput (ops/s)",
+        "lock/1",
+        "lock/4",
+        "actor/1",
+        "actor/2",
+        "model (1 thread)",
+    ] {
+        assert_contains(&mixed, text);
+    }
+    assert_contains(&read(&summary.plots[4]), "latency (µs, log scale)");
+    assert_eq!(summary.criterion_results, 14);
+    assert_eq!(summary.extra_stats, 4);
+    assert!(summary.duel_found && summary.verification_found);
+    assert!(summary.missing.is_empty());
+
+    for line in [
+        // 1000 ns per op against floors of 20 ns and 100 ns; the interval is the mean's ±5%.
+        "| lock/4 | t4 | 1,000,000 | 952,381–1,052,632 (95%) | 1,000 | 50.0 | 10.0 |",
+        "| model | t1 | 125,000 | 119,048–131,579 (95%) | 8,000 | 400 | 80.0 |",
+        "| uncontended_lock | x1 | 1,000 | 20.0 | 50,000,000 |",
+        "- uncontended lock floor: `uncontended_lock` (x1), 20.0 ns per element.",
+        "- two-thread handoff floor: `handoff_2t` (x1), 100 ns per element.",
+        "| mutex | 4,000,000 | 500 ms | 8,000,000 |",
+        "| channel | about 2,300,000 | 500 ms | about 4,600,000 |",
+        "| mutex | x1 | 4,000,000 | 250 | 16,000,000 | 250 | 8,000,000 (mutex) | 2.00 |",
+        "| channel | x1 | 1,000,000 | 500 | 2,000,000 | 2,000 | 4,600,000 (channel) | 0.43 |",
+        "| lock/4 | t4 | 95 | 3,000 | 9,000 | 47,007 |",
+        "| actor/2 | t4 | 9,887 | 38,815 | 45,000 | 52,927 |",
+        "| mixed | lock/4 | t4 | 4 | 100,000 | 24,000 | 26,000 | 0.998 |",
+        "| churn | lock/1 | t2 | 1.25 | 0.5000 | 0.0125 | 20.0 |",
+        "| lock/1 | 4 | 496,090 | 300,000 | 2.50 | 95 | 33,535 | 47,007 | 2,160,000 | 0 | held |",
+        "| actor/1 | 4 | 496,090 | 240,000 | 2.00 | 95 | 33,535 | 47,007 | 2,160,000 | 0 | BROKEN (client 7 saw Matched twice) |",
+        "| actor/2 | 1 of 2 | 2,000 | check-1: client 3 saw a stale room | **no** |",
+        "| lock/4 | 2 of 2 | 2,000 | — | yes |",
+        "(seed 1, at Unix time 1795554030). An engine is verified when",
+        "| Test CPU 9000 | 2 | 6.1.0-test | rustc 1.95.0 | abc123 | 2026-01-02T03:04:05Z |",
+        "The duel: Duel CPU, 2 cores, linux x86_64, lockchan 0.1.0, at Unix time 1795554030.",
+    ] {
+        assert_contains(&markdown, line);
+    }
+    assert!(!markdown.contains("different machines"));
+}
+
+#[test]
+fn missing_inputs_are_stated_with_the_command_that_makes_them() {
+    let f = Fixture::new("report-empty");
+    let (summary, markdown) = report(&f);
+    assert!(summary.plots.is_empty());
+    assert_eq!(summary.criterion_results, 0);
+    assert_eq!(summary.missing.len(), 4);
+    assert!(!markdown.contains("!["), "a plot was linked without data");
+    let criterion = f.criterion().display().to_string();
+    let extra = f.extra().display().to_string();
+    for line in [
+        format!("No engine workload results in `{criterion}`: run `cargo bench` to produce them."),
+        format!("No extra stats for `mixed` in `{extra}`: run `cargo bench` to produce them."),
+        format!(
+            "Ours: no `micro_append` results in `{criterion}`: run `cargo bench --bench micro`"
+        ),
+        format!("No `calibration` results in `{criterion}`: run `cargo bench --bench calibration`"),
+        format!("No extra stats in `{extra}`: run `cargo bench` to produce them."),
+        format!(
+            "No duel at `{}`: run `cargo run --release -- duel` to produce it.",
+            f.reports().join("duel.json").display()
+        ),
+        format!(
+            "No verification summary at `{}`: run `lockchan verify`",
+            f.verification_path().display()
+        ),
+        "No machine recorded".to_owned(),
+        // The talk's figures are quoted, so they stand even with nothing measured.
+        "| mutex | 4,000,000 | 500 ms | 8,000,000 |".to_owned(),
+    ] {
+        assert_contains(&markdown, &line);
+    }
+}
+
+#[test]
+fn only_the_latest_run_is_read_and_a_half_written_result_is_noted() {
+    let f = Fixture::new("report-base");
+    f.bench("mixed", "lock-2", "t2", Some(1000), 4_000_000.0);
+    // Criterion keeps the run before in `base`; it must not count.
+    let dir = f.criterion().join("mixed/lock-2/t2");
+    let benchmark = std::fs::read_to_string(dir.join("new/benchmark.json"))
+        .expect("the fixture wrote benchmark.json");
+    f.write(&dir.join("base/benchmark.json"), &benchmark);
+    f.write(
+        &dir.join("base/estimates.json"),
+        &std::fs::read_to_string(dir.join("new/estimates.json"))
+            .expect("the fixture wrote estimates.json")
+            .replace("4000000", "1"),
+    );
+    f.write(
+        &f.criterion().join("mixed/actor-2/t2/new/benchmark.json"),
+        &benchmark,
+    );
+    let (summary, markdown) = report(&f);
+    assert_eq!(summary.criterion_results, 1);
+    assert_contains(&markdown, "| lock/2 | t2 | 250,000 |");
+    assert_contains(
+        &markdown,
+        &format!(
+            "- `{}` has no `estimates.json` beside it, so it was left out",
+            f.criterion()
+                .join("mixed/actor-2/t2/new/benchmark.json")
+                .display()
+        ),
+    );
+}
+
+#[test]
+fn a_corrupt_input_is_an_error_that_names_it() {
+    let f = Fixture::new("report-corrupt");
+    let duel = f.reports().join("duel.json");
+    f.write(&duel, "{\"config\": 3}");
+    let err = write_report(&f.criterion(), &f.extra(), &f.reports())
+        .expect_err("a corrupt duel stops the report");
+    assert!(matches!(err, ReportError::Input(InputError::Parse { .. })));
+    assert_eq!(err.to_string(), format!("cannot parse {}", duel.display()));
+}
+
+#[test]
+fn ids_parse_into_engines_threads_and_variants() {
+    assert_eq!(Contender::parse("model"), Contender::Model);
+    assert_eq!(Contender::parse("lock-4"), Contender::Engine(lock(4)));
+    assert_eq!(Contender::parse("actor/2"), Contender::Engine(actor(2)));
+    assert_eq!(
+        Contender::parse("actor-0"),
+        Contender::Case("actor-0".to_owned())
+    );
+    assert_eq!(
+        Contender::parse("uncontended_lock"),
+        Contender::Case("uncontended_lock".to_owned())
+    );
+    let param = |raw: &str| {
+        let p = Param::parse(raw);
+        (p.threads, p.variant)
+    };
+    assert_eq!(param("t4"), (Some(4), String::new()));
+    assert_eq!(param("t8-open-50k"), (Some(8), "open-50k".to_owned()));
+    assert_eq!(param("open-50k"), (None, "open-50k".to_owned()));
+    assert_eq!(param("w4"), (None, "w4".to_owned()));
+    assert_eq!(param("t+4"), (None, "t+4".to_owned()));
+    let mut sorted = vec!["t16", "t2", "t1", "t4"];
+    sorted.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(sorted, ["t1", "t2", "t4", "t16"]);
+    let mut engines = vec![
+        Contender::Engine(actor(1)),
+        Contender::Engine(lock(4)),
+        Contender::Model,
+        Contender::Engine(lock(1)),
+    ];
+    engines.sort();
+    assert_eq!(
+        engines,
+        [
+            Contender::Model,
+            Contender::Engine(lock(1)),
+            Contender::Engine(lock(4)),
+            Contender::Engine(actor(1)),
+        ]
+    );
+}
