@@ -118,7 +118,7 @@ impl Contender {
 
 /// Every engine at every shard count.
 fn engines() -> impl Iterator<Item = Contender> {
-    EngineKind::ALL.into_iter().flat_map(|kind| {
+    EngineKind::all().flat_map(|kind| {
         SHARDS
             .into_iter()
             .map(move |shards| Contender::Engine(EngineSpec::new(kind, shards)))

@@ -49,7 +49,8 @@ pub use crate::{
     },
     domain::snapshot::{ClientView, Counters, RoomView, Snapshot},
     engines::actor::ActorEngine,
-    engines::engine::{Engine, EngineKind, EngineSpec, UnknownEngine},
+    engines::engine::{CallOrder, DisconnectOrder, Engine, Orderings, TickOrder},
     engines::lock::LockEngine,
+    engines::registry::{ENGINES, EngineEntry, EngineKind, EngineSpec, UnknownEngine, all_specs},
     spec::model::Model,
 };

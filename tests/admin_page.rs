@@ -36,13 +36,13 @@ const CLIENTS: usize = 5;
 #[test]
 #[ignore = "needs Debian's chromium: .ci/run installs it and runs this with --ignored"]
 fn admin_page_figures_follow_clients_on_lock_1() {
-    run(EngineSpec::new(EngineKind::Lock, 1));
+    run(EngineSpec::new(EngineKind::LOCK, 1));
 }
 
 #[test]
 #[ignore = "needs Debian's chromium: .ci/run installs it and runs this with --ignored"]
 fn admin_page_figures_follow_clients_on_actor_1() {
-    run(EngineSpec::new(EngineKind::Actor, 1));
+    run(EngineSpec::new(EngineKind::ACTOR, 1));
 }
 
 fn run(spec: EngineSpec) {

@@ -248,9 +248,9 @@ per_engine!(
 
 #[test]
 fn only_the_actor_engine_has_queues_whose_depth_it_reports() {
-    let lock = EngineSpec::new(lockchan::EngineKind::Lock, 2).build(EngineConfig::default());
+    let lock = EngineSpec::new(lockchan::EngineKind::LOCK, 2).build(EngineConfig::default());
     assert_eq!(lock.peak_queue_depth(), None);
-    let actor = EngineSpec::new(lockchan::EngineKind::Actor, 2).build(EngineConfig::default());
+    let actor = EngineSpec::new(lockchan::EngineKind::ACTOR, 2).build(EngineConfig::default());
     let a = Client::connect(&*actor, "a", 64);
     for _ in 0..32 {
         actor.submit(a.id, Command::Join { limit: 2 });

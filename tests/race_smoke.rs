@@ -52,4 +52,4 @@ macro_rules! smoke {
     };
 }
 
-smoke!(lock_1: Lock / 1, lock_2: Lock / 2, actor_1: Actor / 1, actor_2: Actor / 2);
+smoke!(lock_1: LOCK / 1, lock_2: LOCK / 2, actor_1: ACTOR / 1, actor_2: ACTOR / 2);

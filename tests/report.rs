@@ -87,7 +87,7 @@ fn the_cli_path_writes_a_report_and_a_gate_the_server_can_load() {
         .choice
         .as_ref()
         .map(|choice| choice.spec().expect("the choice is an engine"));
-    assert_eq!(spec, Some(EngineSpec::new(EngineKind::Actor, 4)));
+    assert_eq!(spec, Some(EngineSpec::new(EngineKind::ACTOR, 4)));
     assert_eq!(
         loaded.reason,
         "actor/4 is the fastest verified engine on `mixed`: 1,000,000 ops/s at 4 caller \

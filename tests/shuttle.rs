@@ -137,8 +137,8 @@ impl Failure {
             kind = spec.kind,
             shards = spec.shards,
             kind_variant = match spec.kind {
-                EngineKind::Lock => "Lock",
-                EngineKind::Actor => "Actor",
+                EngineKind::LOCK => "Lock",
+                EngineKind::ACTOR => "Actor",
             },
         )
     }
@@ -214,7 +214,7 @@ macro_rules! on_every_engine {
     };
 }
 
-on_every_engine!(lock_1: Lock / 1, lock_2: Lock / 2, actor_1: Actor / 1, actor_2: Actor / 2);
+on_every_engine!(lock_1: LOCK / 1, lock_2: LOCK / 2, actor_1: ACTOR / 1, actor_2: ACTOR / 2);
 
 /// The scenario of loom's first race, as a fixed regression: two clients racing for the last
 /// seat, a shout and a disconnect on the side.
@@ -234,7 +234,7 @@ fn a_fixed_race_for_the_last_seat_is_explained_on_every_engine() {
             vec![Join(Shared(3), 3), Disconnect(Shared(1)), Say(Shared(3))],
         ],
     };
-    for kind in EngineKind::ALL {
+    for kind in EngineKind::all() {
         for shards in [1, 2] {
             let spec = EngineSpec::new(kind, shards);
             if let Err(failure) = schedules(spec, &scenario_config(), &scenario, 7) {

@@ -10,8 +10,8 @@ use lockchan::{EngineKind, EngineSpec};
 fn every_real_engine_passes_every_check() {
     let config = VerifyConfig {
         engines: vec![
-            EngineSpec::new(EngineKind::Lock, 2),
-            EngineSpec::new(EngineKind::Actor, 2),
+            EngineSpec::new(EngineKind::LOCK, 2),
+            EngineSpec::new(EngineKind::ACTOR, 2),
         ],
         scripts: 20,
         races: 1,

@@ -1,16 +1,12 @@
-//! The contract every engine keeps, and the one place that builds an engine by name.
+//! The contract every engine keeps: the `Engine` trait and the ordering promises an engine
+//! declares. Which engines exist, and how each is built, is the registry's business.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use crate::domain::command::Command;
-use crate::domain::config::EngineConfig;
 use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::OutboxSender;
 use crate::domain::snapshot::Snapshot;
-use crate::engines::actor::ActorEngine;
-use crate::engines::lock::LockEngine;
 
 /// A matchmaking engine: commands in, events out through each client's outbox.
 ///
@@ -64,124 +60,49 @@ pub trait Engine: Send + Sync {
     }
 }
 
-/// The two strategies under comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EngineKind {
-    /// Shared state under locks.
-    Lock,
-    /// State owned by actor threads fed by channels.
-    Actor,
+/// The ordering promises an engine makes when calls race, beyond the stream rules every engine
+/// keeps. They are part of the contract: the linearizability checker allows exactly the orders
+/// an engine declares here and no others, so an engine that promises more is held to more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Orderings {
+    /// Whose order a call's effects keep.
+    pub calls: CallOrder,
+    /// How a `tick` reaches the state.
+    pub tick: TickOrder,
+    /// What `disconnect` does to the client's commands still in flight.
+    pub disconnect: DisconnectOrder,
 }
 
-impl EngineKind {
-    pub const ALL: [EngineKind; 2] = [EngineKind::Lock, EngineKind::Actor];
+/// Whose order a call's effects keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallOrder {
+    /// A call takes effect before it returns: each calling thread's calls take effect in that
+    /// thread's order, and a broadcast has reached every recipient before the caller's next
+    /// call begins (the lock engine).
+    Thread,
+    /// A call is a message: each client's calls take effect in that client's order, ticks in
+    /// the ticker's order, and a broadcast may still be reaching its recipients while later
+    /// calls take effect, until the race is over (the actor engine).
+    Client,
 }
 
-impl fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EngineKind::Lock => "lock",
-            EngineKind::Actor => "actor",
-        })
-    }
+/// How a `tick` reaches the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TickOrder {
+    /// Shard by shard in index order (the `Tick` broadcast), then one expiry pass over every
+    /// shard (the lock engine).
+    ShardsThenExpiry,
+    /// The world first (the `Tick` broadcast), then each room shard on its own, in the order
+    /// each received the tick (the actor engine).
+    WorldThenRooms,
 }
 
-impl FromStr for EngineKind {
-    type Err = UnknownEngine;
-
-    fn from_str(s: &str) -> Result<EngineKind, UnknownEngine> {
-        match s {
-            "lock" => Ok(EngineKind::Lock),
-            "actor" => Ok(EngineKind::Actor),
-            _ => Err(UnknownEngine(s.to_owned())),
-        }
-    }
-}
-
-/// A name that is not an engine.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown engine `{0}`: expected `lock` or `actor`, optionally with `/shards` (`lock/4`)")]
-pub struct UnknownEngine(pub String);
-
-/// Which engine to build: a strategy and its shard count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct EngineSpec {
-    pub kind: EngineKind,
-    /// Lock engine: how many locks stripe the state. Actor engine: how many room actors
-    /// stand behind the world actor. At least 1.
-    pub shards: usize,
-}
-
-impl EngineSpec {
-    pub fn new(kind: EngineKind, shards: usize) -> EngineSpec {
-        EngineSpec {
-            kind,
-            shards: shards.max(1),
-        }
-    }
-
-    /// Builds the engine. Every engine in the crate is made here and nowhere else.
-    pub fn build(self, config: EngineConfig) -> Box<dyn Engine> {
-        match self.kind {
-            EngineKind::Lock => Box::new(LockEngine::new(self.shards, config)),
-            EngineKind::Actor => Box::new(ActorEngine::new(self.shards, config)),
-        }
-    }
-}
-
-impl FromStr for EngineSpec {
-    type Err = UnknownEngine;
-
-    /// Parses `lock/4`, `actor/2`, or a bare kind (one shard).
-    fn from_str(s: &str) -> Result<EngineSpec, UnknownEngine> {
-        let (kind, shards) = s.split_once('/').unwrap_or((s, "1"));
-        let shards = shards
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| UnknownEngine(s.to_owned()))?;
-        Ok(EngineSpec::new(kind.parse()?, shards))
-    }
-}
-
-impl fmt::Display for EngineSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.kind, self.shards)
-    }
-}
-
-/// Where a room of user limit `limit` lives when state is split `shards` ways: every room of
-/// one limit in the same place, so "the oldest open room of this limit" is one shard's answer.
-pub(crate) fn room_shard(limit: u8, shards: usize) -> usize {
-    usize::from(limit) % shards
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn engine_names_parse_and_print() {
-        assert_eq!("lock".parse::<EngineKind>().ok(), Some(EngineKind::Lock));
-        assert_eq!("actor".parse::<EngineKind>().ok(), Some(EngineKind::Actor));
-        let err = "mutex".parse::<EngineKind>().err().map(|e| e.to_string());
-        let expected = "unknown engine `mutex`: expected `lock` or `actor`, optionally with \
-                        `/shards` (`lock/4`)";
-        assert_eq!(err.as_deref(), Some(expected));
-        let spec = "actor/3".parse::<EngineSpec>().ok();
-        assert_eq!(spec, Some(EngineSpec::new(EngineKind::Actor, 3)));
-        assert!("lock/0".parse::<EngineSpec>().is_err());
-        assert!("lock/x".parse::<EngineSpec>().is_err());
-        assert_eq!(EngineSpec::new(EngineKind::Actor, 0).to_string(), "actor/1");
-    }
-
-    #[test]
-    fn every_limit_maps_to_one_shard_in_range() {
-        for shards in 1..6 {
-            for limit in crate::MIN_ROOM_LIMIT..=crate::MAX_ROOM_LIMIT {
-                assert!(room_shard(limit, shards) < shards);
-            }
-        }
-    }
+/// What `disconnect` does to the client's commands still in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DisconnectOrder {
+    /// The client's earlier calls have all taken effect; the disconnect is one step.
+    AfterEarlierCalls,
+    /// The outbox closes first, and commands of the client still queued may then be dropped
+    /// (counted as an unknown client's, or not counted) before its seat is given up.
+    ClosesFirst,
 }

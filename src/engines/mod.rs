@@ -11,6 +11,7 @@ pub(crate) mod actor;
 pub(crate) mod courier;
 pub(crate) mod engine;
 pub(crate) mod lock;
+pub(crate) mod registry;
 pub(crate) mod rooms;
 pub mod seeded;
 pub mod work;

@@ -370,3 +370,23 @@ mod tests {
         assert!(!bench.book.say(room, ClientId(99), "x".into(), &mut courier));
     }
 }
+
+/// Where a room of user limit `limit` lives when state is split `shards` ways: every room of
+/// one limit in the same place, so "the oldest open room of this limit" is one shard's answer.
+pub(crate) fn room_shard(limit: u8, shards: usize) -> usize {
+    usize::from(limit) % shards
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::room_shard;
+
+    #[test]
+    fn every_limit_maps_to_one_shard_in_range() {
+        for shards in 1..6 {
+            for limit in crate::MIN_ROOM_LIMIT..=crate::MAX_ROOM_LIMIT {
+                assert!(room_shard(limit, shards) < shards);
+            }
+        }
+    }
+}

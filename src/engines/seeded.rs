@@ -51,12 +51,13 @@ impl SeededBug {
 
     /// The engine the bug is planted in: two shards, so cross-shard paths exist.
     pub fn engine(self) -> crate::EngineSpec {
-        use crate::EngineKind::{Actor, Lock};
         let kind = match self {
             SeededBug::CheckThenActJoin
             | SeededBug::LockOrderInversion
-            | SeededBug::DeliveryAfterDisconnect => Lock,
-            SeededBug::LostReply | SeededBug::LeakedClient | SeededBug::DoubleMatched => Actor,
+            | SeededBug::DeliveryAfterDisconnect => crate::EngineKind::LOCK,
+            SeededBug::LostReply | SeededBug::LeakedClient | SeededBug::DoubleMatched => {
+                crate::EngineKind::ACTOR
+            }
         };
         crate::EngineSpec::new(kind, 2)
     }

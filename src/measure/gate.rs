@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engines::engine::{EngineKind, EngineSpec, UnknownEngine};
+use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
 use crate::report::InputError;
 use crate::report::format;
 use crate::report::inputs::{self, BenchResult, Contender, Verification};
@@ -474,7 +474,7 @@ mod tests {
             gate.choice
                 .as_ref()
                 .map(|c| c.spec().expect("a known engine")),
-            Some(EngineSpec::new(EngineKind::Lock, 1))
+            Some(EngineSpec::new(EngineKind::LOCK, 1))
         );
         assert_eq!(
             gate.reason,

@@ -58,7 +58,9 @@ use crate::domain::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
 use crate::domain::event::{ErrorCode, Event};
 use crate::domain::ids::{ClientId, Player, RoomId};
 use crate::domain::snapshot::{ClientView, Counters, RoomView, Snapshot};
-use crate::engines::engine::{EngineKind, room_shard};
+use crate::engines::engine::{CallOrder, DisconnectOrder, Orderings, TickOrder};
+use crate::engines::registry::EngineSpec;
+use crate::engines::rooms::room_shard;
 
 /// One call a caller made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,12 +118,22 @@ pub struct Observed {
     pub closed_after_race: BTreeSet<ClientId>,
 }
 
-/// Which engine ran the history: the weakenings above depend on its kind, the ticks' steps on
-/// its shard count.
+/// Which engine ran the history: the weakenings above are the orders its registry entry
+/// declares, the ticks' steps depend on its shard count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Semantics {
-    pub kind: EngineKind,
+    pub orderings: Orderings,
     pub shards: usize,
+}
+
+impl Semantics {
+    /// The semantics of the engine `spec` names.
+    pub fn of(spec: EngineSpec) -> Semantics {
+        Semantics {
+            orderings: spec.kind.orderings(),
+            shards: spec.shards,
+        }
+    }
 }
 
 /// How much searching a history may cost before the checker gives up.
@@ -493,15 +505,20 @@ enum Part {
 
 /// The pieces `call` is cut into, in the order the engine takes them.
 fn parts(call: &Call, semantics: Semantics) -> Vec<Part> {
-    match (call, semantics.kind) {
-        (Call::Tick { .. }, EngineKind::Lock) => (0..semantics.shards)
-            .map(Part::LockVisit)
-            .chain([Part::LockExpire])
-            .collect(),
-        (Call::Tick { .. }, EngineKind::Actor) => std::iter::once(Part::ActorWorld)
-            .chain((0..semantics.shards).map(Part::ActorRoom))
-            .collect(),
-        (Call::Disconnect { .. }, EngineKind::Actor) => vec![Part::ActorClose, Part::Whole],
+    let orderings = semantics.orderings;
+    match call {
+        Call::Tick { .. } => match orderings.tick {
+            TickOrder::ShardsThenExpiry => (0..semantics.shards)
+                .map(Part::LockVisit)
+                .chain([Part::LockExpire])
+                .collect(),
+            TickOrder::WorldThenRooms => std::iter::once(Part::ActorWorld)
+                .chain((0..semantics.shards).map(Part::ActorRoom))
+                .collect(),
+        },
+        Call::Disconnect { .. } if orderings.disconnect == DisconnectOrder::ClosesFirst => {
+            vec![Part::ActorClose, Part::Whole]
+        }
         _ => vec![Part::Whole],
     }
 }
@@ -683,14 +700,15 @@ impl<'a> Checker<'a> {
             Ticks,
         }
         let dropping_disconnect = |call: &Call| {
-            semantics.kind == EngineKind::Actor && matches!(call, Call::Disconnect { .. })
+            semantics.orderings.disconnect == DisconnectOrder::ClosesFirst
+                && matches!(call, Call::Disconnect { .. })
         };
-        let chain_of = |call: &Call| match (semantics.kind, call) {
-            (EngineKind::Lock, _) => Chain::Thread,
-            (EngineKind::Actor, Call::Tick { .. }) => Chain::Ticks,
-            (EngineKind::Actor, Call::Connect { client, .. })
-            | (EngineKind::Actor, Call::Submit { client, .. })
-            | (EngineKind::Actor, Call::Disconnect { client }) => Chain::Client(*client),
+        let chain_of = |call: &Call| match (semantics.orderings.calls, call) {
+            (CallOrder::Thread, _) => Chain::Thread,
+            (CallOrder::Client, Call::Tick { .. }) => Chain::Ticks,
+            (CallOrder::Client, Call::Connect { client, .. })
+            | (CallOrder::Client, Call::Submit { client, .. })
+            | (CallOrder::Client, Call::Disconnect { client }) => Chain::Client(*client),
         };
         let mut steps: Vec<Step> = Vec::new();
         for (thread, calls) in history.threads.iter().enumerate() {
@@ -706,7 +724,7 @@ impl<'a> Checker<'a> {
                 let first = steps.len();
                 let previous = last.get(&chain).cloned();
                 if let Some((range, _)) = &previous
-                    && semantics.kind == EngineKind::Lock
+                    && semantics.orderings.calls == CallOrder::Thread
                 {
                     // This call's first step closes the previous call's broadcast windows: a
                     // caller's next call starts only after the last one returned. Not so on
@@ -830,7 +848,7 @@ impl<'a> Checker<'a> {
                     }
                     node.late |= 1 << i;
                 }
-                if self.semantics.kind == EngineKind::Actor
+                if self.semantics.orderings.disconnect == DisconnectOrder::ClosesFirst
                     && mode == Mode::Race
                     && !node.spec.clients.contains_key(client)
                     && self.index.contains_key(client)

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::config::EngineConfig;
-use crate::engines::engine::{Engine, EngineSpec};
+use crate::engines::engine::Engine;
+use crate::engines::registry::EngineSpec;
 use crate::seeded::Seeded;
 use watchdog::{Watched, watch};
 
@@ -47,17 +48,8 @@ pub struct VerifyConfig {
 
 impl Default for VerifyConfig {
     fn default() -> VerifyConfig {
-        use crate::engines::engine::EngineKind::{Actor, Lock};
         VerifyConfig {
-            engines: [1, 2, 4]
-                .into_iter()
-                .flat_map(|shards| {
-                    [
-                        EngineSpec::new(Lock, shards),
-                        EngineSpec::new(Actor, shards),
-                    ]
-                })
-                .collect(),
+            engines: crate::engines::registry::all_specs(&[1, 2, 4]),
             scripts: 2000,
             races: 10,
             leak_cycles: 100,

@@ -16,7 +16,8 @@ use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
 use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::{OutboxReceiver, RecvError, outbox};
-use crate::engines::engine::{Engine, EngineSpec};
+use crate::engines::engine::Engine;
+use crate::engines::registry::EngineSpec;
 use crate::invariants::check_empty;
 use crate::sync::thread::spawn_named;
 use crate::verify::linearize::{
@@ -286,10 +287,7 @@ pub fn run_and_check(
     if !run.problems.is_empty() {
         return Err(ScenarioError::Broken(run.problems));
     }
-    let semantics = Semantics {
-        kind: spec.kind,
-        shards: spec.shards,
-    };
+    let semantics = Semantics::of(spec);
     Ok(linearize::check(
         &run.history,
         &run.observed,

@@ -17,16 +17,16 @@ pub mod server;
 #[macro_export]
 macro_rules! per_engine {
     ($($test:ident),* $(,)?) => {
-        $crate::per_engine!(@shard lock_1, Lock, 1; $($test),*);
-        $crate::per_engine!(@shard lock_3, Lock, 3; $($test),*);
-        $crate::per_engine!(@shard actor_1, Actor, 1; $($test),*);
-        $crate::per_engine!(@shard actor_3, Actor, 3; $($test),*);
+        $crate::per_engine!(@shard lock_1, LOCK, 1; $($test),*);
+        $crate::per_engine!(@shard lock_3, LOCK, 3; $($test),*);
+        $crate::per_engine!(@shard actor_1, ACTOR, 1; $($test),*);
+        $crate::per_engine!(@shard actor_3, ACTOR, 3; $($test),*);
     };
     (async: $($test:ident),* $(,)?) => {
-        $crate::per_engine!(@async lock_1, Lock, 1; $($test),*);
-        $crate::per_engine!(@async lock_3, Lock, 3; $($test),*);
-        $crate::per_engine!(@async actor_1, Actor, 1; $($test),*);
-        $crate::per_engine!(@async actor_3, Actor, 3; $($test),*);
+        $crate::per_engine!(@async lock_1, LOCK, 1; $($test),*);
+        $crate::per_engine!(@async lock_3, LOCK, 3; $($test),*);
+        $crate::per_engine!(@async actor_1, ACTOR, 1; $($test),*);
+        $crate::per_engine!(@async actor_3, ACTOR, 3; $($test),*);
     };
     (@async $module:ident, $kind:ident, $shards:literal; $($test:ident),*) => {
         mod $module {

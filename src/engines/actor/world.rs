@@ -13,7 +13,7 @@ use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::{CloseReason, OutboxSender};
 use crate::domain::snapshot::Counters;
 use crate::engines::courier::Courier;
-use crate::engines::engine::room_shard;
+use crate::engines::rooms::room_shard;
 use crate::seeded::SeededBug;
 use crate::sync::channel::{self, Biased, Receiver, Sender, recv_biased};
 use crate::sync::{Arc, HashMap};

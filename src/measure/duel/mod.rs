@@ -15,7 +15,8 @@ use crate::domain::config::EngineConfig;
 use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::OutboxSender;
 use crate::domain::snapshot::Snapshot;
-use crate::engines::engine::{Engine, EngineKind, EngineSpec};
+use crate::engines::engine::Engine;
+use crate::engines::registry::{EngineKind, EngineSpec};
 use crate::invariants::check_empty;
 use crate::spec::model::Model;
 use workload::{Shared, run_thread};
@@ -98,7 +99,7 @@ pub fn run_duel(config: &DuelConfig, mut progress: impl FnMut(&DuelRow)) -> Duel
     progress(&row);
     rows.push(row);
     for &shards in &config.shards {
-        for kind in EngineKind::ALL {
+        for kind in EngineKind::all() {
             let engine = EngineSpec::new(kind, shards).build(EngineConfig::default());
             let row = run_one(&*engine, &engine.name(), config.threads, config);
             progress(&row);

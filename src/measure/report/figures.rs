@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::engines::engine::{EngineKind, EngineSpec};
+use crate::engines::registry::{EngineKind, EngineSpec};
 
 use super::inputs::{BenchResult, Contender, ExtraStats, Latency, natural_cmp};
 
@@ -300,9 +300,14 @@ pub(crate) fn headline(results: &[BenchResult]) -> Vec<HeadlineRow> {
                 rows.len() - 1
             }
         };
-        let slot = match spec.kind {
-            EngineKind::Lock => &mut rows[index].lock,
-            EngineKind::Actor => &mut rows[index].actor,
+        // The two-column headline predates the registry; engines beyond the first two are
+        // not in it.
+        let slot = if spec.kind == EngineKind::LOCK {
+            &mut rows[index].lock
+        } else if spec.kind == EngineKind::ACTOR {
+            &mut rows[index].actor
+        } else {
+            continue;
         };
         let better = slot.is_none_or(|best| {
             ops_per_sec > best.ops_per_sec

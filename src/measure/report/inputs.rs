@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::engines::engine::{EngineKind, EngineSpec};
+use crate::engines::registry::{EngineKind, EngineSpec};
 
 /// An input that exists but cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -127,16 +127,10 @@ impl Contender {
         }
     }
 
-    fn sort_key(&self) -> (u8, u8, usize, &str) {
+    fn sort_key(&self) -> (u8, usize, usize, &str) {
         match self {
             Contender::Model => (0, 0, 0, ""),
-            Contender::Engine(spec) => {
-                let kind = match spec.kind {
-                    EngineKind::Lock => 0,
-                    EngineKind::Actor => 1,
-                };
-                (1, kind, spec.shards, "")
-            }
+            Contender::Engine(spec) => (1, spec.kind.index(), spec.shards, ""),
             Contender::Case(name) => (2, 0, 0, name),
         }
     }

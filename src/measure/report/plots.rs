@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use super::figures::{LatencyPanel, Panel};
 use super::format;
 use super::inputs::Contender;
-use crate::engines::engine::EngineKind;
+use crate::engines::registry::EngineKind;
 
 const WIDTH: u32 = 960;
 const HEIGHT: u32 = 560;
@@ -22,20 +22,8 @@ const HEIGHT: u32 = 560;
 const LEGEND_WIDTH: u32 = 210;
 const FONT: &str = "sans-serif";
 
-/// Lock engines in blues and greens, actor engines in reds and oranges, so the two designs
-/// read apart at a glance; shard counts take the shades in turn.
-const LOCK_COLORS: [RGBColor; 4] = [
-    RGBColor(31, 119, 180),
-    RGBColor(23, 190, 207),
-    RGBColor(44, 160, 44),
-    RGBColor(44, 62, 140),
-];
-const ACTOR_COLORS: [RGBColor; 4] = [
-    RGBColor(214, 39, 40),
-    RGBColor(255, 127, 14),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-];
+// Each engine's colours come from its registry entry (lock in blues and greens, actor in reds
+// and oranges, so the designs read apart at a glance); shard counts take the shades in turn.
 /// Anything else, such as a micro case.
 const OTHER_COLORS: [RGBColor; 3] = [
     RGBColor(148, 103, 189),
@@ -69,7 +57,8 @@ pub(crate) struct ChartLine {
 
 /// Gives each contender its family's next colour.
 fn colors(contenders: &[&Contender]) -> Vec<RGBColor> {
-    let (mut locks, mut actors, mut others) = (0, 0, 0);
+    let mut used: std::collections::HashMap<EngineKind, usize> = Default::default();
+    let mut others = 0;
     let next = |palette: &[RGBColor], used: &mut usize| {
         let color = palette[*used % palette.len()];
         *used += 1;
@@ -79,10 +68,16 @@ fn colors(contenders: &[&Contender]) -> Vec<RGBColor> {
         .iter()
         .map(|contender| match contender {
             Contender::Model => MODEL_COLOR,
-            Contender::Engine(spec) => match spec.kind {
-                EngineKind::Lock => next(&LOCK_COLORS, &mut locks),
-                EngineKind::Actor => next(&ACTOR_COLORS, &mut actors),
-            },
+            Contender::Engine(spec) => {
+                let palette: Vec<RGBColor> = spec
+                    .kind
+                    .entry()
+                    .palette
+                    .iter()
+                    .map(|&(r, g, b)| RGBColor(r, g, b))
+                    .collect();
+                next(&palette, used.entry(spec.kind).or_default())
+            }
             Contender::Case(_) => next(&OTHER_COLORS, &mut others),
         })
         .collect()
@@ -435,7 +430,7 @@ mod tests {
                     .enumerate()
                     .map(|(x, &y)| (x as f64, y))
                     .collect(),
-                color: LOCK_COLORS[0],
+                color: RGBColor(31, 119, 180),
                 dashed: false,
             }],
             references: vec![("model (1 thread)".to_owned(), 150_000.0)],

@@ -7,14 +7,14 @@ use super::figures::{self, Best, HeadlineRow};
 use super::inputs::{Contender, Inputs, Param, natural_cmp};
 use super::testkit::Fixture;
 use super::*;
-use crate::engines::engine::{EngineKind, EngineSpec};
+use crate::engines::registry::{EngineKind, EngineSpec};
 
 fn lock(shards: usize) -> EngineSpec {
-    EngineSpec::new(EngineKind::Lock, shards)
+    EngineSpec::new(EngineKind::LOCK, shards)
 }
 
 fn actor(shards: usize) -> EngineSpec {
-    EngineSpec::new(EngineKind::Actor, shards)
+    EngineSpec::new(EngineKind::ACTOR, shards)
 }
 
 /// A full set of inputs. Every bench does 1000 operations per iteration unless it says

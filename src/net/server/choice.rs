@@ -11,7 +11,7 @@ use crate::{EngineKind, EngineSpec, UnknownEngine};
 /// The engine served when `--engine auto` finds no usable gate: the lock engine on one shard,
 /// the one every gate run so far has chosen, and verified by `lockchan verify` by default.
 pub const FALLBACK_ENGINE: EngineSpec = EngineSpec {
-    kind: EngineKind::Lock,
+    kind: EngineKind::LOCK,
     shards: 1,
 };
 
@@ -95,8 +95,8 @@ mod tests {
     #[test]
     fn a_named_kind_wins_and_a_missing_gate_falls_back_and_says_so() {
         let missing = Path::new("/nonexistent/gate.json");
-        let named = choose_engine(EngineFlag::Kind(EngineKind::Actor), Some(3), missing);
-        assert_eq!(named.spec, EngineSpec::new(EngineKind::Actor, 3));
+        let named = choose_engine(EngineFlag::Kind(EngineKind::ACTOR), Some(3), missing);
+        assert_eq!(named.spec, EngineSpec::new(EngineKind::ACTOR, 3));
         let fallback = choose_engine(EngineFlag::Auto, None, missing);
         assert_eq!(fallback.spec, FALLBACK_ENGINE);
         assert!(

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::domain::outbox::{OutboxReceiver, outbox};
+use crate::engines::registry::EngineKind;
 use crate::spec::model::Model;
 
 /// Runs sequential `calls` on the real [`Model`] and records what the checker reads.
@@ -107,7 +108,7 @@ fn config() -> EngineConfig {
 }
 
 fn semantics(kind: EngineKind, shards: usize) -> Semantics {
-    Semantics { kind, shards }
+    Semantics::of(EngineSpec::new(kind, shards))
 }
 
 proptest! {
@@ -117,7 +118,7 @@ proptest! {
     fn the_step_model_is_the_model_on_sequential_histories(calls in calls()) {
         let observed = on_model(&config(), &calls);
         let history = History { setup: calls, ..History::default() };
-        for (kind, shards) in [(EngineKind::Lock, 1), (EngineKind::Lock, 3), (EngineKind::Actor, 2)] {
+        for (kind, shards) in [(EngineKind::LOCK, 1), (EngineKind::LOCK, 3), (EngineKind::ACTOR, 2)] {
             let checked = check(&history, &observed, semantics(kind, shards), &config(), Budget::default());
             prop_assert!(checked.is_ok(), "{kind}/{shards}: {checked:?}");
         }
@@ -139,7 +140,7 @@ proptest! {
             n -= stream.len();
         }
         let history = History { setup: calls, ..History::default() };
-        let checked = check(&history, &observed, semantics(EngineKind::Lock, 1), &config(), Budget::default());
+        let checked = check(&history, &observed, semantics(EngineKind::LOCK, 1), &config(), Budget::default());
         prop_assert!(checked.is_err());
     }
 }
@@ -182,7 +183,7 @@ fn a_client_seated_by_two_racing_joins_is_unexplained() {
     let checked = check(
         &history,
         &observed,
-        semantics(EngineKind::Lock, 2),
+        semantics(EngineKind::LOCK, 2),
         &config(),
         Budget::default(),
     );
@@ -257,7 +258,7 @@ fn a_broadcast_reaching_two_clients_on_either_side_of_a_join_is_explained() {
     let checked = check(
         &history,
         &observed,
-        semantics(EngineKind::Lock, 2),
+        semantics(EngineKind::LOCK, 2),
         &config(),
         Budget::default(),
     );
