@@ -363,7 +363,7 @@ pub fn render_markdown(report: &VerificationReport) -> String {
          empty and every outbox let go after each cycle, resident memory growth after warm-up \
          within the stated bound, and the engine's threads gone once it is dropped.\n\n\
          Every check runs under a watchdog: a deadlock or a lost reply fails it instead of \
-         hanging. loom's model checks run separately (see README).\n",
+         hanging. loom's model checks run separately (see docs/VERIFICATION.md).\n",
     );
     out
 }
