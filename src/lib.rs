@@ -16,6 +16,8 @@
 //!   tests.
 //! - [`verify`]: the in-process checks an engine must pass before it is served.
 //! - [`report`]: reads every result and writes `reports/REPORT.md` with SVG plots.
+//! - [`verdict`]: the statistics every comparison is stated in (medians, a bootstrap interval,
+//!   a rank test), saved result sets, and `lockchan compare`.
 //! - [`gate`]: chooses the engine a server may run: the fastest verified one on `mixed`.
 //! - [`seeded`]: planted bugs (feature `seeded-bugs`) that prove the checks can fail.
 //! - [`work`]: simulated game logic, for the critical-section dial of the benchmarks.
@@ -33,7 +35,7 @@ pub mod verify;
 
 pub use crate::{
     engines::{seeded, work},
-    measure::{duel, gate, report},
+    measure::{duel, gate, report, verdict},
     net::{load, server},
     spec::{invariants, script},
 };

@@ -1,6 +1,7 @@
 //! The `lockchan` command: parse the arguments and hand over to the library.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -9,6 +10,7 @@ use lockchan::duel::{DuelConfig, render_table, run_duel};
 use lockchan::verify::{VerifyConfig, verify, write_reports};
 
 mod cli {
+    pub(crate) mod compare;
     pub(crate) mod e2e;
     pub(crate) mod load;
     pub(crate) mod serve;
@@ -44,6 +46,10 @@ enum Commands {
     /// One worker process of `load` (started by it; prints JSON lines).
     #[command(hide = true)]
     LoadWorker(cli::load::WorkerArgs),
+    /// Compare two saved result sets: per case, contender and metric, improved, regressed or
+    /// no change, as a markdown table. Exits 1 when a case regressed beyond the threshold, 2
+    /// when the files cannot be compared.
+    Compare(cli::compare::CompareArgs),
 }
 
 #[derive(Args)]
@@ -135,8 +141,10 @@ struct DuelArgs {
     e2e: cli::e2e::E2eArgs,
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> anyhow::Result<ExitCode> {
+    let done = match Cli::parse().command {
+        // `compare` has three outcomes, not two: see its exit statuses.
+        Commands::Compare(args) => return Ok(cli::compare::compare(args)),
         Commands::Duel(args) => duel(args),
         Commands::Verify(args) => verify_engines(args),
         Commands::Report(args) => report(args),
@@ -144,7 +152,8 @@ fn main() -> anyhow::Result<()> {
         Commands::Serve(args) => cli::serve::serve(args),
         Commands::Load(args) => cli::load::load(args),
         Commands::LoadWorker(args) => cli::load::worker(args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<()> {
