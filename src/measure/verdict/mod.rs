@@ -36,10 +36,14 @@
 //! - `decide.rs`: [`Verdict`], [`Better`], [`Criteria`].
 //! - `results.rs`: [`ResultSet`], the saved trials, and [`Provenance`].
 //! - `compare.rs`: [`compare`] of two result sets, its table and its failures.
+//! - `rounds.rs`: the interleaved schedule of trials.
+//! - `standings.rs`: N contenders on several metrics, one decision.
 
 mod compare;
 mod decide;
 mod results;
+mod rounds;
+mod standings;
 mod stats;
 
 pub use self::compare::{
@@ -49,6 +53,8 @@ pub use self::decide::{Better, Criteria, Outcome, TieReason, Trials, Verdict, Ve
 pub use self::results::{
     CaseTrials, ContenderTrials, Metric, Provenance, RESULTS_FORMAT, ResultSet, ResultsError,
 };
+pub use self::rounds::{DEFAULT_ROUNDS, schedule};
+pub use self::standings::{Entry, Judged, Standings, rank};
 pub use self::stats::{
     BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, EXACT_RANK_LIMIT, RatioInterval,
     mann_whitney_p, median, ratio_interval,

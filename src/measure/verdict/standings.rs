@@ -1,0 +1,162 @@
+//! Standings: N contenders, several metrics, one decision. Every pair is judged on every
+//! metric with [`Verdict::judge`]; a contender *beats* another when it wins at least one
+//! metric against it and loses none. The winner is the contender that beats every other one;
+//! when there is none, the contenders that nobody beats are tied, and the caller's stated
+//! rule picks among them. A difference a rerun could reverse is a tie in the verdicts, so it
+//! cannot make a winner here either: that is what keeps the decision still between reruns.
+
+use serde::{Deserialize, Serialize};
+
+use super::decide::{Better, Criteria, Trials, Verdict, VerdictError};
+
+/// One contender's trials on each metric, in the order of the metrics given to [`rank`].
+#[derive(Clone, Debug)]
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub trials: Vec<&'a [f64]>,
+}
+
+/// A metric the standings judge on.
+#[derive(Clone, Copy, Debug)]
+pub struct Judged<'a> {
+    pub name: &'a str,
+    pub better: Better,
+}
+
+/// The decision among the contenders, with every verdict behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Standings {
+    /// The contender that beats every other one, if there is one.
+    pub winner: Option<String>,
+    /// The contenders no other one beats, in the order given (the winner alone when there is
+    /// one).
+    pub unbeaten: Vec<String>,
+    /// Every pair on every metric: `(metric, verdict)`.
+    pub verdicts: Vec<(String, Verdict)>,
+}
+
+impl Standings {
+    /// Whether `a` beats `b`: it wins some metric against `b` and loses none.
+    pub fn beats(&self, a: &str, b: &str) -> bool {
+        let mut won = false;
+        for (_, verdict) in &self.verdicts {
+            let pair = (verdict.a == a && verdict.b == b) || (verdict.a == b && verdict.b == a);
+            if !pair {
+                continue;
+            }
+            match verdict.winner() {
+                Some(w) if w == a => won = true,
+                Some(_) => return false,
+                None => {}
+            }
+        }
+        won
+    }
+}
+
+/// Judges every pair of `entries` on every metric of `metrics`.
+pub fn rank(
+    entries: &[Entry<'_>],
+    metrics: &[Judged<'_>],
+    criteria: Criteria,
+) -> Result<Standings, VerdictError> {
+    let mut verdicts = Vec::new();
+    for (i, a) in entries.iter().enumerate() {
+        for b in &entries[i + 1..] {
+            for (m, metric) in metrics.iter().enumerate() {
+                let verdict = Verdict::judge(
+                    Trials {
+                        name: a.name,
+                        values: a.trials[m],
+                    },
+                    Trials {
+                        name: b.name,
+                        values: b.trials[m],
+                    },
+                    metric.better,
+                    criteria,
+                )?;
+                verdicts.push((metric.name.to_owned(), verdict));
+            }
+        }
+    }
+    let mut standings = Standings {
+        winner: None,
+        unbeaten: Vec::new(),
+        verdicts,
+    };
+    let names: Vec<&str> = entries.iter().map(|e| e.name).collect();
+    standings.winner = names
+        .iter()
+        .find(|&&a| names.iter().all(|&b| a == b || standings.beats(a, b)))
+        .map(|a| (*a).to_owned());
+    standings.unbeaten = match &standings.winner {
+        Some(winner) => vec![winner.clone()],
+        None => names
+            .iter()
+            .filter(|&&a| !names.iter().any(|&b| standings.beats(b, a)))
+            .map(|a| (*a).to_owned())
+            .collect(),
+    };
+    Ok(standings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` trials around `centre`, spread ±2% in a fixed pattern.
+    fn around(centre: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| centre * (1.0 + 0.02 * (((i * 7) % 11) as f64 / 5.0 - 1.0)))
+            .collect()
+    }
+
+    fn standings(ops: &[(&str, f64, f64)]) -> Standings {
+        let data: Vec<(String, Vec<f64>, Vec<f64>)> = ops
+            .iter()
+            .map(|&(name, rate, p99)| (name.to_owned(), around(rate, 10), around(p99, 10)))
+            .collect();
+        let entries: Vec<Entry<'_>> = data
+            .iter()
+            .map(|(name, rate, p99)| Entry {
+                name,
+                trials: vec![rate, p99],
+            })
+            .collect();
+        let metrics = [
+            Judged {
+                name: "ops_per_sec",
+                better: Better::Higher,
+            },
+            Judged {
+                name: "p99_us",
+                better: Better::Lower,
+            },
+        ];
+        rank(&entries, &metrics, Criteria::default()).expect("the trials are valid")
+    }
+
+    #[test]
+    fn a_contender_faster_on_one_metric_and_equal_on_the_other_wins() {
+        let s = standings(&[("a", 130.0, 50.0), ("b", 100.0, 50.0), ("c", 100.0, 50.0)]);
+        assert_eq!(s.winner.as_deref(), Some("a"));
+        assert_eq!(s.unbeaten, vec!["a"]);
+    }
+
+    #[test]
+    fn equal_contenders_tie_and_a_clear_loser_is_left_out() {
+        let s = standings(&[("a", 100.0, 50.0), ("b", 101.0, 50.0), ("c", 60.0, 80.0)]);
+        assert_eq!(s.winner, None);
+        assert_eq!(s.unbeaten, vec!["a", "b"]);
+        assert!(s.beats("a", "c") && s.beats("b", "c") && !s.beats("a", "b"));
+    }
+
+    #[test]
+    fn a_trade_off_between_metrics_is_a_tie() {
+        // a is faster, b has the lower tail: neither beats the other.
+        let s = standings(&[("a", 130.0, 80.0), ("b", 100.0, 50.0)]);
+        assert_eq!(s.winner, None);
+        assert_eq!(s.unbeaten, vec!["a", "b"]);
+    }
+}
