@@ -34,7 +34,7 @@ mod sync;
 pub mod verify;
 
 pub use crate::{
-    engines::{seeded, work},
+    engines::{ENGINE_SOURCE_HASH, seeded, work},
     measure::{duel, gate, report, verdict},
     net::{load, server},
     spec::{invariants, script},

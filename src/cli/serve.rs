@@ -27,6 +27,10 @@ pub(crate) struct ServeArgs {
     /// The gate's decision, read by `--engine auto`.
     #[arg(long, env = "LOCKCHAN_GATE", default_value = "reports/gate.json")]
     gate: PathBuf,
+    /// With `--engine auto`: refuse to start unless a gate chose the engine and was decided
+    /// on this binary's engine sources (without it, a stale gate is only a warning).
+    #[arg(long, env = "LOCKCHAN_REQUIRE_FRESH_GATE")]
+    require_fresh_gate: bool,
     /// Most clients at once; past it an upgrade gets HTTP 503. Lowered, with a warning, to
     /// what the open-files limit allows.
     #[arg(long, env = "LOCKCHAN_MAX_CLIENTS", default_value_t = ServerConfig::default().max_clients)]
@@ -93,6 +97,14 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.max_clients = room;
     }
     let choice = server::choose_engine(args.engine, args.shards, &args.gate);
+    if args.require_fresh_gate && args.engine == EngineFlag::Auto {
+        if let Some(stale) = &choice.stale_gate {
+            anyhow::bail!("--require-fresh-gate: {stale}");
+        }
+        if !choice.gate_used {
+            anyhow::bail!("--require-fresh-gate: {}", choice.reason);
+        }
+    }
     let engine_config = config.engine_config(EngineConfig {
         match_timeout: Duration::from_secs(args.match_timeout_secs),
         ..EngineConfig::default()
@@ -101,6 +113,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         engine: Arc::from(choice.spec.build(engine_config)),
         name: choice.spec.to_string(),
         reason: choice.reason,
+        stale_gate: choice.stale_gate,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

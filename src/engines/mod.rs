@@ -15,3 +15,7 @@ pub(crate) mod registry;
 pub(crate) mod rooms;
 pub mod seeded;
 pub mod work;
+
+/// The fingerprint of the engine sources this binary was built from (`src/engines`,
+/// `src/domain`, `src/sync`, by `build.rs`): a gate decided by another build is stale here.
+pub const ENGINE_SOURCE_HASH: &str = env!("LOCKCHAN_ENGINE_HASH");

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::engines::ENGINE_SOURCE_HASH;
 use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
 use crate::report::InputError;
 use crate::report::format;
@@ -57,6 +58,10 @@ pub struct Gate {
     /// Every engine and shard count measured on the gate's workload.
     pub candidates: Vec<Candidate>,
     pub inputs: GateInputs,
+    /// The fingerprint of the engine sources the deciding binary was built from
+    /// ([`ENGINE_SOURCE_HASH`]); absent in gates written before it was recorded.
+    #[serde(default)]
+    pub engine_source_hash: Option<String>,
 }
 
 /// The chosen engine: a strategy (`lock` or `actor`) and its shard count.
@@ -134,6 +139,7 @@ pub fn decide(criterion_dir: &Path, verification: &Path) -> Result<Gate, GateErr
                 found: summary.is_some(),
             },
         },
+        engine_source_hash: Some(ENGINE_SOURCE_HASH.to_owned()),
     })
 }
 
@@ -149,6 +155,22 @@ pub fn write_gate(
 }
 
 impl Gate {
+    /// Why this gate does not speak for the engines of this binary, or `None` when it does:
+    /// a gate decided by a build of other engine sources measured other code.
+    pub fn stale_reason(&self) -> Option<String> {
+        match self.engine_source_hash.as_deref() {
+            Some(hash) if hash == ENGINE_SOURCE_HASH => None,
+            Some(hash) => Some(format!(
+                "stale gate: it was decided on engine sources {hash}, and this binary was built \
+                 from {ENGINE_SOURCE_HASH}; run `lockchan gate` again"
+            )),
+            None => Some(format!(
+                "stale gate: it records no engine-source fingerprint, so nothing says it measured \
+                 this binary's engines ({ENGINE_SOURCE_HASH}); run `lockchan gate` again"
+            )),
+        }
+    }
+
     /// Writes the gate as pretty JSON, creating the directory it goes in.
     pub fn save(&self, path: &Path) -> Result<(), GateError> {
         let write_error = |source| GateError::Write {

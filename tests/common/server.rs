@@ -36,6 +36,16 @@ impl TestServer {
         config: ServerConfig,
         engine_config: EngineConfig,
     ) -> TestServer {
+        TestServer::start_served(spec, config, engine_config, None).await
+    }
+
+    /// Starts a server whose engine was chosen by a gate that `stale_gate` says is stale.
+    pub async fn start_served(
+        spec: EngineSpec,
+        config: ServerConfig,
+        engine_config: EngineConfig,
+        stale_gate: Option<String>,
+    ) -> TestServer {
         let public = server::bind("127.0.0.1:0".parse().unwrap(), 1024).unwrap();
         let admin = server::bind("127.0.0.1:0".parse().unwrap(), 128).unwrap();
         let (addr, admin_addr) = (public.local_addr().unwrap(), admin.local_addr().unwrap());
@@ -43,6 +53,7 @@ impl TestServer {
             engine: Arc::from(spec.build(config.engine_config(engine_config))),
             name: spec.to_string(),
             reason: "chosen by the test".to_owned(),
+            stale_gate,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(public, admin, served, config, async {

@@ -57,6 +57,8 @@ pub(crate) async fn route(
 pub(crate) struct Stats {
     pub engine: String,
     pub engine_reason: String,
+    /// Why the gate is stale for this binary, `null` when it is not.
+    pub stale_gate: Option<String>,
     pub uptime_s: f64,
     /// When the server started, in ms since the Unix epoch: a tick's `at` is counted from it.
     pub started_unix_ms: u64,
@@ -78,6 +80,7 @@ pub(crate) async fn stats(shared: &Arc<Shared>) -> Stats {
     Stats {
         engine: shared.engine_name.clone(),
         engine_reason: shared.engine_reason.clone(),
+        stale_gate: shared.stale_gate.clone(),
         uptime_s: shared.started.elapsed().as_secs_f64(),
         started_unix_ms: shared.started_unix_ms,
         cpu_seconds: process::cpu_seconds(),

@@ -48,6 +48,11 @@ impl fmt::Display for EngineFlag {
 pub struct EngineChoice {
     pub spec: EngineSpec,
     pub reason: String,
+    /// `--engine auto` only: why the gate's evidence does not hold for this binary (it was
+    /// decided on other engine sources), or `None` when it does or no gate was used.
+    pub stale_gate: Option<String>,
+    /// `--engine auto` only: whether a usable gate chose the engine (not the fallback).
+    pub gate_used: bool,
 }
 
 /// Resolves `--engine` and `--shards` against the gate file at `gate_path`. `shards` overrides
@@ -61,12 +66,16 @@ pub fn choose_engine(flag: EngineFlag, shards: Option<usize>, gate_path: &Path) 
         EngineFlag::Kind(kind) => EngineChoice {
             spec: with_shards(EngineSpec::new(kind, 1)),
             reason: format!("chosen by --engine {kind}"),
+            stale_gate: None,
+            gate_used: false,
         },
         EngineFlag::Auto => match Gate::load(gate_path) {
             Ok(gate) => match gate.choice.as_ref().map(|choice| choice.spec()) {
                 Some(Ok(spec)) => EngineChoice {
                     spec: with_shards(spec),
                     reason: format!("the gate ({}): {}", gate_path.display(), gate.reason),
+                    stale_gate: gate.stale_reason(),
+                    gate_used: true,
                 },
                 _ => EngineChoice {
                     spec: with_shards(FALLBACK_ENGINE),
@@ -75,6 +84,8 @@ pub fn choose_engine(flag: EngineFlag, shards: Option<usize>, gate_path: &Path) 
                         gate_path.display(),
                         gate.reason
                     ),
+                    stale_gate: gate.stale_reason(),
+                    gate_used: false,
                 },
             },
             Err(error) => EngineChoice {
@@ -83,6 +94,8 @@ pub fn choose_engine(flag: EngineFlag, shards: Option<usize>, gate_path: &Path) 
                     "no usable gate ({error}); serving the default {FALLBACK_ENGINE} \
                      (run `lockchan gate` to choose by measurement)"
                 ),
+                stale_gate: None,
+                gate_used: false,
             },
         },
     }
@@ -106,5 +119,53 @@ mod tests {
         );
         assert_eq!("auto".parse::<EngineFlag>().ok(), Some(EngineFlag::Auto));
         assert!("mutex".parse::<EngineFlag>().is_err());
+    }
+
+    /// A gate file choosing `lock/2`, with `hash` as its engine-source fingerprint.
+    fn gate_file(dir: &Path, hash: Option<&str>) -> std::path::PathBuf {
+        let hash = hash.map_or("null".to_owned(), |h| format!("\"{h}\""));
+        let json = format!(
+            r#"{{"choice": {{"engine": "lock", "shards": 2}}, "reason": "measured",
+                "candidates": [], "inputs": {{"criterion": {{"path": "c", "found": true}},
+                "verification": {{"path": "v", "found": true}}}},
+                "engine_source_hash": {hash}}}"#
+        );
+        let path = dir.join(format!("gate-{}.json", hash.len()));
+        std::fs::write(&path, json).expect("the temp dir is writable");
+        path
+    }
+
+    #[test]
+    fn a_gate_from_other_engine_sources_is_stale_and_one_from_these_is_not() {
+        let dir = std::env::temp_dir().join(format!("lockchan-choice-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("the temp dir is writable");
+        let fresh = choose_engine(
+            EngineFlag::Auto,
+            None,
+            &gate_file(&dir, Some(crate::ENGINE_SOURCE_HASH)),
+        );
+        assert_eq!(fresh.spec, EngineSpec::new(EngineKind::LOCK, 2));
+        assert_eq!(fresh.stale_gate, None);
+        assert!(fresh.gate_used);
+        let other = choose_engine(EngineFlag::Auto, None, &gate_file(&dir, Some("0123")));
+        assert_eq!(other.spec, EngineSpec::new(EngineKind::LOCK, 2));
+        let stale = other.stale_gate.expect("another build's gate is stale");
+        assert!(
+            stale.starts_with("stale gate: ") && stale.contains("0123"),
+            "{stale}"
+        );
+        let old = choose_engine(EngineFlag::Auto, None, &gate_file(&dir, None));
+        assert!(
+            old.stale_gate
+                .is_some_and(|s| s.contains("no engine-source fingerprint"))
+        );
+        // A named engine does not consult the gate, stale or not.
+        let named = choose_engine(
+            EngineFlag::Kind(EngineKind::ACTOR),
+            None,
+            &gate_file(&dir, Some("0123")),
+        );
+        assert_eq!(named.stale_gate, None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct Metrics {
     pub rejected_over_capacity: Counter,
     pub protocol_errors: Counter,
     pub rate_limited: Counter,
+    /// 1 when the gate that chose the engine was decided on other engine sources.
+    pub gate_stale: Gauge,
     // Sampled, not counted: set just before each export.
     rooms_open: Gauge,
     rooms_matched: Gauge,
@@ -64,6 +66,11 @@ impl Metrics {
             ),
             protocol_errors: counter(r, "protocol_errors", "Frames refused as malformed"),
             rate_limited: counter(r, "rate_limited", "Frames dropped over the rate limit"),
+            gate_stale: gauge(
+                r,
+                "gate_stale",
+                "1 when the gate that chose the engine measured other engine sources (stale gate)",
+            ),
             rooms_open: gauge(r, "rooms_open", "Rooms waiting for members"),
             rooms_matched: gauge(r, "rooms_matched", "Full rooms"),
             tokio_alive_tasks: gauge(r, "tokio_alive_tasks", "Tasks alive in the runtime"),

@@ -46,6 +46,9 @@ pub struct ServedEngine {
     pub engine: Arc<dyn Engine>,
     pub name: String,
     pub reason: String,
+    /// Why the gate that chose the engine is stale for this binary, if it is: shown in the
+    /// log, on the admin page and in `/metrics`.
+    pub stale_gate: Option<String>,
 }
 
 /// How often the engine is told the time. The engine sends `Tick` once per its tick period
@@ -57,6 +60,7 @@ pub(crate) struct Shared {
     engine: Arc<dyn Engine>,
     engine_name: String,
     engine_reason: String,
+    stale_gate: Option<String>,
     config: ServerConfig,
     metrics: metrics::Metrics,
     /// Cancelled once, when shutdown begins; every loop of the server watches it.
@@ -106,6 +110,7 @@ pub async fn run(
         engine: served.engine,
         engine_name: served.name,
         engine_reason: served.reason,
+        stale_gate: served.stale_gate,
         config,
         metrics: metrics::Metrics::new(),
         shutdown: CancellationToken::new(),
@@ -120,6 +125,13 @@ pub async fn run(
         public = %public.local_addr()?, admin = %admin.local_addr()?,
         engine = %shared.engine_name, reason = %shared.engine_reason, "serving"
     );
+    shared
+        .metrics
+        .gate_stale
+        .set(i64::from(shared.stale_gate.is_some()));
+    if let Some(stale) = &shared.stale_gate {
+        tracing::warn!("{stale}");
+    }
     let background = [
         tokio::spawn(http::accept(public, shared.clone(), http::Port::Public)),
         tokio::spawn(http::accept(admin, shared.clone(), http::Port::Admin)),
