@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
 use crate::report::InputError;
 use crate::report::format;
-use crate::report::inputs::{self, BenchResult, Contender, Verification};
+use crate::report::inputs::{self, BenchResult, Contender};
+use crate::verify::VerificationReport;
 
 /// The workload the gate scores engines on: joins, says, shouts and ticks together, the
 /// closest of the benches to a server's day.
@@ -117,7 +118,7 @@ pub fn decide(criterion_dir: &Path, verification: &Path) -> Result<Gate, GateErr
     // Notes about half-written results matter to the report, not to the gate: such a result
     // has no score either way.
     let results = inputs::read_criterion(criterion_dir, &mut Vec::new())?;
-    let summary: Option<Verification> = inputs::read_json_if_present(verification)?;
+    let summary: Option<VerificationReport> = inputs::read_json_if_present(verification)?;
     let candidates = candidates(&results, summary.as_ref());
     let (choice, reason) = choose(&candidates, summary.is_some(), criterion_dir, verification);
     Ok(Gate {
@@ -186,7 +187,10 @@ impl Gate {
 /// Every engine and shard count with a result on the gate's workload, in lock-then-actor,
 /// fewest-shards-first order, each with its score. Only parameters that are a bare thread
 /// count (`t4`) are scored, so a variant of the workload is never mistaken for it.
-fn candidates(results: &[BenchResult], verification: Option<&Verification>) -> Vec<Candidate> {
+fn candidates(
+    results: &[BenchResult],
+    verification: Option<&VerificationReport>,
+) -> Vec<Candidate> {
     let mut specs: Vec<Contender> = results
         .iter()
         .filter(|r| r.group == GATE_WORKLOAD && r.contender.spec().is_some())

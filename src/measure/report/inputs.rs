@@ -7,7 +7,6 @@
 //! `None`.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,6 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::engines::registry::{EngineKind, EngineSpec};
+use crate::verify::VerificationReport;
 
 /// An input that exists but cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,7 @@ pub(crate) struct Inputs {
     pub(crate) criterion: Source<Vec<BenchResult>>,
     pub(crate) extra: Source<Vec<ExtraStats>>,
     pub(crate) duel: Source<DuelFile>,
-    pub(crate) verification: Source<Verification>,
+    pub(crate) verification: Source<VerificationReport>,
     /// Things found but not used, such as a criterion result without its estimates, so the
     /// report can say why a figure is absent.
     pub(crate) notes: Vec<String>,
@@ -488,50 +488,6 @@ pub(crate) struct DuelRowFile {
     pub(crate) invariants_held: bool,
     #[serde(default)]
     pub(crate) broken: Vec<String>,
-}
-
-/// `reports/verification.json`: each engine's checks, keyed by `EngineSpec` display strings.
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct Verification {
-    pub(crate) engines: BTreeMap<String, EngineChecks>,
-    #[serde(default)]
-    pub(crate) seed: Option<u64>,
-    #[serde(default)]
-    pub(crate) unix_time: Option<u64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct EngineChecks {
-    pub(crate) checks: Vec<Check>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct Check {
-    pub(crate) name: String,
-    pub(crate) passed: bool,
-    /// Scripts, races or cycles run.
-    #[serde(default)]
-    pub(crate) explored: Option<u64>,
-    /// What went wrong, when something did.
-    #[serde(default)]
-    pub(crate) detail: Option<String>,
-}
-
-impl EngineChecks {
-    /// Verified means at least one check ran and every check passed: an empty list proves
-    /// nothing.
-    pub(crate) fn all_passed(&self) -> bool {
-        !self.checks.is_empty() && self.checks.iter().all(|check| check.passed)
-    }
-}
-
-impl Verification {
-    /// Whether `spec` passed every check; an engine the file does not name is not verified.
-    pub(crate) fn verified(&self, spec: EngineSpec) -> bool {
-        self.engines
-            .get(&spec.to_string())
-            .is_some_and(EngineChecks::all_passed)
-    }
 }
 
 /// Reads and parses `path`, or `None` when there is no such file.

@@ -575,7 +575,7 @@ impl Doc<'_> {
         );
         for (engine, checks) in &verification.engines {
             let passed = checks.checks.iter().filter(|c| c.passed).count();
-            let explored: u64 = checks.checks.iter().filter_map(|c| c.explored).sum();
+            let explored: u64 = checks.checks.iter().map(|c| c.explored).sum();
             let failed: Vec<String> = checks
                 .checks
                 .iter()
@@ -596,7 +596,7 @@ impl Doc<'_> {
                 } else {
                     cell(&failed.join("; "))
                 },
-                if checks.all_passed() { "yes" } else { "**no**" },
+                if checks.passed() { "yes" } else { "**no**" },
             );
         }
         out.push('\n');
