@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::duel::DuelReport;
 use crate::engines::registry::{EngineKind, EngineSpec};
 use crate::verify::VerificationReport;
 
@@ -47,7 +48,7 @@ pub(crate) struct Source<T> {
 pub(crate) struct Inputs {
     pub(crate) criterion: Source<Vec<BenchResult>>,
     pub(crate) extra: Source<Vec<ExtraStats>>,
-    pub(crate) duel: Source<DuelFile>,
+    pub(crate) duel: Source<DuelReport>,
     pub(crate) verification: Source<VerificationReport>,
     /// Things found but not used, such as a criterion result without its estimates, so the
     /// report can say why a figure is absent.
@@ -443,51 +444,6 @@ pub(crate) fn read_extra(dir: &Path) -> Result<Vec<ExtraStats>, InputError> {
             .then_with(|| natural_cmp(&a.param, &b.param))
     });
     Ok(stats)
-}
-
-/// The parts of `reports/duel.json` (`crate::duel::DuelReport`) the report shows.
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct DuelFile {
-    pub(crate) config: DuelConfigFile,
-    pub(crate) machine: DuelMachine,
-    pub(crate) rows: Vec<DuelRowFile>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct DuelConfigFile {
-    pub(crate) clients: u64,
-    pub(crate) threads: u64,
-    pub(crate) shards: Vec<u64>,
-    pub(crate) room_size: u64,
-    pub(crate) rounds: u64,
-    pub(crate) says: u64,
-    pub(crate) shouts: u64,
-    pub(crate) seed: u64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct DuelMachine {
-    pub(crate) cpu: String,
-    pub(crate) cores: u64,
-    pub(crate) os: String,
-    pub(crate) unix_time: u64,
-    pub(crate) lockchan: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub(crate) struct DuelRowFile {
-    pub(crate) engine: String,
-    pub(crate) threads: u64,
-    pub(crate) ops: u64,
-    pub(crate) ops_per_sec: f64,
-    pub(crate) p50_us: u64,
-    pub(crate) p99_us: u64,
-    pub(crate) max_us: u64,
-    pub(crate) events_delivered: u64,
-    pub(crate) slow_consumer_cuts: u64,
-    pub(crate) invariants_held: bool,
-    #[serde(default)]
-    pub(crate) broken: Vec<String>,
 }
 
 /// Reads and parses `path`, or `None` when there is no such file.

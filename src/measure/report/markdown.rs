@@ -502,13 +502,13 @@ impl Doc<'_> {
             return;
         };
         let config = &duel.config;
-        let shards: Vec<String> = config.shards.iter().map(u64::to_string).collect();
+        let shards: Vec<String> = config.shards.iter().map(usize::to_string).collect();
         let _ = writeln!(
             out,
             "From `{}`: {} clients in rooms of {}, {} caller threads, shards {}, {} rounds of {} \
              says each and {} shouts, seed {}. *× model* is throughput over the first row's.\n",
             self.inputs.duel.path.display(),
-            format::count(config.clients),
+            format::count(config.clients as u64),
             config.room_size,
             config.threads,
             shards.join(", "),
