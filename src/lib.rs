@@ -15,7 +15,8 @@
 //! - [`script`]: one-call-at-a-time scripts run on the model or an engine, for differential
 //!   tests.
 //! - [`verify`]: the in-process checks an engine must pass before it is served.
-//! - [`report`]: reads every result and writes `reports/REPORT.md` with SVG plots.
+//! - [`report`]: reads every result and writes `reports/REPORT.md` with SVG plots;
+//!   [`bench_extras`]: the record each benchmark case writes beside criterion's results.
 //! - [`gate`]: chooses the engine a server may run: the fastest verified one on `mixed`.
 //! - [`seeded`]: planted bugs (feature `seeded-bugs`) that prove the checks can fail.
 //! - [`work`]: simulated game logic, for the critical-section dial of the benchmarks.
@@ -33,7 +34,7 @@ pub mod verify;
 
 pub use crate::{
     engines::{seeded, work},
-    measure::{duel, gate, report},
+    measure::{bench_extras, duel, gate, report},
     net::{load, server},
     spec::{invariants, script},
 };

@@ -389,6 +389,7 @@ fn the_default_engine_is_a_verified_one() {
     assert!(
         verification.verified(choice.spec),
         "{} is not among the verified engines: {}",
-        choice.spec, choice.reason
+        choice.spec,
+        choice.reason
     );
 }

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
-use crate::report::InputError;
-use crate::report::format;
-use crate::report::inputs::{self, BenchResult, Contender};
+use crate::measure::criterion::{BenchResult, Contender, read_criterion};
+use crate::measure::files::{InputError, read_json_if_present};
+use crate::measure::format;
 use crate::verify::VerificationReport;
 
 /// The workload the gate scores engines on: joins, says, shouts and ticks together, the
@@ -117,8 +117,8 @@ pub struct InputStatus {
 pub fn decide(criterion_dir: &Path, verification: &Path) -> Result<Gate, GateError> {
     // Notes about half-written results matter to the report, not to the gate: such a result
     // has no score either way.
-    let results = inputs::read_criterion(criterion_dir, &mut Vec::new())?;
-    let summary: Option<VerificationReport> = inputs::read_json_if_present(verification)?;
+    let results = read_criterion(criterion_dir, &mut Vec::new())?;
+    let summary: Option<VerificationReport> = read_json_if_present(verification)?;
     let candidates = candidates(&results, summary.as_ref());
     let (choice, reason) = choose(&candidates, summary.is_some(), criterion_dir, verification);
     Ok(Gate {
@@ -319,7 +319,7 @@ fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testkit::Fixture;
+    use crate::measure::testkit::Fixture;
 
     fn mixed(fixture: &Fixture, engine: &str, threads: u32, ops_per_sec: f64) {
         // 1000 operations per iteration, so the mean time follows from the rate wanted.

@@ -27,10 +27,10 @@ use crate::engines::registry::EngineSpec;
 use crate::seeded::Seeded;
 use watchdog::{Watched, watch};
 
-pub use leaks::RSS_GROWTH_BOUND_KB;
-pub use summary::{CheckResult, Detection, EngineVerification, VerificationReport};
 /// Kept here too for the tests that take it from `lockchan::verify`.
 pub use crate::domain::panic::panic_message;
+pub use leaks::RSS_GROWTH_BOUND_KB;
+pub use summary::{CheckResult, Detection, EngineVerification, VerificationReport};
 
 /// How much of each check to run.
 #[derive(Clone, Debug)]

@@ -5,9 +5,10 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use crate::bench_extras::{BenchRecord, Latency};
 use crate::engines::registry::{EngineKind, EngineSpec};
-
-use super::inputs::{BenchResult, Contender, ExtraStats, Latency, natural_cmp};
+use crate::measure::criterion::{BenchResult, Contender};
+use crate::measure::files::natural_cmp;
 
 /// The engine workloads, in the order the report shows them; a group not listed here but
 /// run by an engine or the model comes after them, by name.
@@ -431,7 +432,7 @@ impl LatencyPanel {
 }
 
 /// The latency panels of `mixed`, one per parameter, in parameter order.
-pub(crate) fn latency_panels(stats: &[ExtraStats]) -> Vec<LatencyPanel> {
+pub(crate) fn latency_panels(stats: &[BenchRecord]) -> Vec<LatencyPanel> {
     let mut panels: Vec<LatencyPanel> = Vec::new();
     for stat in stats.iter().filter(|s| s.group == MIXED) {
         let line = (stat.contender(), stat.latency_us.clone());

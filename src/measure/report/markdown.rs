@@ -8,8 +8,10 @@ use std::fmt::Write;
 use super::figures::{
     self, CALIBRATION_GROUP, Floors, HeadlineRow, LatencyPanel, MICRO_GROUP, MIXED, TALK,
 };
-use super::format;
-use super::inputs::{BenchResult, Contender, ExtraStats, Inputs};
+use super::inputs::{EndToEnd, Inputs};
+use crate::bench_extras::BenchRecord;
+use crate::measure::criterion::{BenchResult, Contender};
+use crate::measure::format;
 
 /// What produces each input, for the sections that find it missing.
 const BENCH_COMMAND: &str = "`cargo bench`";
@@ -18,12 +20,7 @@ const VERIFY_COMMAND: &str = "`lockchan verify` (`cargo run --release -- verify`
 
 /// Renders the whole report. `plots_dir` is the plots' directory relative to the report;
 /// `plots` holds the file names drawn, and only those are linked.
-pub(crate) fn render(
-    inputs: &Inputs,
-    plots_dir: &str,
-    plots: &BTreeSet<String>,
-    e2e: &super::EndToEnd,
-) -> String {
+pub(crate) fn render(inputs: &Inputs, plots_dir: &str, plots: &BTreeSet<String>) -> String {
     let mut out = String::new();
     let floors = Floors::find(inputs.results());
     let doc = Doc {
@@ -48,14 +45,14 @@ pub(crate) fn render(
     doc.calibration_section(&mut out);
     doc.fairness_section(&mut out);
     doc.duel_section(&mut out);
-    e2e_section(&mut out, e2e);
+    e2e_section(&mut out, &inputs.e2e);
     doc.verification_section(&mut out);
     doc.machine_section(&mut out);
     out
 }
 
 /// The end-to-end duel as `duel --e2e` wrote it, with its plots.
-fn e2e_section(out: &mut String, e2e: &super::EndToEnd) {
+fn e2e_section(out: &mut String, e2e: &EndToEnd) {
     out.push_str("## End to end: the server on each engine under the same load\n\n");
     let Some(table) = &e2e.table else {
         out.push_str(
@@ -475,7 +472,7 @@ impl Doc<'_> {
         for stat in stats {
             let depth = stat
                 .peak_queue_depth
-                .map_or_else(|| "—".to_owned(), format::count);
+                .map_or_else(|| "—".to_owned(), |depth| format::count(depth as u64));
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {:.4} | {:.4} | {} | {depth} |",
@@ -676,7 +673,7 @@ fn workload_cell(row: &HeadlineRow) -> String {
     }
 }
 
-fn stat_engine(stat: &ExtraStats) -> String {
+fn stat_engine(stat: &BenchRecord) -> String {
     cell(&stat.contender().to_string())
 }
 

@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 
 use super::figures::{self, Best, HeadlineRow};
-use super::inputs::{Contender, Inputs, Param, natural_cmp};
-use super::testkit::Fixture;
+use super::inputs::Inputs;
 use super::*;
 use crate::engines::registry::{EngineKind, EngineSpec};
+use crate::measure::criterion::{Contender, Param};
+use crate::measure::files::natural_cmp;
+use crate::measure::testkit::Fixture;
 
 fn lock(shards: usize) -> EngineSpec {
     EngineSpec::new(EngineKind::LOCK, shards)
@@ -95,13 +97,7 @@ fn assert_contains(haystack: &str, needle: &str) {
 #[test]
 fn the_headline_takes_each_engines_best_shard_count() {
     let f = full_fixture("report-headline");
-    let inputs = Inputs::read(
-        &f.criterion(),
-        &f.extra(),
-        &f.reports().join(DUEL_FILE),
-        &f.verification_path(),
-    )
-    .expect("the fixture reads");
+    let inputs = Inputs::read(&f.criterion(), &f.extra(), &f.reports()).expect("the fixture reads");
     let row = |group: &str, variant: &str, threads, lock, actor| HeadlineRow {
         group: group.to_owned(),
         variant: variant.to_owned(),
