@@ -60,7 +60,7 @@ pub struct Gate {
     pub inputs: GateInputs,
 }
 
-/// The chosen engine: a strategy (`lock` or `actor`) and its shard count.
+/// The chosen engine: a registered engine's name (`lock`) and its shard count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     pub engine: String,
@@ -184,8 +184,8 @@ impl Gate {
     }
 }
 
-/// Every engine and shard count with a result on the gate's workload, in lock-then-actor,
-/// fewest-shards-first order, each with its score. Only parameters that are a bare thread
+/// Every engine and shard count with a result on the gate's workload, in registry order and
+/// fewest shards first, each with its score. Only parameters that are a bare thread
 /// count (`t4`) are scored, so a variant of the workload is never mistaken for it.
 fn candidates(
     results: &[BenchResult],
@@ -223,7 +223,7 @@ fn candidates(
 }
 
 /// The verified candidate with the best score, and the reason in one sentence. Equal scores
-/// go to the candidate listed first (lock before actor, fewer shards first).
+/// go to the candidate listed first (registry order, fewer shards first).
 fn choose(
     candidates: &[Candidate],
     have_verification: bool,
