@@ -15,7 +15,8 @@
 //! - [`script`]: one-call-at-a-time scripts run on the model or an engine, for differential
 //!   tests.
 //! - [`verify`]: the in-process checks an engine must pass before it is served.
-//! - [`report`]: reads every result and writes `reports/REPORT.md` with SVG plots.
+//! - [`report`]: reads every result and writes `reports/REPORT.md` with SVG plots;
+//!   [`bench_extras`]: the record each benchmark case writes beside criterion's results.
 //! - [`verdict`]: the statistics every comparison is stated in (medians, a bootstrap interval,
 //!   a rank test), saved result sets, and `lockchan compare`.
 //! - [`gate`]: chooses the engine a server may run: the fastest verified one on `mixed`.
@@ -35,7 +36,7 @@ pub mod verify;
 
 pub use crate::{
     engines::{ENGINE_SOURCE_HASH, seeded, work},
-    measure::{duel, gate, report, verdict},
+    measure::{bench_extras, duel, gate, report, verdict},
     net::{load, server},
     spec::{invariants, script},
 };

@@ -381,17 +381,15 @@ async fn a_silent_client_is_closed_and_ticks_arrive(spec: EngineSpec) {
 #[test]
 fn the_default_engine_is_a_verified_one() {
     use lockchan::server::{EngineFlag, choose_engine};
+    use lockchan::verify::VerificationReport;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let choice = choose_engine(EngineFlag::Auto, None, &root.join("reports/gate.json"));
     let text = std::fs::read_to_string(root.join("reports/verification.json")).unwrap();
-    let verification: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let checks = &verification["engines"][choice.spec.to_string()]["checks"];
-    let passed = checks
-        .as_array()
-        .is_some_and(|checks| !checks.is_empty() && checks.iter().all(|c| c["passed"] == true));
+    let verification: VerificationReport = serde_json::from_str(&text).unwrap();
     assert!(
-        passed,
+        verification.verified(choice.spec),
         "{} is not among the verified engines: {}",
-        choice.spec, choice.reason
+        choice.spec,
+        choice.reason
     );
 }

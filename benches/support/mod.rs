@@ -1,8 +1,9 @@
 //! What the three criterion benches share: the profile they run in (full, quick or criterion's
 //! test mode) and the criterion settings that go with it, the pool of caller threads that a
 //! barrier releases inside a measurement, resource usage from `getrusage`, the latency clock
-//! and histogram, fairness between threads, and the per-case JSON record the report reads from
-//! `target/lockchan-bench/{group}__{engine}__{param}.json`.
+//! and histogram, fairness between threads, and writing the per-case record the report reads
+//! from `target/lockchan-bench/{group}__{engine}__{param}.json` (its format is the library's
+//! `lockchan::bench_extras::BenchRecord`, so the report reads exactly what is written here).
 //!
 //! Each bench includes this file as its own `mod support`, so an item one bench leaves unused
 //! is still used by another.
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, SamplingMode};
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use lockchan::bench_extras::{BenchMachine, BenchRecord, ContextSwitches, Fairness, Latency};
 
 /// How much work the benches do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -378,7 +379,7 @@ impl Tally {
         case: Case<'_>,
         latency: Option<&Histogram<u64>>,
         peak: &PeakRss,
-    ) -> Record {
+    ) -> BenchRecord {
         let per_op = |total: f64| {
             if self.ops == 0 {
                 0.0
@@ -400,7 +401,7 @@ impl Tally {
                 max: h.max(),
             },
         );
-        Record {
+        BenchRecord {
             group: case.group.to_owned(),
             engine: case.engine.to_owned(),
             param: case.param.to_owned(),
@@ -444,61 +445,10 @@ pub struct Case<'a> {
     pub threads: usize,
 }
 
-/// One case's figures beside criterion's, in the schema the report reads.
-#[derive(Clone, Debug, Serialize)]
-pub struct Record {
-    pub group: String,
-    pub engine: String,
-    pub param: String,
-    pub threads: usize,
-    pub ops: u64,
-    pub latency_us: Latency,
-    pub fairness: Fairness,
-    pub cpu_us_per_op: f64,
-    pub ctx_switches_per_op: ContextSwitches,
-    pub peak_rss_kb: u64,
-    /// The deepest any engine queue got during the case (the actor engine's mailboxes);
-    /// `null` for a contender without queues.
-    pub peak_queue_depth: Option<usize>,
-    pub machine: Machine,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Latency {
-    pub p50: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Fairness {
-    pub min_ops: u64,
-    pub max_ops: u64,
-    pub jain: f64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ContextSwitches {
-    pub voluntary: f64,
-    pub involuntary: f64,
-}
-
-/// The machine and build a figure came from, so that none is read without them.
-#[derive(Clone, Debug, Serialize)]
-pub struct Machine {
-    pub cpu: String,
-    pub cores: usize,
-    pub kernel: String,
-    pub rustc: String,
-    pub commit: String,
-    pub date: String,
-}
-
 /// The machine, read once per bench binary. Each bench calls it before its first case, so
 /// the commands it runs never overlap a measurement.
-pub fn machine() -> &'static Machine {
-    static MACHINE: OnceLock<Machine> = OnceLock::new();
+pub fn machine() -> &'static BenchMachine {
+    static MACHINE: OnceLock<BenchMachine> = OnceLock::new();
     MACHINE.get_or_init(|| {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo
@@ -508,7 +458,7 @@ pub fn machine() -> &'static Machine {
             .map(str::trim)
             .filter(|name| !name.is_empty());
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok();
-        Machine {
+        BenchMachine {
             cpu: known(cpu.map(str::to_owned)),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             kernel: known(kernel.map(|k| k.trim().to_owned())),
@@ -552,12 +502,12 @@ pub fn record_dir() -> PathBuf {
 /// Writes a case's record as `{group}__{engine}__{param}.json`, unless this is a test run.
 /// A record that cannot be written is reported and skipped: the criterion figures stand
 /// without it.
-pub fn write_record(record: &Record) {
+pub fn write_record(record: &BenchRecord) {
     if profile() == Profile::Test {
         return;
     }
     let dir = record_dir();
-    let name = format!("{}__{}__{}.json", record.group, record.engine, record.param);
+    let name = record.file_name();
     let written = std::fs::create_dir_all(&dir).and_then(|()| {
         let json = serde_json::to_string_pretty(record).map_err(std::io::Error::other)?;
         std::fs::write(dir.join(&name), json + "\n")

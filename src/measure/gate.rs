@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::engines::ENGINE_SOURCE_HASH;
 use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
-use crate::report::InputError;
-use crate::report::format;
-use crate::report::inputs::{self, BenchResult, Contender, Verification};
+use crate::measure::criterion::{BenchResult, Contender, read_criterion};
+use crate::measure::files::{InputError, read_json_if_present};
+use crate::measure::format;
+use crate::verify::VerificationReport;
 
 /// The workload the gate scores engines on: joins, says, shouts and ticks together, the
 /// closest of the benches to a server's day.
@@ -64,7 +65,7 @@ pub struct Gate {
     pub engine_source_hash: Option<String>,
 }
 
-/// The chosen engine: a strategy (`lock` or `actor`) and its shard count.
+/// The chosen engine: a registered engine's name (`lock`) and its shard count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     pub engine: String,
@@ -121,8 +122,8 @@ pub struct InputStatus {
 pub fn decide(criterion_dir: &Path, verification: &Path) -> Result<Gate, GateError> {
     // Notes about half-written results matter to the report, not to the gate: such a result
     // has no score either way.
-    let results = inputs::read_criterion(criterion_dir, &mut Vec::new())?;
-    let summary: Option<Verification> = inputs::read_json_if_present(verification)?;
+    let results = read_criterion(criterion_dir, &mut Vec::new())?;
+    let summary: Option<VerificationReport> = read_json_if_present(verification)?;
     let candidates = candidates(&results, summary.as_ref());
     let (choice, reason) = choose(&candidates, summary.is_some(), criterion_dir, verification);
     Ok(Gate {
@@ -205,10 +206,13 @@ impl Gate {
     }
 }
 
-/// Every engine and shard count with a result on the gate's workload, in lock-then-actor,
-/// fewest-shards-first order, each with its score. Only parameters that are a bare thread
+/// Every engine and shard count with a result on the gate's workload, in registry order and
+/// fewest shards first, each with its score. Only parameters that are a bare thread
 /// count (`t4`) are scored, so a variant of the workload is never mistaken for it.
-fn candidates(results: &[BenchResult], verification: Option<&Verification>) -> Vec<Candidate> {
+fn candidates(
+    results: &[BenchResult],
+    verification: Option<&VerificationReport>,
+) -> Vec<Candidate> {
     let mut specs: Vec<Contender> = results
         .iter()
         .filter(|r| r.group == GATE_WORKLOAD && r.contender.spec().is_some())
@@ -241,7 +245,7 @@ fn candidates(results: &[BenchResult], verification: Option<&Verification>) -> V
 }
 
 /// The verified candidate with the best score, and the reason in one sentence. Equal scores
-/// go to the candidate listed first (lock before actor, fewer shards first).
+/// go to the candidate listed first (registry order, fewer shards first).
 fn choose(
     candidates: &[Candidate],
     have_verification: bool,
@@ -337,7 +341,7 @@ fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::testkit::Fixture;
+    use crate::measure::testkit::Fixture;
 
     fn mixed(fixture: &Fixture, engine: &str, threads: u32, ops_per_sec: f64) {
         // 1000 operations per iteration, so the mean time follows from the rate wanted.

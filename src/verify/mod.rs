@@ -12,6 +12,7 @@ mod leaks;
 pub mod linearize;
 pub mod race;
 pub mod scenario;
+mod summary;
 mod watchdog;
 
 use std::collections::BTreeMap;
@@ -20,16 +21,16 @@ use std::path::Path;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::config::EngineConfig;
 use crate::engines::engine::Engine;
 use crate::engines::registry::EngineSpec;
 use crate::seeded::Seeded;
 use watchdog::{Watched, watch};
 
+/// Kept here too for the tests that take it from `lockchan::verify`.
+pub use crate::domain::panic::panic_message;
 pub use leaks::RSS_GROWTH_BOUND_KB;
-pub use watchdog::panic_message;
+pub use summary::{CheckResult, Detection, EngineVerification, VerificationReport};
 
 /// How much of each check to run.
 #[derive(Clone, Debug)]
@@ -59,56 +60,6 @@ impl Default for VerifyConfig {
     }
 }
 
-/// One check's outcome on one engine.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CheckResult {
-    pub name: String,
-    pub passed: bool,
-    /// Scripts, races or cycles run.
-    pub explored: u64,
-    pub seconds: f64,
-    /// What went wrong, when something did.
-    pub detail: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EngineVerification {
-    pub checks: Vec<CheckResult>,
-}
-
-impl EngineVerification {
-    pub fn passed(&self) -> bool {
-        !self.checks.is_empty() && self.checks.iter().all(|check| check.passed)
-    }
-}
-
-/// Everything `verify` found, keyed by engine (`lock/4`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct VerificationReport {
-    pub engines: BTreeMap<String, EngineVerification>,
-    /// The detection matrix, when the seeded bugs were run too.
-    #[serde(default)]
-    pub seeded: Vec<Detection>,
-    pub seed: u64,
-    pub unix_time: u64,
-}
-
-/// What the checks made of one seeded bug: each check that failed caught it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Detection {
-    pub bug: String,
-    pub engine: String,
-    pub checks: Vec<CheckResult>,
-}
-
-impl Detection {
-    /// The checks that caught the bug.
-    pub fn caught_by(&self) -> Vec<&str> {
-        let failed = self.checks.iter().filter(|check| !check.passed);
-        failed.map(|check| check.name.as_str()).collect()
-    }
-}
-
 /// Runs every check on every engine in `config`, telling `progress` as each finishes.
 pub fn verify(
     config: &VerifyConfig,
@@ -131,8 +82,8 @@ pub fn verify(
     VerificationReport {
         engines,
         seeded: Vec::new(),
-        seed: config.seed,
-        unix_time,
+        seed: Some(config.seed),
+        unix_time: Some(unix_time),
     }
 }
 

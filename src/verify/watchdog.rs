@@ -4,6 +4,8 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::domain::panic::panic_message;
+
 /// How a watched run ended.
 pub(crate) enum Watched<T> {
     Finished(T),
@@ -34,16 +36,5 @@ where
         Ok(Ok(value)) => Watched::Finished(value),
         Ok(Err(panic)) => Watched::Panicked(panic_message(&panic)),
         Err(_) => Watched::Stalled,
-    }
-}
-
-/// What a caught panic said: its message when it had one.
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic without a message".to_owned()
     }
 }

@@ -1,5 +1,8 @@
 //! The duel: one fixed, seeded workload run on the sequential model and on both engines, with
 //! throughput, latency and the invariants of every client's stream side by side.
+//!
+//! [`DuelReport`] is `reports/duel.json`'s format, declared here once: `lockchan duel` writes it
+//! and the report reads it back with the same type.
 
 mod table;
 mod workload;
@@ -8,7 +11,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
@@ -24,7 +27,7 @@ use workload::{Shared, run_thread};
 pub use table::render_table;
 
 /// The duel's knobs; the defaults finish well inside a minute on two cores.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DuelConfig {
     pub clients: usize,
     pub threads: usize,
@@ -57,7 +60,7 @@ impl Default for DuelConfig {
 }
 
 /// One contender's figures.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DuelRow {
     pub engine: String,
     pub threads: usize,
@@ -71,20 +74,23 @@ pub struct DuelRow {
     pub slow_consumer_cuts: u64,
     /// Every rule held: each client's stream, and nothing left behind at the end.
     pub invariants_held: bool,
+    /// The first rules broken; absent from a row that broke none.
+    #[serde(default)]
     pub broken: Vec<String>,
 }
 
 /// The machine a duel ran on, so a figure is never read without it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Machine {
     pub cpu: String,
     pub cores: usize,
     pub os: String,
     pub unix_time: u64,
-    pub lockchan: &'static str,
+    pub lockchan: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// `reports/duel.json`: the knobs, the machine, and one row per contender, model first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DuelReport {
     pub config: DuelConfig,
     pub machine: Machine,
@@ -223,6 +229,6 @@ fn machine() -> Machine {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         unix_time,
-        lockchan: env!("CARGO_PKG_VERSION"),
+        lockchan: env!("CARGO_PKG_VERSION").to_owned(),
     }
 }

@@ -1,13 +1,15 @@
-//! Figures derived from the inputs: the throughput panels of each workload, the lock ÷ actor
-//! headline, the calibration floors, the micro-experiment beside the talk's, and the latency
-//! panels of `mixed`. Only arithmetic on what was read; nothing here is measured or assumed.
+//! Figures derived from the inputs: the throughput panels of each workload, the headline
+//! (every engine at its best shard count), the calibration floors, the micro-experiment beside
+//! the talk's, and the latency panels of `mixed`. Only arithmetic on what was read; nothing
+//! here is measured or assumed.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use crate::bench_extras::{BenchRecord, Latency};
 use crate::engines::registry::{EngineKind, EngineSpec};
-
-use super::inputs::{BenchResult, Contender, ExtraStats, Latency, natural_cmp};
+use crate::measure::criterion::{BenchResult, Contender};
+use crate::measure::files::natural_cmp;
 
 /// The engine workloads, in the order the report shows them; a group not listed here but
 /// run by an engine or the model comes after them, by name.
@@ -251,27 +253,54 @@ pub(crate) struct Best {
     pub(crate) ops_per_sec: f64,
 }
 
-/// Lock against actor at one workload point, each at its best shard count.
+/// Every registered engine at one workload point, each at its best shard count.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct HeadlineRow {
     pub(crate) group: String,
     /// The parameter without its thread count; the whole parameter when it has none.
     pub(crate) variant: String,
     pub(crate) threads: Option<u32>,
-    pub(crate) lock: Option<Best>,
-    pub(crate) actor: Option<Best>,
+    /// One slot per registered engine, in registry order ([`EngineKind::all`]): its best
+    /// shard count at this point, or `None` when it has no result here.
+    pub(crate) best: Vec<Option<Best>>,
+}
+
+/// Which engine did the most operations per second at a point, and by how much.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Verdict {
+    pub(crate) fastest: Best,
+    /// The fastest throughput over the next fastest engine's; `None` when no other engine
+    /// has a result here (or the next did nothing at all).
+    pub(crate) over_next: Option<f64>,
 }
 
 impl HeadlineRow {
-    /// Lock's throughput over actor's: above 1, locks did more work per second.
-    pub(crate) fn ratio(&self) -> Option<f64> {
-        let (lock, actor) = (self.lock?, self.actor?);
-        (actor.ops_per_sec > 0.0).then(|| lock.ops_per_sec / actor.ops_per_sec)
+    fn new(group: &str, variant: &str, threads: Option<u32>) -> HeadlineRow {
+        HeadlineRow {
+            group: group.to_owned(),
+            variant: variant.to_owned(),
+            threads,
+            best: vec![None; EngineKind::all().count()],
+        }
+    }
+
+    /// The fastest engine and its margin over the next. Equal throughputs go to the engine
+    /// listed first in the registry.
+    pub(crate) fn verdict(&self) -> Option<Verdict> {
+        let mut ranked: Vec<Best> = self.best.iter().flatten().copied().collect();
+        // A stable sort keeps registry order among equals.
+        ranked.sort_by(|a, b| b.ops_per_sec.total_cmp(&a.ops_per_sec));
+        let fastest = *ranked.first()?;
+        let over_next = ranked
+            .get(1)
+            .filter(|next| next.ops_per_sec > 0.0)
+            .map(|next| fastest.ops_per_sec / next.ops_per_sec);
+        Some(Verdict { fastest, over_next })
     }
 }
 
-/// One row per workload, variant and thread count where either engine has ops/s, in report
-/// order. Equal throughputs go to the fewer shards.
+/// One row per workload, variant and thread count where any engine has ops/s, in report
+/// order. Within an engine, equal throughputs go to the fewer shards.
 pub(crate) fn headline(results: &[BenchResult]) -> Vec<HeadlineRow> {
     let groups = workload_groups(results);
     let mut rows: Vec<HeadlineRow> = Vec::new();
@@ -290,23 +319,16 @@ pub(crate) fn headline(results: &[BenchResult]) -> Vec<HeadlineRow> {
         }) {
             Some(index) => index,
             None => {
-                rows.push(HeadlineRow {
-                    group: result.group.clone(),
-                    variant: result.param.variant.clone(),
-                    threads: result.param.threads,
-                    lock: None,
-                    actor: None,
-                });
+                rows.push(HeadlineRow::new(
+                    &result.group,
+                    &result.param.variant,
+                    result.param.threads,
+                ));
                 rows.len() - 1
             }
         };
-        // The two-column headline predates the registry; engines beyond the first two are
-        // not in it.
-        let slot = if spec.kind == EngineKind::LOCK {
-            &mut rows[index].lock
-        } else if spec.kind == EngineKind::ACTOR {
-            &mut rows[index].actor
-        } else {
+        // Every engine that parses is registered, so its slot exists.
+        let Some(slot) = rows[index].best.get_mut(spec.kind.index()) else {
             continue;
         };
         let better = slot.is_none_or(|best| {
@@ -431,7 +453,7 @@ impl LatencyPanel {
 }
 
 /// The latency panels of `mixed`, one per parameter, in parameter order.
-pub(crate) fn latency_panels(stats: &[ExtraStats]) -> Vec<LatencyPanel> {
+pub(crate) fn latency_panels(stats: &[BenchRecord]) -> Vec<LatencyPanel> {
     let mut panels: Vec<LatencyPanel> = Vec::new();
     for stat in stats.iter().filter(|s| s.group == MIXED) {
         let line = (stat.contender(), stat.latency_us.clone());

@@ -2,24 +2,22 @@
 //! the verification summary), derives the comparisons, and writes `REPORT.md` with SVG plots
 //! under `plots/`. Nothing is invented: a section without its input says what produces it.
 //!
-//! - `inputs`: reading and parsing each input; a missing one is `None`.
-//! - `figures`: throughput panels, the lock ÷ actor headline, floors, the talk's table.
-//! - `plots`: the SVG charts. `markdown`: the document. `format`: how numbers are written.
+//! - `inputs`: one reader per input, each on its producer's type; a missing one is `None`.
+//! - `figures`: throughput panels, the headline (every engine at its best shard count),
+//!   floors, the talk's table.
+//! - `plots`: the SVG charts. `markdown`: the document. Numbers are written by
+//!   `crate::measure::format`, as the gate writes them.
 
 mod figures;
-pub(crate) mod format;
-pub(crate) mod inputs;
+mod inputs;
 mod markdown;
 pub(crate) mod plots;
-
-#[cfg(test)]
-pub(crate) mod testkit;
 
 use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use inputs::InputError;
+pub use crate::measure::files::InputError;
 use inputs::Inputs;
 
 /// The report's file name inside the reports directory.
@@ -31,6 +29,9 @@ pub const PLOTS_DIR: &str = "plots";
 pub const DUEL_FILE: &str = "duel.json";
 /// The verification summary inside the reports directory, as `lockchan verify` writes it.
 pub const VERIFICATION_FILE: &str = "verification.json";
+/// Where `lockchan load` and `duel --e2e` draw their plots, under the reports directory: a
+/// folder of its own, because `report` redraws (and first clears) `plots/` itself.
+pub const LOAD_PLOTS_DIR: &str = "plots/load";
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -79,12 +80,7 @@ pub fn write_report(
     extra_dir: &Path,
     reports_dir: &Path,
 ) -> Result<ReportSummary, ReportError> {
-    let inputs = Inputs::read(
-        criterion_dir,
-        extra_dir,
-        &reports_dir.join(DUEL_FILE),
-        &reports_dir.join(VERIFICATION_FILE),
-    )?;
+    let inputs = Inputs::read(criterion_dir, extra_dir, reports_dir)?;
     let plots_dir = reports_dir.join(PLOTS_DIR);
     create_dir(&plots_dir)?;
     remove_stale_plots(&plots_dir)?;
@@ -100,9 +96,8 @@ pub fn write_report(
         plots.push((file, path));
     }
     let drawn: BTreeSet<String> = plots.iter().map(|(file, _)| file.clone()).collect();
-    let e2e = EndToEnd::read(reports_dir);
     let report = reports_dir.join(REPORT_FILE);
-    write(&report, &markdown::render(&inputs, PLOTS_DIR, &drawn, &e2e))?;
+    write(&report, &markdown::render(&inputs, PLOTS_DIR, &drawn))?;
 
     Ok(ReportSummary {
         report,
@@ -111,7 +106,7 @@ pub fn write_report(
         extra_stats: inputs.extra_stats().len(),
         duel_found: inputs.duel.data.is_some(),
         verification_found: inputs.verification.data.is_some(),
-        missing: missing(&inputs),
+        missing: inputs.missing(),
     })
 }
 
@@ -131,35 +126,6 @@ fn charts(inputs: &Inputs) -> Vec<(String, plots::LineChart)> {
     charts
 }
 
-fn missing(inputs: &Inputs) -> Vec<String> {
-    let mut missing = Vec::new();
-    if inputs.criterion.data.is_none() {
-        missing.push(format!(
-            "criterion results in {}: run `cargo bench`",
-            inputs.criterion.path.display()
-        ));
-    }
-    if inputs.extra.data.is_none() {
-        missing.push(format!(
-            "extra bench stats in {}: run `cargo bench`",
-            inputs.extra.path.display()
-        ));
-    }
-    if inputs.duel.data.is_none() {
-        missing.push(format!(
-            "duel at {}: run `cargo run --release -- duel`",
-            inputs.duel.path.display()
-        ));
-    }
-    if inputs.verification.data.is_none() {
-        missing.push(format!(
-            "verification at {}: run `lockchan verify`",
-            inputs.verification.path.display()
-        ));
-    }
-    missing
-}
-
 fn create_dir(path: &Path) -> Result<(), ReportError> {
     std::fs::create_dir_all(path).map_err(|source| ReportError::Write {
         path: path.to_owned(),
@@ -177,37 +143,6 @@ fn write(path: &Path, contents: &str) -> Result<(), ReportError> {
 /// Removes the SVGs an earlier run left in `plots/`: a plot whose results are gone would
 /// otherwise sit beside the report as if it were current. Only `.svg` files directly inside
 /// are touched; the directory is the report's own.
-/// Where `lockchan load` and `duel --e2e` draw their plots, under the reports directory: a
-/// folder of its own, because `report` redraws (and first clears) `plots/` itself.
-pub const LOAD_PLOTS_DIR: &str = "plots/load";
-
-/// The end-to-end duel's table (`e2e.md`, written by `duel --e2e`) and its plots, when present.
-pub(crate) struct EndToEnd {
-    pub(crate) table: Option<String>,
-    /// The run's plot files under [`LOAD_PLOTS_DIR`], sorted.
-    pub(crate) plots: Vec<String>,
-}
-
-impl EndToEnd {
-    fn read(reports_dir: &Path) -> EndToEnd {
-        let table = std::fs::read_to_string(reports_dir.join("e2e.md")).ok();
-        let mut plots: Vec<String> = std::fs::read_dir(reports_dir.join(LOAD_PLOTS_DIR))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            // `e2e-<engine>-<chart>.svg`: the plots of `e2e.md`'s run, not of other
-            // e2e runs written under other names (`e2e-idle-1k-…`).
-            .filter(|name| {
-                (name.starts_with("e2e-lock") || name.starts_with("e2e-actor"))
-                    && name.ends_with(".svg")
-            })
-            .collect();
-        plots.sort();
-        EndToEnd { table, plots }
-    }
-}
-
 fn remove_stale_plots(plots_dir: &Path) -> Result<(), ReportError> {
     let read_error = |source| ReportError::ClearPlots {
         path: plots_dir.to_owned(),

@@ -12,9 +12,9 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 
 use super::figures::{LatencyPanel, Panel};
-use super::format;
-use super::inputs::Contender;
 use crate::engines::registry::EngineKind;
+use crate::measure::criterion::Contender;
+use crate::measure::format;
 
 const WIDTH: u32 = 960;
 const HEIGHT: u32 = 560;

@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 
 use super::figures::{self, Best, HeadlineRow};
-use super::inputs::{Contender, Inputs, Param, natural_cmp};
-use super::testkit::Fixture;
+use super::inputs::Inputs;
 use super::*;
 use crate::engines::registry::{EngineKind, EngineSpec};
+use crate::measure::criterion::{Contender, Param};
+use crate::measure::files::natural_cmp;
+use crate::measure::testkit::Fixture;
 
 fn lock(shards: usize) -> EngineSpec {
     EngineSpec::new(EngineKind::LOCK, shards)
@@ -92,64 +94,118 @@ fn assert_contains(haystack: &str, needle: &str) {
     );
 }
 
+/// A headline row's slots, one per registered engine, with `results` in their kinds' places
+/// and every other engine absent.
+fn slots(results: &[Best]) -> Vec<Option<Best>> {
+    let mut slots = vec![None; EngineKind::all().count()];
+    for best in results {
+        slots[best.spec.kind.index()] = Some(*best);
+    }
+    slots
+}
+
+/// A headline line as the report writes it: `cells` in their engines' columns, a dash in
+/// every other engine's.
+fn headline_line(workload: &str, threads: &str, cells: &[Best], verdict: &str) -> String {
+    let mut line = format!("| {workload} | {threads} |");
+    for kind in EngineKind::all() {
+        match cells.iter().find(|best| best.spec.kind == kind) {
+            Some(best) => line.push_str(&format!(
+                " {} ({}) |",
+                crate::measure::format::rate(best.ops_per_sec),
+                best.spec
+            )),
+            None => line.push_str(" — |"),
+        }
+    }
+    format!("{line} {verdict} |")
+}
+
 #[test]
 fn the_headline_takes_each_engines_best_shard_count() {
     let f = full_fixture("report-headline");
-    let inputs = Inputs::read(
-        &f.criterion(),
-        &f.extra(),
-        &f.reports().join(DUEL_FILE),
-        &f.verification_path(),
-    )
-    .expect("the fixture reads");
-    let row = |group: &str, variant: &str, threads, lock, actor| HeadlineRow {
+    let inputs = Inputs::read(&f.criterion(), &f.extra(), &f.reports()).expect("the fixture reads");
+    let best = |spec, ops_per_sec| Best { spec, ops_per_sec };
+    let row = |group: &str, variant: &str, threads, results: &[Best]| HeadlineRow {
         group: group.to_owned(),
         variant: variant.to_owned(),
         threads,
-        lock,
-        actor,
+        best: slots(results),
     };
-    let best = |spec, ops_per_sec| Some(Best { spec, ops_per_sec });
+    let churn = [best(lock(1), 200_000.0)];
+    let tick_all = [best(lock(4), 5_000_000.0), best(actor(4), 2_500_000.0)];
+    let mixed_1 = [best(lock(1), 1_000_000.0), best(actor(1), 500_000.0)];
+    let mixed_4 = [best(lock(4), 1_000_000.0), best(actor(2), 400_000.0)];
     let rows = figures::headline(inputs.results());
     assert_eq!(
         rows,
         vec![
-            row("churn", "", Some(2), best(lock(1), 200_000.0), None),
-            row(
-                "tick_all",
-                "open-50k",
-                None,
-                best(lock(4), 5_000_000.0),
-                best(actor(4), 2_500_000.0)
-            ),
-            row(
-                "mixed",
-                "",
-                Some(1),
-                best(lock(1), 1_000_000.0),
-                best(actor(1), 500_000.0)
-            ),
-            row(
-                "mixed",
-                "",
-                Some(4),
-                best(lock(4), 1_000_000.0),
-                best(actor(2), 400_000.0)
-            ),
+            row("churn", "", Some(2), &churn),
+            row("tick_all", "open-50k", None, &tick_all),
+            row("mixed", "", Some(1), &mixed_1),
+            row("mixed", "", Some(4), &mixed_4),
         ]
     );
-    let ratios: Vec<Option<f64>> = rows.iter().map(HeadlineRow::ratio).collect();
-    assert_eq!(ratios, [None, Some(2.0), Some(2.0), Some(2.5)]);
+    let verdicts: Vec<_> = rows
+        .iter()
+        .map(|row| row.verdict().map(|v| (v.fastest.spec, v.over_next)))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            Some((lock(1), None)),
+            Some((lock(4), Some(2.0))),
+            Some((lock(1), Some(2.0))),
+            Some((lock(4), Some(2.5))),
+        ]
+    );
 
     let (_, markdown) = report(&f);
     for line in [
-        "| churn | 2 | lock/1 | 200,000 | — | — | — |",
-        "| tick_all (open-50k) | — | lock/4 | 5,000,000 | actor/4 | 2,500,000 | **2.00** |",
-        "| mixed | 1 | lock/1 | 1,000,000 | actor/1 | 500,000 | **2.00** |",
-        "| mixed | 4 | lock/4 | 1,000,000 | actor/2 | 400,000 | **2.50** |",
+        headline_line("churn", "2", &churn, "lock | —"),
+        headline_line("tick_all (open-50k)", "—", &tick_all, "lock | **2.00**"),
+        headline_line("mixed", "1", &mixed_1, "lock | **2.00**"),
+        headline_line("mixed", "4", &mixed_4, "lock | **2.50**"),
     ] {
-        assert_contains(&markdown, line);
+        assert_contains(&markdown, &line);
     }
+    let mut header = "| workload | threads |".to_owned();
+    for kind in EngineKind::all() {
+        header.push_str(&format!(" {kind} ops/s |"));
+    }
+    assert_contains(&markdown, &format!("{header} fastest | × next |"));
+}
+
+#[test]
+fn the_verdict_names_the_fastest_and_its_margin_over_the_next() {
+    let best = |spec, ops_per_sec| Best { spec, ops_per_sec };
+    let row = |results: &[Best]| HeadlineRow {
+        group: "mixed".to_owned(),
+        variant: String::new(),
+        threads: Some(4),
+        best: slots(results),
+    };
+    let verdict = |results: &[Best]| {
+        row(results)
+            .verdict()
+            .map(|v| (v.fastest.spec, v.over_next))
+    };
+    assert_eq!(verdict(&[]), None);
+    // The engine listed second in the registry wins when it is faster.
+    assert_eq!(
+        verdict(&[best(lock(1), 100.0), best(actor(2), 400.0)]),
+        Some((actor(2), Some(4.0)))
+    );
+    // Equal throughputs go to the engine listed first.
+    assert_eq!(
+        verdict(&[best(lock(1), 100.0), best(actor(1), 100.0)]),
+        Some((lock(1), Some(1.0)))
+    );
+    // A next engine that did nothing gives no margin rather than an infinite one.
+    assert_eq!(
+        verdict(&[best(lock(1), 100.0), best(actor(1), 0.0)]),
+        Some((lock(1), None))
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::decide::{Criteria, Trials, Verdict, VerdictError};
 use super::results::{Provenance, ResultSet};
-use crate::report::format;
+use crate::measure::format;
 
 /// The side names a comparison's verdicts use: "old is faster than new by …".
 pub const OLD: &str = "old";

@@ -4,6 +4,7 @@
 use std::any::Any;
 
 use super::Shared;
+use crate::domain::panic::panic_message;
 use crate::{ClientId, Command};
 
 /// Logs the panic with the state of `client`'s room as JSON, dissolves that room (every member
@@ -12,7 +13,7 @@ use crate::{ClientId, Command};
 /// engines leave their state consistent between calls.
 pub(crate) fn contain(shared: &Shared, client: ClientId, payload: &(dyn Any + Send)) {
     shared.metrics.panics_caught.inc();
-    let message = crate::verify::panic_message(payload);
+    let message = panic_message(payload);
     let snapshot = shared.engine.snapshot();
     let room = snapshot.clients.get(&client).and_then(|view| view.room);
     let room_state = room.and_then(|room| snapshot.rooms.get(&room));

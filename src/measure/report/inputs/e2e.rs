@@ -1,0 +1,70 @@
+//! The end-to-end duel as `lockchan duel --e2e` left it: its Markdown table (`e2e.md`) and the
+//! plots of that run under [`LOAD_PLOTS_DIR`]. The report shows the table as written; the
+//! figures behind it stay in `e2e.json`, which the report does not read.
+
+use std::path::Path;
+
+use super::super::LOAD_PLOTS_DIR;
+use crate::engines::registry::EngineKind;
+
+/// The table `duel --e2e` writes beside `e2e.json`.
+pub(crate) const E2E_TABLE_FILE: &str = "e2e.md";
+
+/// The end-to-end duel's table and its plots, when present.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct EndToEnd {
+    pub(crate) table: Option<String>,
+    /// The run's plot files under [`LOAD_PLOTS_DIR`], sorted.
+    pub(crate) plots: Vec<String>,
+}
+
+impl EndToEnd {
+    /// Reads what is there; an unreadable table or plot directory counts as absent, as the
+    /// end-to-end duel is the one input the report only passes on.
+    pub(crate) fn read(reports_dir: &Path) -> EndToEnd {
+        let table = std::fs::read_to_string(reports_dir.join(E2E_TABLE_FILE)).ok();
+        let mut plots: Vec<String> = std::fs::read_dir(reports_dir.join(LOAD_PLOTS_DIR))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| is_e2e_run_plot(name))
+            .collect();
+        plots.sort();
+        EndToEnd { table, plots }
+    }
+}
+
+/// `e2e-<kind>-<shards>-<chart>.svg`, for any registered engine kind: the plots of `e2e.md`'s
+/// run, not of other e2e runs written under other names (`e2e-idle-1k-lock-1-…`).
+fn is_e2e_run_plot(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("e2e-").filter(|_| name.ends_with(".svg")) else {
+        return false;
+    };
+    EngineKind::all().any(|kind| {
+        rest.strip_prefix(kind.name())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_e2e_run_plot;
+
+    #[test]
+    fn only_the_plots_of_e2e_mds_run_are_shown() {
+        for name in ["e2e-lock-1-tps.svg", "e2e-actor-4-latency.svg"] {
+            assert!(is_e2e_run_plot(name), "{name}");
+        }
+        for name in [
+            "e2e-idle-1k-lock-1-tps.svg",
+            "e2e-broadcast-actor-1-memory.svg",
+            "e2e-lock-1-tps.png",
+            "e2e-lockstep-1-tps.svg",
+            "load-lock-1-tps.svg",
+        ] {
+            assert!(!is_e2e_run_plot(name), "{name}");
+        }
+    }
+}

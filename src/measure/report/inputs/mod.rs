@@ -1,0 +1,123 @@
+//! What the report is built from, each input read into its producer's type and none declared
+//! again here:
+//!
+//! - criterion's results: [`crate::measure::criterion`], shared with the gate;
+//! - the benches' extra records ([`BenchRecord`]): `extras.rs`;
+//! - the duel ([`DuelReport`]) and the verification summary ([`VerificationReport`]): the
+//!   producer's type is the whole reader, so each is one call below;
+//! - the end-to-end duel's table and plots: `e2e.rs`.
+//!
+//! Every input is optional; one that is absent is recorded as absent, never filled in. To add
+//! an input, give it a reader and a field in [`Inputs`]; the sections that use it read that
+//! field and say what is missing when it is `None`.
+
+mod e2e;
+mod extras;
+
+use std::path::{Path, PathBuf};
+
+use super::{DUEL_FILE, VERIFICATION_FILE};
+use crate::bench_extras::BenchRecord;
+use crate::duel::DuelReport;
+use crate::measure::criterion::{BenchResult, read_criterion};
+use crate::measure::files::{InputError, read_json_if_present};
+use crate::verify::VerificationReport;
+
+pub(crate) use e2e::EndToEnd;
+pub(crate) use extras::read_extras;
+
+/// One input: where it was looked for and what was there.
+#[derive(Clone, Debug)]
+pub(crate) struct Source<T> {
+    pub(crate) path: PathBuf,
+    /// `None` when the input is absent (or, for a directory, holds nothing usable).
+    pub(crate) data: Option<T>,
+}
+
+/// Everything the report reads, each part optional.
+#[derive(Clone, Debug)]
+pub(crate) struct Inputs {
+    pub(crate) criterion: Source<Vec<BenchResult>>,
+    pub(crate) extra: Source<Vec<BenchRecord>>,
+    pub(crate) duel: Source<DuelReport>,
+    pub(crate) verification: Source<VerificationReport>,
+    pub(crate) e2e: EndToEnd,
+    /// Things found but not used, such as a criterion result without its estimates, so the
+    /// report can say why a figure is absent.
+    pub(crate) notes: Vec<String>,
+}
+
+impl Inputs {
+    /// Reads criterion's results under `criterion_dir`, the benches' records in `extra_dir`,
+    /// and the duel, the verification summary and the end-to-end duel in `reports_dir`.
+    pub(crate) fn read(
+        criterion_dir: &Path,
+        extra_dir: &Path,
+        reports_dir: &Path,
+    ) -> Result<Inputs, InputError> {
+        let mut notes = Vec::new();
+        let criterion = read_criterion(criterion_dir, &mut notes)?;
+        let extra = read_extras(extra_dir)?;
+        let duel = reports_dir.join(DUEL_FILE);
+        let verification = reports_dir.join(VERIFICATION_FILE);
+        Ok(Inputs {
+            criterion: Source {
+                path: criterion_dir.to_owned(),
+                data: (!criterion.is_empty()).then_some(criterion),
+            },
+            extra: Source {
+                path: extra_dir.to_owned(),
+                data: (!extra.is_empty()).then_some(extra),
+            },
+            duel: Source {
+                data: read_json_if_present(&duel)?,
+                path: duel,
+            },
+            verification: Source {
+                data: read_json_if_present(&verification)?,
+                path: verification,
+            },
+            e2e: EndToEnd::read(reports_dir),
+            notes,
+        })
+    }
+
+    pub(crate) fn results(&self) -> &[BenchResult] {
+        self.criterion.data.as_deref().unwrap_or_default()
+    }
+
+    pub(crate) fn extra_stats(&self) -> &[BenchRecord] {
+        self.extra.data.as_deref().unwrap_or_default()
+    }
+
+    /// The inputs that were absent, each with the command that produces it. The end-to-end
+    /// duel is not listed: it is optional even for a full report.
+    pub(crate) fn missing(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self.criterion.data.is_none() {
+            missing.push(format!(
+                "criterion results in {}: run `cargo bench`",
+                self.criterion.path.display()
+            ));
+        }
+        if self.extra.data.is_none() {
+            missing.push(format!(
+                "extra bench stats in {}: run `cargo bench`",
+                self.extra.path.display()
+            ));
+        }
+        if self.duel.data.is_none() {
+            missing.push(format!(
+                "duel at {}: run `cargo run --release -- duel`",
+                self.duel.path.display()
+            ));
+        }
+        if self.verification.data.is_none() {
+            missing.push(format!(
+                "verification at {}: run `lockchan verify`",
+                self.verification.path.display()
+            ));
+        }
+        missing
+    }
+}

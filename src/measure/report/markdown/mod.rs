@@ -1,0 +1,133 @@
+//! `REPORT.md`: every section, its tables and the links to its plots, written from the inputs
+//! and the figures derived from them. A section whose input is absent says which command
+//! produces it instead of showing anything.
+//!
+//! This file holds the document's order, what the sections share, and the inputs table; the
+//! sections sit beside it by what they read: `headline.rs` (every engine at its best), then
+//! `benches.rs` (criterion's results), `records.rs` (the benches' own records and the
+//! machines) and `runs.rs` (the duel, end to end, verification).
+
+mod benches;
+mod headline;
+mod records;
+mod runs;
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use super::figures::Floors;
+use super::inputs::Inputs;
+
+/// What produces each input, for the sections that find it missing.
+const BENCH_COMMAND: &str = "`cargo bench`";
+const DUEL_COMMAND: &str = "`cargo run --release -- duel`";
+const VERIFY_COMMAND: &str = "`lockchan verify` (`cargo run --release -- verify`)";
+
+/// Renders the whole report. `plots_dir` is the plots' directory relative to the report;
+/// `plots` holds the file names drawn, and only those are linked.
+pub(crate) fn render(inputs: &Inputs, plots_dir: &str, plots: &BTreeSet<String>) -> String {
+    let mut out = String::new();
+    let floors = Floors::find(inputs.results());
+    let doc = Doc {
+        inputs,
+        plots_dir,
+        plots,
+        floors: &floors,
+    };
+    out.push_str("# lockchan report\n\n");
+    out.push_str(
+        "Locks or actors for a real-time game server: the same matchmaking engine built both \
+         ways, measured side by side. Every figure below is read from the inputs listed here or \
+         computed from them; a section whose input is missing says which command produces it. \
+         Figures from different runs or machines are not comparable, so read each table within \
+         itself.\n\n",
+    );
+    doc.inputs_section(&mut out);
+    doc.headline_section(&mut out);
+    doc.workloads_section(&mut out);
+    doc.latency_section(&mut out);
+    doc.micro_section(&mut out);
+    doc.calibration_section(&mut out);
+    doc.fairness_section(&mut out);
+    doc.duel_section(&mut out);
+    runs::e2e_section(&mut out, &inputs.e2e);
+    doc.verification_section(&mut out);
+    doc.machine_section(&mut out);
+    out
+}
+
+struct Doc<'a> {
+    inputs: &'a Inputs,
+    plots_dir: &'a str,
+    plots: &'a BTreeSet<String>,
+    floors: &'a Floors,
+}
+
+impl Doc<'_> {
+    fn criterion_dir(&self) -> String {
+        self.inputs.criterion.path.display().to_string()
+    }
+
+    fn extra_dir(&self) -> String {
+        self.inputs.extra.path.display().to_string()
+    }
+
+    fn link_plot(&self, out: &mut String, title: &str, file: &str) {
+        if self.plots.contains(file) {
+            let _ = writeln!(out, "![{title}]({}/{file})\n", self.plots_dir);
+        }
+    }
+
+    fn inputs_section(&self, out: &mut String) {
+        let inputs = self.inputs;
+        out.push_str("## Inputs\n\n| input | path | status |\n|---|---|---|\n");
+        let results = inputs.results().len();
+        let criterion_status = if results == 0 {
+            format!("none found: run {BENCH_COMMAND}")
+        } else {
+            format!("{results} results")
+        };
+        let extra = inputs.extra_stats().len();
+        let extra_status = if extra == 0 {
+            format!("none found: run {BENCH_COMMAND}")
+        } else {
+            format!("{extra} files")
+        };
+        let found = |present: bool, command: &str| {
+            if present {
+                "found".to_owned()
+            } else {
+                format!("not found: run {command}")
+            }
+        };
+        let rows = [
+            ("criterion results", self.criterion_dir(), criterion_status),
+            ("extra bench stats", self.extra_dir(), extra_status),
+            (
+                "duel",
+                inputs.duel.path.display().to_string(),
+                found(inputs.duel.data.is_some(), DUEL_COMMAND),
+            ),
+            (
+                "verification",
+                inputs.verification.path.display().to_string(),
+                found(inputs.verification.data.is_some(), VERIFY_COMMAND),
+            ),
+        ];
+        for (name, path, status) in rows {
+            let _ = writeln!(out, "| {name} | `{}` | {status} |", cell(&path));
+        }
+        out.push('\n');
+        for note in &inputs.notes {
+            let _ = writeln!(out, "- {note}");
+        }
+        if !inputs.notes.is_empty() {
+            out.push('\n');
+        }
+    }
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
