@@ -136,10 +136,8 @@ impl Failure {
             self.message,
             kind = spec.kind,
             shards = spec.shards,
-            kind_variant = match spec.kind {
-                EngineKind::LOCK => "Lock",
-                EngineKind::ACTOR => "Actor",
-            },
+            // The registry's constant for the engine: `EngineKind::LOCK`, `EngineKind::ACTOR`.
+            kind_variant = spec.kind.name().to_uppercase(),
         )
     }
 }
