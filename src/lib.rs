@@ -4,7 +4,8 @@
 //!
 //! Map of the crate:
 //! - [`Engine`], [`EngineSpec`]: the contract and the one place engines are built.
-//! - [`Model`]: the sequential specification both engines must match.
+//! - [`Model`]: the sequential specification both engines must match; [`Call`]: the one type
+//!   every list of calls (scripts, race scenarios, the checker's histories) is made of.
 //! - `lock`: the engine on shared state under parking_lot locks ([`LockEngine`]).
 //! - `actor`: the engine of actor threads fed by crossbeam channels ([`ActorEngine`]).
 //! - `rooms`, `courier`: room bookkeeping and outbox delivery that both engines share, so
@@ -55,5 +56,6 @@ pub use crate::{
     engines::engine::{CallOrder, DisconnectOrder, Engine, Orderings, TickOrder},
     engines::lock::LockEngine,
     engines::registry::{ENGINES, EngineEntry, EngineKind, EngineSpec, UnknownEngine, all_specs},
+    spec::call::{Call, ClientName, Connected},
     spec::model::Model,
 };

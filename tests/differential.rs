@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lockchan::script::{Step, run_engine, run_model};
-use lockchan::{Command, EngineConfig, EngineSpec};
+use lockchan::{Call, Command, EngineConfig, EngineSpec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -28,17 +28,17 @@ fn payload(len: usize, seq: usize) -> Arc<str> {
 fn step() -> impl Strategy<Value = Step> {
     let client = 0..8usize;
     prop_oneof![
-        3 => Just(Step::Connect),
-        6 => (client.clone(), 2u8..=4).prop_map(|(c, limit)| Step::Submit(c, Command::Join { limit })),
+        3 => Just(Step::Call(Call::connect())),
+        6 => (client.clone(), 2u8..=4).prop_map(|(c, limit)| Step::Call(Call::Submit(c, Command::Join { limit }))),
         1 => (client.clone(), prop_oneof![Just(0u8), Just(1), Just(17), Just(255)])
-            .prop_map(|(c, limit)| Step::Submit(c, Command::Join { limit })),
-        2 => client.clone().prop_map(|c| Step::Submit(c, Command::Leave)),
+            .prop_map(|(c, limit)| Step::Call(Call::Submit(c, Command::Join { limit }))),
+        2 => client.clone().prop_map(|c| Step::Call(Call::Submit(c, Command::Leave))),
         3 => (client.clone(), 0..20usize, 0..100usize)
-            .prop_map(|(c, n, seq)| Step::Submit(c, Command::Say { data: payload(n, seq) })),
+            .prop_map(|(c, n, seq)| Step::Call(Call::Submit(c, Command::Say { data: payload(n, seq) }))),
         2 => (client.clone(), 0..20usize, 0..100usize)
-            .prop_map(|(c, n, seq)| Step::Submit(c, Command::Shout { text: payload(n, seq) })),
-        1 => (0..10usize).prop_map(Step::Disconnect),
-        2 => (0..4000u64).prop_map(|ms| Step::Tick(Duration::from_millis(ms))),
+            .prop_map(|(c, n, seq)| Step::Call(Call::Submit(c, Command::Shout { text: payload(n, seq) }))),
+        1 => (0..10usize).prop_map(|c| Step::Call(Call::Disconnect(c))),
+        2 => (0..4000u64).prop_map(|ms| Step::Call(Call::Tick(Duration::from_millis(ms)))),
         3 => client.prop_map(Step::Drain),
     ]
 }

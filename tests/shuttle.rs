@@ -30,10 +30,8 @@ use std::time::{Duration, Instant};
 
 use common::scenarios::{panic_message, scenario, within};
 use lockchan::verify::linearize::{Budget, LinearizeError};
-use lockchan::verify::scenario::{
-    Op::*, Scenario, ScenarioError, Who::*, run_and_check, scenario_config,
-};
-use lockchan::{EngineConfig, EngineKind, EngineSpec};
+use lockchan::verify::scenario::{Scenario, ScenarioError, Who::*, run_and_check, scenario_config};
+use lockchan::{Call, EngineConfig, EngineKind, EngineSpec};
 use proptest::prelude::*;
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Scheduler};
 use shuttle::{Config, MaxSteps, Runner};
@@ -136,10 +134,8 @@ impl Failure {
             self.message,
             kind = spec.kind,
             shards = spec.shards,
-            kind_variant = match spec.kind {
-                EngineKind::LOCK => "Lock",
-                EngineKind::ACTOR => "Actor",
-            },
+            // The registry's constant for the engine: `EngineKind::LOCK`, `EngineKind::ACTOR`.
+            kind_variant = spec.kind.name().to_uppercase(),
         )
     }
 }
@@ -222,16 +218,24 @@ on_every_engine!(lock_1: LOCK / 1, lock_2: LOCK / 2, actor_1: ACTOR / 1, actor_2
 fn a_fixed_race_for_the_last_seat_is_explained_on_every_engine() {
     let scenario = Scenario {
         setup: vec![
-            Connect,
-            Connect,
-            Connect,
-            Connect,
-            Join(Shared(0), 3),
-            Join(Shared(1), 3),
+            Call::connect(),
+            Call::connect(),
+            Call::connect(),
+            Call::connect(),
+            Call::join(Shared(0), 3),
+            Call::join(Shared(1), 3),
         ],
         threads: vec![
-            vec![Join(Shared(2), 3), Shout(Shared(2)), Leave(Shared(0))],
-            vec![Join(Shared(3), 3), Disconnect(Shared(1)), Say(Shared(3))],
+            vec![
+                Call::join(Shared(2), 3),
+                Call::shout(Shared(2), ""),
+                Call::leave(Shared(0)),
+            ],
+            vec![
+                Call::join(Shared(3), 3),
+                Call::Disconnect(Shared(1)),
+                Call::say(Shared(3), ""),
+            ],
         ],
     };
     for kind in EngineKind::all() {

@@ -7,7 +7,7 @@ use serde::Serialize;
 /// A client's request. Results and errors come back only as events in the client's outbox.
 ///
 /// Payloads are `Arc<str>` so that one message relayed to many clients is one allocation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Command {
     /// Take a seat in the oldest open room of this user limit, or open a new one.
     Join { limit: u8 },

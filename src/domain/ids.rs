@@ -33,7 +33,7 @@ impl fmt::Display for RoomId {
 }
 
 /// Who is behind a connection, as the game's login told the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Player {
     pub id: String,
     pub nick: String,

@@ -12,17 +12,16 @@ use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::{CloseReason, OutboxReceiver, RecvError, outbox};
 use crate::domain::snapshot::Snapshot;
 use crate::engines::engine::Engine;
+use crate::spec::call::Call;
 use crate::spec::model::Model;
 
-/// One call of a script. Clients are named by the order they connected (0 is the first);
-/// a number past the last connected client names a client the engine never had.
+/// One step of a script: a call, or a client reading its outbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    Connect,
-    Submit(usize, Command),
-    Disconnect(usize),
-    /// Move the clock forward by this much and tick.
-    Tick(Duration),
+    /// A call. Clients are named by the order they connected (0 is the first); a number past
+    /// the last connected client names a client the engine never had. A tick moves the
+    /// script's clock on by its duration.
+    Call(Call<usize>),
     /// The client reads everything in its outbox.
     Drain(usize),
 }
@@ -107,18 +106,18 @@ fn run(target: &mut impl Target, outbox_capacity: usize, steps: &[Step]) -> Tran
     };
     for step in steps {
         match step {
-            Step::Connect => {
+            Step::Call(Call::Connect(())) => {
                 let (tx, rx) = outbox(outbox_capacity);
                 let n = clients.len();
                 let id = target.connect(Player::new(format!("p{n}"), format!("nick{n}")), tx);
                 events.insert(id, Vec::new());
                 clients.push((id, rx));
             }
-            Step::Submit(index, command) => {
+            Step::Call(Call::Submit(index, command)) => {
                 target.submit(id_of(&clients, *index), command.clone());
             }
-            Step::Disconnect(index) => target.disconnect(id_of(&clients, *index)),
-            Step::Tick(advance) => {
+            Step::Call(Call::Disconnect(index)) => target.disconnect(id_of(&clients, *index)),
+            Step::Call(Call::Tick(advance)) => {
                 clock += *advance;
                 target.tick(clock);
             }

@@ -11,9 +11,9 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::Builder;
-use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
 use crate::script::{Step, run_engine, run_model};
+use crate::spec::call::Call;
 
 /// The config scripts run under: small messages so `MessageTooLarge` is reachable.
 pub(crate) fn script_config() -> EngineConfig {
@@ -31,23 +31,21 @@ pub(crate) fn random_script(rng: &mut SmallRng, len: usize) -> Vec<Step> {
         let payload = |rng: &mut SmallRng| -> Arc<str> {
             format!("{seq}:{}", "x".repeat(rng.random_range(0..20))).into()
         };
-        let step = match rng.random_range(0..23) {
-            0..3 => Step::Connect,
-            3..9 => Step::Submit(
-                client,
-                Command::Join {
-                    limit: rng.random_range(2..=4),
-                },
-            ),
-            9 => Step::Submit(client, Command::Join { limit: 17 }),
-            10..12 => Step::Submit(client, Command::Leave),
-            12..15 => Step::Submit(client, Command::Say { data: payload(rng) }),
-            15..17 => Step::Submit(client, Command::Shout { text: payload(rng) }),
-            17 => Step::Disconnect(rng.random_range(0..10)),
-            18..20 => Step::Tick(Duration::from_millis(rng.random_range(0..4000))),
-            _ => Step::Drain(client),
+        let call = match rng.random_range(0..23) {
+            0..3 => Call::connect(),
+            3..9 => Call::join(client, rng.random_range(2..=4)),
+            9 => Call::join(client, 17),
+            10..12 => Call::leave(client),
+            12..15 => Call::say(client, payload(rng)),
+            15..17 => Call::shout(client, payload(rng)),
+            17 => Call::Disconnect(rng.random_range(0..10)),
+            18..20 => Call::Tick(Duration::from_millis(rng.random_range(0..4000))),
+            _ => {
+                steps.push(Step::Drain(client));
+                continue;
+            }
         };
-        steps.push(step);
+        steps.push(Step::Call(call));
     }
     steps
 }

@@ -19,9 +19,10 @@ use crate::domain::outbox::{OutboxReceiver, RecvError, outbox};
 use crate::engines::engine::Engine;
 use crate::engines::registry::EngineSpec;
 use crate::invariants::check_empty;
+use crate::spec::call::{Call, ClientName, Connected};
 use crate::sync::thread::spawn_named;
 use crate::verify::linearize::{
-    self, Budget, Call, Explanation, History, LinearizeError, Observed, Semantics,
+    self, Budget, Explanation, History, LinearizeError, Observed, Semantics,
 };
 
 /// A client named by a scenario.
@@ -33,21 +34,15 @@ pub enum Who {
     Own(usize),
 }
 
-/// One call of a scenario.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// Connects a new client: the thread's next `Own`, and in the setup the next `Shared`.
-    Connect,
-    Join(Who, u8),
-    Leave(Who),
-    /// A `Say` with a payload unique to this call.
-    Say(Who),
-    /// A `Shout` with a payload unique to this call.
-    Shout(Who),
-    Disconnect(Who),
-    /// Moves the clock on by this many milliseconds and ticks. Only the setup and thread 0
-    /// tick, so one ticker decides every `Tick` (what the checker needs).
-    Tick(u64),
+/// One call of a scenario, its clients named by [`Who`]. A `Connect` makes the thread's next
+/// `Own` (in the setup, the next `Shared`); a `Tick` moves the thread's clock on by its
+/// duration, and only the setup and thread 0 tick, so one ticker decides every `Tick` (what
+/// the checker needs). A say's or shout's payload is sent with the call's place appended
+/// (`t1.3`: thread 1's call 3; `s.2` in the setup), so that every one differs.
+pub type Op = Call<Who>;
+
+impl ClientName for Who {
+    type Connect = ();
 }
 
 /// A setup made one call at a time, then threads racing.
@@ -105,7 +100,7 @@ impl Clients {
 const UNKNOWN_CLIENT: u64 = 1 << 40;
 
 /// Makes one call of `op` for a thread (or the setup) labelled `label`, at its `index`.
-/// Returns the call as the checker sees it, and a new client's outbox.
+/// Returns the call as made, and a new client's outbox.
 fn perform(
     engine: &dyn Engine,
     clients: &mut Clients,
@@ -114,48 +109,41 @@ fn perform(
     index: usize,
     op: &Op,
 ) -> (Call, Option<(ClientId, OutboxReceiver)>) {
-    let payload = || -> Arc<str> { format!("{label}.{index}").into() };
-    let submit = |client, command| Call::Submit { client, command };
-    match op {
-        Op::Connect => {
+    let made = match op {
+        Call::Connect(()) => {
             let (tx, rx) = outbox(OUTBOX_CAPACITY);
             let name = format!("{label}-{}", clients.own.len());
             let player = Player::new(name.clone(), name);
             let client = engine.connect(player.clone(), tx);
             clients.own.push(client);
-            (Call::Connect { client, player }, Some((client, rx)))
+            return (
+                Call::Connect(Connected { client, player }),
+                Some((client, rx)),
+            );
         }
-        Op::Join(who, limit) => {
-            let (client, command) = (clients.id(*who), Command::Join { limit: *limit });
-            engine.submit(client, command.clone());
-            (submit(client, command), None)
-        }
-        Op::Leave(who) => {
+        Call::Submit(who, command) => {
             let client = clients.id(*who);
-            engine.submit(client, Command::Leave);
-            (submit(client, Command::Leave), None)
-        }
-        Op::Say(who) => {
-            let (client, command) = (clients.id(*who), Command::Say { data: payload() });
+            let tag = |payload: &str| -> Arc<str> { format!("{payload}{label}.{index}").into() };
+            let command = match command {
+                Command::Say { data } => Command::Say { data: tag(data) },
+                Command::Shout { text } => Command::Shout { text: tag(text) },
+                Command::Join { .. } | Command::Leave => command.clone(),
+            };
             engine.submit(client, command.clone());
-            (submit(client, command), None)
+            Call::Submit(client, command)
         }
-        Op::Shout(who) => {
-            let (client, command) = (clients.id(*who), Command::Shout { text: payload() });
-            engine.submit(client, command.clone());
-            (submit(client, command), None)
-        }
-        Op::Disconnect(who) => {
+        Call::Disconnect(who) => {
             let client = clients.id(*who);
             engine.disconnect(client);
-            (Call::Disconnect { client }, None)
+            Call::Disconnect(client)
         }
-        Op::Tick(advance) => {
-            *clock += Duration::from_millis(*advance);
+        Call::Tick(advance) => {
+            *clock += *advance;
             engine.tick(*clock);
-            (Call::Tick { now: *clock }, None)
+            Call::Tick(*clock)
         }
-    }
+    };
+    (made, None)
 }
 
 /// Plays `scenario` on `engine`: the setup one call at a time, the threads at once (on
@@ -233,7 +221,7 @@ pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
     for client in race_snapshot.clients.keys() {
         engine.disconnect(*client);
         engine.quiesce();
-        history.teardown.push(Call::Disconnect { client: *client });
+        history.teardown.push(Call::Disconnect(*client));
     }
     let last = engine.snapshot();
     problems.extend(
@@ -306,17 +294,24 @@ impl Who {
     }
 }
 
-impl Op {
-    fn to_rust(&self) -> String {
-        match self {
-            Op::Connect => "Connect".to_owned(),
-            Op::Join(who, limit) => format!("Join({}, {limit})", who.to_rust()),
-            Op::Leave(who) => format!("Leave({})", who.to_rust()),
-            Op::Say(who) => format!("Say({})", who.to_rust()),
-            Op::Shout(who) => format!("Shout({})", who.to_rust()),
-            Op::Disconnect(who) => format!("Disconnect({})", who.to_rust()),
-            Op::Tick(ms) => format!("Tick({ms})"),
+/// One call of a scenario as a Rust expression, with `Call`, `Duration` and `Who::*` in scope.
+fn to_rust(op: &Op) -> String {
+    match op {
+        Call::Connect(()) => "Call::connect()".to_owned(),
+        Call::Submit(who, command) => {
+            let who = who.to_rust();
+            match command {
+                Command::Join { limit } => format!("Call::join({who}, {limit})"),
+                Command::Leave => format!("Call::leave({who})"),
+                Command::Say { data } => format!("Call::say({who}, {data:?})"),
+                Command::Shout { text } => format!("Call::shout({who}, {text:?})"),
+            }
         }
+        Call::Disconnect(who) => format!("Call::Disconnect({})", who.to_rust()),
+        Call::Tick(advance) if advance.subsec_nanos() % 1_000_000 == 0 => {
+            format!("Call::Tick(Duration::from_millis({}))", advance.as_millis())
+        }
+        Call::Tick(advance) => format!("Call::Tick(Duration::from_nanos({}))", advance.as_nanos()),
     }
 }
 
@@ -330,12 +325,12 @@ impl Scenario {
         self.len() == 0
     }
 
-    /// The scenario as a Rust expression, with `Op::*` and `Who::*` in scope.
+    /// The scenario as a Rust expression, with `Call`, `Duration` and `Who::*` in scope.
     pub fn to_rust(&self) -> String {
         let list = |ops: &[Op], indent: &str| {
             let mut out = String::from("vec![");
             for op in ops {
-                let _ = write!(out, "\n{indent}    {},", op.to_rust());
+                let _ = write!(out, "\n{indent}    {},", to_rust(op));
             }
             if !ops.is_empty() {
                 out.push('\n');

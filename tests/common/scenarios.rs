@@ -16,13 +16,13 @@ fn op(shared: usize, ticks: bool) -> impl Strategy<Value = Op> {
     ];
     let tick_weight = if ticks { 2 } else { 0 };
     prop_oneof![
-        1 => Just(Op::Connect),
-        7 => (who.clone(), 2u8..=4).prop_map(|(who, limit)| Op::Join(who, limit)),
-        3 => who.clone().prop_map(Op::Leave),
-        3 => who.clone().prop_map(Op::Say),
-        2 => who.clone().prop_map(Op::Shout),
+        1 => Just(Op::connect()),
+        7 => (who.clone(), 2u8..=4).prop_map(|(who, limit)| Op::join(who, limit)),
+        3 => who.clone().prop_map(Op::leave),
+        3 => who.clone().prop_map(|who| Op::say(who, "")),
+        2 => who.clone().prop_map(|who| Op::shout(who, "")),
         2 => who.prop_map(Op::Disconnect),
-        tick_weight => (500u64..=4000).prop_map(Op::Tick),
+        tick_weight => (500u64..=4000).prop_map(|ms| Op::Tick(Duration::from_millis(ms))),
     ]
 }
 
@@ -30,10 +30,10 @@ fn op(shared: usize, ticks: bool) -> impl Strategy<Value = Op> {
 fn setup_op(shared: usize) -> impl Strategy<Value = Op> {
     let who = (0..shared).prop_map(Who::Shared);
     prop_oneof![
-        4 => (who.clone(), 2u8..=4).prop_map(|(who, limit)| Op::Join(who, limit)),
-        1 => who.clone().prop_map(Op::Say),
-        1 => who.prop_map(Op::Shout),
-        1 => (500u64..=4000).prop_map(Op::Tick),
+        4 => (who.clone(), 2u8..=4).prop_map(|(who, limit)| Op::join(who, limit)),
+        1 => who.clone().prop_map(|who| Op::say(who, "")),
+        1 => who.prop_map(|who| Op::shout(who, "")),
+        1 => (500u64..=4000).prop_map(|ms| Op::Tick(Duration::from_millis(ms))),
     ]
 }
 
@@ -42,7 +42,7 @@ fn setup_op(shared: usize) -> impl Strategy<Value = Op> {
 pub fn scenario(most: usize) -> impl Strategy<Value = Scenario> {
     (2..=6usize, 2..=4usize).prop_flat_map(move |(shared, threads)| {
         let setup = prop::collection::vec(setup_op(shared), 0..=6).prop_map(move |calls| {
-            std::iter::repeat_n(Op::Connect, shared)
+            std::iter::repeat_n(Op::connect(), shared)
                 .chain(calls)
                 .collect::<Vec<_>>()
         });

@@ -1,5 +1,7 @@
-//! The checker's own tests: its step model is the sequential [`Model`] on every sequential
-//! history, and it tells an explainable race from an unexplainable one.
+//! The checker's own tests: on every sequential history it agrees with the sequential
+//! [`Model`] (the same rules, `spec/state.rs`, but the model's own delivery and cuts against
+//! the checker's search and stream matching), and it tells an explainable race from an
+//! unexplainable one.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,8 +9,14 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::command::Command;
+use crate::domain::config::EngineConfig;
+use crate::domain::event::Event;
+use crate::domain::ids::{ClientId, Player, RoomId};
 use crate::domain::outbox::{OutboxReceiver, outbox};
 use crate::engines::registry::EngineKind;
+use crate::engines::registry::EngineSpec;
+use crate::spec::call::Connected;
 use crate::spec::model::Model;
 
 /// Runs sequential `calls` on the real [`Model`] and records what the checker reads.
@@ -17,14 +25,14 @@ fn on_model(config: &EngineConfig, calls: &[Call]) -> Observed {
     let mut receivers: Vec<(ClientId, OutboxReceiver)> = Vec::new();
     for call in calls {
         match call {
-            Call::Connect { player, .. } => {
+            Call::Connect(Connected { player, .. }) => {
                 let (tx, rx) = outbox(4096);
                 let id = model.connect(player.clone(), tx);
                 receivers.push((id, rx));
             }
-            Call::Submit { client, command } => model.submit(*client, command.clone()),
-            Call::Disconnect { client } => model.disconnect(*client),
-            Call::Tick { now } => model.tick(*now),
+            Call::Submit(client, command) => model.submit(*client, command.clone()),
+            Call::Disconnect(client) => model.disconnect(*client),
+            Call::Tick(now) => model.tick(*now),
         }
     }
     let streams: BTreeMap<_, _> = receivers.iter().map(|(id, rx)| (*id, rx.drain())).collect();
@@ -56,43 +64,26 @@ fn calls() -> impl Strategy<Value = Vec<Call>> {
         for (kind, who, secs) in raw {
             let client = ClientId(who % connected.max(1) + 1);
             said += 1;
-            let text = format!("{said}").into();
+            let text = format!("{said}");
             let call = match kind {
                 0 => {
                     connected += 1;
                     let player = Player::new(format!("p{connected}"), "n");
-                    Call::Connect {
+                    Call::Connect(Connected {
                         client: ClientId(connected),
                         player,
-                    }
+                    })
                 }
-                1 => Call::Submit {
-                    client,
-                    command: Command::Leave,
-                },
-                2 => Call::Submit {
-                    client,
-                    command: Command::Say { data: text },
-                },
-                3 => Call::Submit {
-                    client,
-                    command: Command::Shout { text },
-                },
-                4 => Call::Disconnect { client },
+                1 => Call::leave(client),
+                2 => Call::say(client, text),
+                3 => Call::shout(client, text),
+                4 => Call::Disconnect(client),
                 5 => {
                     clock += secs * 1000;
-                    Call::Tick {
-                        now: Duration::from_secs(clock / 1000),
-                    }
+                    Call::Tick(Duration::from_secs(clock / 1000))
                 }
-                9 => Call::Submit {
-                    client,
-                    command: Command::Join { limit: 1 },
-                },
-                limit => Call::Submit {
-                    client,
-                    command: Command::Join { limit: limit - 10 },
-                },
+                9 => Call::join(client, 1),
+                limit => Call::join(client, limit - 10),
             };
             out.push(call);
         }
@@ -113,7 +104,7 @@ fn semantics(kind: EngineKind, shards: usize) -> Semantics {
 
 proptest! {
     /// Every sequential history is explained exactly as the model ran it, on any semantics:
-    /// the checker's step model is the `Model`.
+    /// the checker's pieces of a call add up to the `Model`'s whole call.
     #[test]
     fn the_step_model_is_the_model_on_sequential_histories(calls in calls()) {
         let observed = on_model(&config(), &calls);
@@ -146,17 +137,14 @@ proptest! {
 }
 
 fn connect(n: u64) -> Call {
-    Call::Connect {
+    Call::Connect(Connected {
         client: ClientId(n),
         player: Player::new(format!("p{n}"), "n"),
-    }
+    })
 }
 
 fn join(n: u64, limit: u8) -> Call {
-    Call::Submit {
-        client: ClientId(n),
-        command: Command::Join { limit },
-    }
+    Call::join(ClientId(n), limit)
 }
 
 fn joined(room: RoomId, members: &[u64]) -> Event {
@@ -197,21 +185,11 @@ fn a_client_seated_by_two_racing_joins_is_unexplained() {
 /// joiner heard it first. Explained only because a broadcast reaches each recipient on its own.
 #[test]
 fn a_broadcast_reaching_two_clients_on_either_side_of_a_join_is_explained() {
-    let shout = Call::Submit {
-        client: ClientId(1),
-        command: Command::Shout { text: "1".into() },
-    };
+    let shout = Call::shout(ClientId(1), "1");
     let history = History {
         setup: vec![connect(1), connect(2), join(1, 2)],
         threads: vec![vec![shout], vec![join(2, 2)]],
-        teardown: vec![
-            Call::Disconnect {
-                client: ClientId(1),
-            },
-            Call::Disconnect {
-                client: ClientId(2),
-            },
-        ],
+        teardown: vec![Call::Disconnect(ClientId(1)), Call::Disconnect(ClientId(2))],
     };
     let r = RoomId { limit: 2, seq: 1 };
     let shouted = Event::Shouted {

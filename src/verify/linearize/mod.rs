@@ -1,0 +1,173 @@
+//! The linearizability checker: does some order of a race's calls, run through the sequential
+//! rules of the [`Model`](crate::Model) (its state, `spec/state.rs`, stepped directly), explain
+//! every event each client heard and the state the engine ended in?
+//!
+//! The input is a [`History`] — a sequential setup, each racing thread's calls in its own order,
+//! a sequential teardown — and what was [`Observed`]: every client's whole event stream, the
+//! snapshot once the race settled, and which outboxes were closed then. The search is Wing and
+//! Gong's, with memoization as in porcupine and lincheck: depth first over the calls that may go
+//! next, applying each to a copy of the model state and matching the events it produces
+//! against the streams, and never visiting the same (calls done, model state, stream positions)
+//! twice.
+//!
+//! # What "explains" means for these engines
+//!
+//! A race is not atomic calls in some order, and a checker that pretends so flags both correct
+//! engines. The engines' documented weakenings (ARCHITECTURE.md, "Ordering guarantee") are
+//! modelled here, and nothing more:
+//!
+//! - **Broadcasts reach each recipient on their own.** `Shout` and `Tick` visit one shard at a
+//!   time (lock) or are delivered by the world while rooms deliver independently (actor), so a
+//!   broadcast is a *core* step (the shouter is checked, the tick decided) plus one delivery per
+//!   recipient, each anywhere after the core and (lock engine) before the caller's next call;
+//!   on the actor engine a room actor's step may straddle several world broadcasts, so there
+//!   the window lasts to the end of the race. A recipient connected for the whole window must
+//!   hear it; one that connected or left during it may or may not. A delivery may land
+//!   between two events of another step (another lock, another actor). Deliveries are matched lazily: a recipient whose next recorded
+//!   event is an open broadcast takes it at once, which loses no explanation because every
+//!   broadcast event is unique (numbered shouts, rising ticks; checked up front).
+//! - **A tick reaches each shard on its own.** Rooms of a shard are stamped with, and expire
+//!   by, the time that shard was last told, so a tick is one step per shard (lock: each shard
+//!   in turn, then the expiry under every lock; actor: the world's step, then each room actor's
+//!   clock-and-expiry step, in its own queue order).
+//! - **Whose order is kept.** The lock engine's calls are synchronous: each thread's calls take
+//!   effect in its order. The actor engine only keeps each client's own order (a command may
+//!   wait in the world's stash while another client's later command runs), so its chains are
+//!   per thread *and client*, plus each thread's ticks.
+//! - **Actor engine: an outbox may close early.** A disconnect closes the outbox at the world
+//!   while the client's room may still be answering its last command, so a client that a race
+//!   disconnects may hear only a prefix of its events (as `tests/loom.rs` accepts).
+//! - **Actor engine: a disconnect drops what waits in the stash.** Commands of a client still
+//!   waiting behind its unanswered ones are forgotten with it: they take no effect and are not
+//!   counted. Once one is dropped, every later one of that client is, until its disconnect.
+//!
+//! The final snapshot must equal the model's exactly (clients, seats, rooms with their members
+//! and stamps, every counter), the outboxes closed must be exactly the disconnected clients',
+//! and after the sequential teardown every recorded event must have been explained.
+//!
+//! Ticks must come from a single thread: whether a tick is due depends on the ticks before it,
+//! and with one ticker every shard agrees. The checker refuses other histories.
+//!
+//! # Where each part lives
+//!
+//! This file holds the API: [`History`], [`Observed`], [`Semantics`], [`Budget`], [`check`] and
+//! its errors. `steps.rs` cuts the racing calls into steps and links each to what must precede
+//! it; `replay.rs` takes one step of a search state, matching the model's effects against the
+//! streams; `search.rs` is the Wing–Gong search with memoization; `explain.rs` words a failure.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use crate::domain::config::EngineConfig;
+use crate::domain::event::Event;
+use crate::domain::ids::ClientId;
+use crate::domain::snapshot::Snapshot;
+use crate::engines::engine::Orderings;
+use crate::engines::registry::EngineSpec;
+pub use crate::spec::call::Call;
+
+mod explain;
+mod replay;
+mod search;
+mod steps;
+
+pub use explain::snapshot_diff;
+
+/// The calls of one run: a setup made one call at a time, threads racing, a teardown made one
+/// call at a time.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    pub setup: Vec<Call>,
+    pub threads: Vec<Vec<Call>>,
+    pub teardown: Vec<Call>,
+}
+
+/// What the run produced.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// Every event each client heard, from its connect to the end of the teardown.
+    pub streams: BTreeMap<ClientId, Vec<Event>>,
+    /// The engine's snapshot once every racing call was done (after `quiesce`).
+    pub race_snapshot: Snapshot,
+    /// The clients whose outbox was closed at that moment.
+    pub closed_after_race: BTreeSet<ClientId>,
+}
+
+/// Which engine ran the history: the weakenings above are the orders its registry entry
+/// declares, the ticks' steps depend on its shard count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Semantics {
+    pub orderings: Orderings,
+    pub shards: usize,
+}
+
+impl Semantics {
+    /// The semantics of the engine `spec` names.
+    pub fn of(spec: EngineSpec) -> Semantics {
+        Semantics {
+            orderings: spec.kind.orderings(),
+            shards: spec.shards,
+        }
+    }
+}
+
+/// How much searching a history may cost before the checker gives up.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Distinct search states to visit at most.
+    pub states: usize,
+    /// When to stop searching, whatever is left.
+    pub deadline: Option<Instant>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            states: 2_000_000,
+            deadline: None,
+        }
+    }
+}
+
+/// An order that explains a run.
+#[derive(Clone, Debug)]
+pub struct Explanation {
+    /// The racing steps in the order found, described for people.
+    pub order: Vec<String>,
+    /// Distinct search states visited.
+    pub explored: usize,
+}
+
+/// Why a run was not explained.
+#[derive(Debug, thiserror::Error)]
+pub enum LinearizeError {
+    #[error("no order of the calls explains the run ({explored} states searched)\n{why}")]
+    Unexplained { explored: usize, why: String },
+    #[error(
+        "the search gave up after {explored} states ({reason}): the run is neither explained \
+         nor refuted\n{furthest}"
+    )]
+    Inconclusive {
+        explored: usize,
+        reason: &'static str,
+        furthest: String,
+    },
+    #[error("the history cannot be checked: {0}")]
+    Malformed(String),
+}
+
+/// Searches for an order of `history`'s calls that explains `observed` on an engine of
+/// `semantics` built with `config`.
+pub fn check(
+    history: &History,
+    observed: &Observed,
+    semantics: Semantics,
+    config: &EngineConfig,
+    budget: Budget,
+) -> Result<Explanation, LinearizeError> {
+    let checker = replay::Checker::new(history, observed, semantics, config)?;
+    checker.search(budget)
+}
+
+#[cfg(test)]
+mod tests;

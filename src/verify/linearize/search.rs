@@ -1,0 +1,159 @@
+//! The search: Wing and Gong's depth-first walk over the racing steps that may go next, with
+//! memoization (as in porcupine and lincheck): a search state seen once, by its fingerprint,
+//! is never searched again. Plus the one partial-order reduction that keeps it small (see
+//! `only_counts`), and the budget that stops it.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Instant;
+
+use super::explain::Furthest;
+use super::replay::{Checker, Node};
+use super::{Budget, Explanation, LinearizeError};
+
+impl Checker<'_> {
+    fn candidates(&self, node: &Node) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (id, step) in self.steps.iter().enumerate() {
+            if node.done.has(id) || !step.after.iter().all(|&a| node.done.has(a)) {
+                continue;
+            }
+            if self.only_counts(node, id) {
+                // Taking it now loses no explanation: see `only_counts`.
+                return vec![id];
+            }
+            out.push(id);
+        }
+        out
+    }
+
+    /// True when enabled step `id` is a submit or disconnect naming a client that is gone (or
+    /// never was) and closes no open broadcast window. Such a step only counts an unknown
+    /// client: it reads nothing any other step changes (a gone client never comes back), and
+    /// nothing reads what it changes but the final counters, so any explanation that takes it
+    /// later also works with it moved here. Taking it alone, without branching, is the
+    /// partial-order reduction that keeps a thread hammering a disconnected client from
+    /// multiplying the search.
+    fn only_counts(&self, node: &Node, id: usize) -> bool {
+        // Only a submit or a disconnect names a client.
+        let Some(&client) = self.steps[id].call(self.history).client() else {
+            return false;
+        };
+        !node.state.is_connected(client) && !node.open.iter().any(|open| open.closer == Some(id))
+    }
+
+    pub(super) fn search(&self, budget: Budget) -> Result<Explanation, LinearizeError> {
+        let mut root = Node::root(self.steps.len(), self.ids.len(), self.semantics.shards);
+        if let Err(why) = self.run_strict(&mut root, &self.history.setup) {
+            return Err(LinearizeError::Unexplained {
+                explored: 0,
+                why: format!("the sequential setup already differs from the model: {why}"),
+            });
+        }
+        let mut seen: HashSet<u64> = HashSet::new();
+        seen.insert(fingerprint(&root));
+        let mut furthest = Furthest::default();
+        let mut stack = vec![Frame {
+            candidates: self.candidates(&root),
+            node: root,
+            next: 0,
+            via: None,
+        }];
+        let total = self.steps.len();
+        if total == 0 {
+            return match self.finish(&stack[0].node) {
+                Ok(()) => Ok(Explanation {
+                    order: Vec::new(),
+                    explored: 1,
+                }),
+                Err(why) => Err(LinearizeError::Unexplained { explored: 1, why }),
+            };
+        }
+        let mut explored = 1;
+        while let Some(top) = stack.last_mut() {
+            let Some(&id) = top.candidates.get(top.next) else {
+                stack.pop();
+                continue;
+            };
+            top.next += 1;
+            let depth = top.node.done.count();
+            let child = match self.take(&top.node, id) {
+                Ok(child) => child,
+                Err(why) => {
+                    furthest.blocked(
+                        depth,
+                        format!("{}: {why}", self.steps[id].describe(self.history)),
+                    );
+                    continue;
+                }
+            };
+            if !seen.insert(fingerprint(&child)) {
+                continue;
+            }
+            explored += 1;
+            if explored > budget.states {
+                return Err(LinearizeError::Inconclusive {
+                    explored,
+                    reason: "state budget spent",
+                    furthest: furthest.explain(total),
+                });
+            }
+            if explored % 1024 == 0 && budget.deadline.is_some_and(|d| Instant::now() > d) {
+                return Err(LinearizeError::Inconclusive {
+                    explored,
+                    reason: "time budget spent",
+                    furthest: furthest.explain(total),
+                });
+            }
+            let path = || {
+                stack
+                    .iter()
+                    .filter_map(|frame| frame.via)
+                    .chain([id])
+                    .map(|id| self.steps[id].describe(self.history))
+                    .collect::<Vec<_>>()
+            };
+            let reached = child.done.count();
+            if reached == total {
+                match self.finish(&child) {
+                    Ok(()) => {
+                        return Ok(Explanation {
+                            order: path(),
+                            explored,
+                        });
+                    }
+                    Err(why) => {
+                        furthest.reached(total, path);
+                        furthest.blocked(total, format!("after the last step: {why}"));
+                        continue;
+                    }
+                }
+            }
+            furthest.reached(reached, path);
+            stack.push(Frame {
+                candidates: self.candidates(&child),
+                node: child,
+                next: 0,
+                via: Some(id),
+            });
+        }
+        Err(LinearizeError::Unexplained {
+            explored,
+            why: furthest.explain(total),
+        })
+    }
+}
+
+struct Frame {
+    node: Node,
+    candidates: Vec<usize>,
+    next: usize,
+    via: Option<usize>,
+}
+
+fn fingerprint(node: &Node) -> u64 {
+    // SipHash with fixed keys: a 64-bit fingerprint per state, deterministic across runs.
+    let mut hasher = DefaultHasher::new();
+    node.hash(&mut hasher);
+    hasher.finish()
+}
