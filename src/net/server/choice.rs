@@ -107,4 +107,15 @@ mod tests {
         assert_eq!("auto".parse::<EngineFlag>().ok(), Some(EngineFlag::Auto));
         assert!("mutex".parse::<EngineFlag>().is_err());
     }
+
+    #[test]
+    fn every_registered_engine_can_be_served_by_name() {
+        let missing = Path::new("/nonexistent/gate.json");
+        for kind in EngineKind::all() {
+            let flag = kind.name().parse::<EngineFlag>().ok();
+            assert_eq!(flag, Some(EngineFlag::Kind(kind)));
+            let chosen = choose_engine(EngineFlag::Kind(kind), Some(2), missing);
+            assert_eq!(chosen.spec, EngineSpec::new(kind, 2));
+        }
+    }
 }
