@@ -68,9 +68,30 @@ const ACTOR: EngineEntry = EngineEntry {
     build: |shards, config| Box::new(ActorEngine::new(shards, config)),
 };
 
+/// The test-only engine: the sequential model behind one mutex (`tests/registry.rs`). It
+/// takes the strictest orderings there are, those of a lock engine with a single shard: every
+/// call is one step, done before it returns.
+#[cfg(feature = "test-engine")]
+const SERIAL: EngineEntry = EngineEntry {
+    name: "serial",
+    summary: "test only: the sequential model behind one mutex",
+    sharded: false,
+    orderings: Orderings {
+        calls: CallOrder::Thread,
+        tick: TickOrder::ShardsThenExpiry,
+        disconnect: DisconnectOrder::AfterEarlierCalls,
+    },
+    palette: &[(127, 127, 127)],
+    build: |_, config| Box::new(crate::engines::serial::SerialEngine::new(config)),
+};
+
 /// Every engine, in the order tables list them. [`for_each_engine!`](crate::for_each_engine)
 /// lists the same engines for the test macros; a unit test below holds the two equal.
+#[cfg(not(feature = "test-engine"))]
 pub static ENGINES: &[EngineEntry] = &[LOCK, ACTOR];
+/// Every engine, in the order tables list them, with the test-only engine last.
+#[cfg(feature = "test-engine")]
+pub static ENGINES: &[EngineEntry] = &[LOCK, ACTOR, SERIAL];
 
 /// Expands `callback! { args... specs }` once, where `specs` is every registered engine at the
 /// shard counts the tests run, as `module: KIND / shards,` items: the sharded engines at one
@@ -131,7 +152,19 @@ macro_rules! __for_each_engine {
     };
 }
 
-/// The hook where test-only engines join the walk (none yet).
+/// Appends the test-only engine's row when the `test-engine` feature registers it. Defined
+/// here, in the library, so the feature is the library's and not the caller's.
+#[cfg(feature = "test-engine")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_test_engines {
+    ($($walk:tt)*) => {
+        $crate::__for_each_engine! { $($walk)* SERIAL: serial; }
+    };
+}
+
+/// Without the `test-engine` feature there is no test-only engine to add.
+#[cfg(not(feature = "test-engine"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __with_test_engines {
@@ -150,6 +183,9 @@ impl EngineKind {
     pub const LOCK: EngineKind = EngineKind(&LOCK);
     /// The actor engine, likewise.
     pub const ACTOR: EngineKind = EngineKind(&ACTOR);
+    /// The test-only engine (feature `test-engine`).
+    #[cfg(feature = "test-engine")]
+    pub const SERIAL: EngineKind = EngineKind(&SERIAL);
 
     /// Every registered engine, in table order.
     pub fn all() -> impl Iterator<Item = EngineKind> {
