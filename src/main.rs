@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Commands {
-    /// Run one seeded workload on the model and on both engines, and compare them.
+    /// Run one seeded workload on the model and on every engine, and compare them.
     Duel(DuelArgs),
     /// Check engines against the model, under races and for leaks; write the results the gate
     /// reads (reports/verification.json) and a table for people (reports/VERIFICATION.md).
@@ -43,6 +43,8 @@ enum Commands {
     /// Drive a running server with WebSocket clients playing a scenario; print a line a
     /// second and write reports/load.json with plots.
     Load(cli::load::LoadArgs),
+    /// List the registered engines, one a line: name, `sharded` or `single`, and what it is.
+    Engines,
     /// One worker process of `load` (started by it; prints JSON lines).
     #[command(hide = true)]
     LoadWorker(cli::load::WorkerArgs),
@@ -151,9 +153,22 @@ fn main() -> anyhow::Result<ExitCode> {
         Commands::Gate(args) => gate(args),
         Commands::Serve(args) => cli::serve::serve(args),
         Commands::Load(args) => cli::load::load(args),
+        Commands::Engines => {
+            engines();
+            Ok(())
+        }
         Commands::LoadWorker(args) => cli::load::worker(args),
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// One line per registered engine, tab-separated so scripts can count or cut them (`.ci/run`
+/// checks the end-to-end duel ran on every one).
+fn engines() {
+    for entry in lockchan::ENGINES {
+        let shards = if entry.sharded { "sharded" } else { "single" };
+        println!("{}\t{shards}\t{}", entry.name, entry.summary);
+    }
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<()> {

@@ -2,8 +2,9 @@
 //! `/admin` from a server started in-process, runs the page's script, and the figures it dumps
 //! change as clients connect and leave.
 //!
-//! Ignored by default, as it needs `/usr/bin/chromium`: `.ci/run` installs it and runs this
-//! file with `--ignored`.
+//! One test per registered engine at one shard (`lock_1::admin_page_figures_follow_clients`,
+//! ...; `lockchan::for_each_engine!`). Ignored by default, as it needs `/usr/bin/chromium`:
+//! `.ci/run` installs it and runs this file with `--ignored`.
 
 mod common;
 
@@ -16,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::server::{TestClient, TestServer};
+use lockchan::EngineSpec;
 use lockchan::server::ServerConfig;
-use lockchan::{EngineKind, EngineSpec};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -33,17 +34,26 @@ const VIRTUAL_TIME_BUDGET_MS: u32 = 3000;
 /// How many clients connect between the first and the second look.
 const CLIENTS: usize = 5;
 
-#[test]
-#[ignore = "needs Debian's chromium: .ci/run installs it and runs this with --ignored"]
-fn admin_page_figures_follow_clients_on_lock_1() {
-    run(EngineSpec::new(EngineKind::LOCK, 1));
+/// The page test on each engine spec of one shard; the others are skipped, as a shard count
+/// changes nothing the page shows.
+macro_rules! on_one_shard {
+    () => {};
+    ($module:ident: $kind:ident / 1, $($rest:tt)*) => {
+        mod $module {
+            #[test]
+            #[ignore = "needs Debian's chromium: .ci/run installs it and runs this with --ignored"]
+            fn admin_page_figures_follow_clients() {
+                super::run(lockchan::EngineSpec::new(lockchan::EngineKind::$kind, 1));
+            }
+        }
+        on_one_shard! { $($rest)* }
+    };
+    ($module:ident: $kind:ident / $shards:literal, $($rest:tt)*) => {
+        on_one_shard! { $($rest)* }
+    };
 }
 
-#[test]
-#[ignore = "needs Debian's chromium: .ci/run installs it and runs this with --ignored"]
-fn admin_page_figures_follow_clients_on_actor_1() {
-    run(EngineSpec::new(EngineKind::ACTOR, 1));
-}
+lockchan::for_each_engine!(on_one_shard {}, several = 2);
 
 fn run(spec: EngineSpec) {
     assert!(

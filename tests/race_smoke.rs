@@ -37,6 +37,7 @@ fn explained(
     checked.map_err(|why| format!("{spec}: {why}\nscenario:\n{shown}"))
 }
 
+/// One proptest per engine spec, named after it (`lock_1`, `actor_2`, ...).
 macro_rules! smoke {
     ($($name:ident: $kind:ident / $shards:literal),* $(,)?) => {
         proptest! {
@@ -52,4 +53,5 @@ macro_rules! smoke {
     };
 }
 
-smoke!(lock_1: LOCK / 1, lock_2: LOCK / 2, actor_1: ACTOR / 1, actor_2: ACTOR / 2);
+// Every registered engine at one shard and at two.
+lockchan::for_each_engine!(smoke {}, several = 2);

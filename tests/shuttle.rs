@@ -1,5 +1,5 @@
-//! Generated race scenarios on both engines under shuttle's controlled scheduler, each run
-//! checked by the linearizability checker (`lockchan::verify::linearize`).
+//! Generated race scenarios on every registered engine under shuttle's controlled scheduler,
+//! each run checked by the linearizability checker (`lockchan::verify::linearize`).
 //!
 //! Only built with the project's shuttle cfg:
 //!
@@ -9,8 +9,9 @@
 //! ```
 //!
 //! proptest generates a scenario (a sequential setup, then 2 to 4 threads of up to 16 calls)
-//! and a seed; the scenario runs on lock/1, lock/2, actor/1 and actor/2 under a PCT scheduler
-//! and then a random one, [`SCHEDULES`] schedules each. Every schedule's run must be explained
+//! and a seed; the scenario runs on every registered engine at one and two shards (lock/1,
+//! lock/2, actor/1, actor/2: `lockchan::for_each_engine!`) under a PCT scheduler and then a
+//! random one, [`SCHEDULES`] schedules each. Every schedule's run must be explained
 //! by some order of its calls through the model's rules, its teardown must leave nothing
 //! behind, and shuttle fails a schedule that deadlocks. A failure shrinks to a small scenario
 //! and prints a regression test to paste below, with the shuttle schedule that replays it
@@ -130,12 +131,10 @@ impl Failure {
         format!(
             "{}\n\nRegression test, ready to paste into tests/shuttle.rs:\n\n\
              #[test]\nfn regression_{kind}_{shards}() {{\n    let scenario = {scenario};\n    \
-             replay(EngineSpec::new(EngineKind::{kind_variant}, {shards}), &scenario, \"{schedule}\");\n}}\n",
+             replay(\"{spec}\".parse().expect(\"a registered engine\"), &scenario, \"{schedule}\");\n}}\n",
             self.message,
             kind = spec.kind,
             shards = spec.shards,
-            // The registry's constant for the engine: `EngineKind::LOCK`, `EngineKind::ACTOR`.
-            kind_variant = spec.kind.name().to_uppercase(),
         )
     }
 }
@@ -210,7 +209,8 @@ macro_rules! on_every_engine {
     };
 }
 
-on_every_engine!(lock_1: LOCK / 1, lock_2: LOCK / 2, actor_1: ACTOR / 1, actor_2: ACTOR / 2);
+// Every registered engine at one shard and at two.
+lockchan::for_each_engine!(on_every_engine {}, several = 2);
 
 /// The scenario of loom's first race, as a fixed regression: two clients racing for the last
 /// seat, a shout and a disconnect on the side.
@@ -238,12 +238,9 @@ fn a_fixed_race_for_the_last_seat_is_explained_on_every_engine() {
             ],
         ],
     };
-    for kind in EngineKind::all() {
-        for shards in [1, 2] {
-            let spec = EngineSpec::new(kind, shards);
-            if let Err(failure) = schedules(spec, &scenario_config(), &scenario, 7) {
-                panic!("{}", failure.regression(spec, &scenario));
-            }
+    for spec in lockchan::all_specs(&[1, 2]) {
+        if let Err(failure) = schedules(spec, &scenario_config(), &scenario, 7) {
+            panic!("{}", failure.regression(spec, &scenario));
         }
     }
 }

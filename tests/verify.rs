@@ -1,5 +1,5 @@
-//! `lockchan verify` on a small budget: every real engine passes every check, and the results
-//! read back as the gate reads them.
+//! `lockchan verify` on a small budget: every registered engine, at every shard count verify
+//! checks by default, passes every check, and the results read back as the gate reads them.
 
 use std::time::Duration;
 
@@ -8,11 +8,16 @@ use lockchan::{EngineKind, EngineSpec};
 
 #[test]
 fn every_real_engine_passes_every_check() {
+    // verify's own default list: every registered engine at each shard count it takes.
+    let engines = VerifyConfig::default().engines;
+    for kind in EngineKind::all() {
+        assert!(
+            engines.iter().any(|spec| spec.kind == kind),
+            "verify's default list leaves out {kind}"
+        );
+    }
     let config = VerifyConfig {
-        engines: vec![
-            EngineSpec::new(EngineKind::LOCK, 2),
-            EngineSpec::new(EngineKind::ACTOR, 2),
-        ],
+        engines: engines.clone(),
         scripts: 20,
         races: 1,
         leak_cycles: 12,
@@ -20,7 +25,10 @@ fn every_real_engine_passes_every_check() {
         time_limit: Duration::from_secs(120),
     };
     let report = verify(&config, |_, _| {});
-    assert_eq!(report.engines.len(), 2);
+    let checked: Vec<&str> = report.engines.keys().map(String::as_str).collect();
+    let mut expected: Vec<String> = engines.iter().map(EngineSpec::to_string).collect();
+    expected.sort();
+    assert_eq!(checked, expected);
     for (engine, verification) in &report.engines {
         let names: Vec<_> = verification
             .checks

@@ -1,6 +1,6 @@
-//! `lockchan duel --e2e`: the same binary serves on each engine in turn, the same load runs
-//! against each, and the table puts them side by side, with whether each server returned to
-//! its baseline afterwards.
+//! `lockchan duel --e2e`: the same binary serves on each engine in turn (every registered one
+//! by default), the same load runs against each, and the table puts them side by side, with
+//! whether each server returned to its baseline afterwards.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -20,8 +20,8 @@ pub(crate) struct E2eArgs {
     /// Run the end-to-end duel: real servers, real sockets, the load generator.
     #[arg(long)]
     pub(crate) e2e: bool,
-    /// Engines the server runs, in turn (e2e).
-    #[arg(long, value_delimiter = ',', default_value = "lock/1,actor/1")]
+    /// Engines the server runs, in turn [default: every registered engine at one shard] (e2e).
+    #[arg(long, value_delimiter = ',')]
     engines: Vec<EngineSpec>,
     /// The load's scenario (e2e).
     #[arg(long, value_enum, default_value_t = Scenario::Mixed)]
@@ -67,8 +67,13 @@ pub(crate) fn e2e(args: &E2eArgs, clients: usize, room_size: u8) -> anyhow::Resu
     if let Some(dir) = args.e2e_out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let engines = if args.engines.is_empty() {
+        lockchan::all_specs(&[1])
+    } else {
+        args.engines.clone()
+    };
     let mut runs = Vec::new();
-    for &engine in &args.engines {
+    for engine in engines {
         eprintln!(
             "e2e: {engine}: {clients} clients, scenario {}",
             args.scenario

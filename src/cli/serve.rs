@@ -18,7 +18,7 @@ pub(crate) struct ServeArgs {
     /// Where the admin page, `/metrics` and `/healthz` are served. Keep it private.
     #[arg(long, env = "LOCKCHAN_ADMIN_ADDR", default_value = "127.0.0.1:8081")]
     admin_addr: SocketAddr,
-    /// `auto` (the gate's choice), `lock` or `actor`.
+    /// `auto` (the gate's choice) or an engine's name (`lockchan engines` lists them).
     #[arg(long, env = "LOCKCHAN_ENGINE", default_value = "auto")]
     engine: EngineFlag,
     /// Shards of the engine (locks, or room actors); default: the gate's, else 1.

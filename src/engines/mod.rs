@@ -5,6 +5,8 @@
 //! - `actor`: a world actor and room actors on threads, fed by crossbeam channels.
 //! - `rooms`, `courier`: room bookkeeping and outbox delivery every engine shares, so the
 //!   engines differ only in how they synchronize.
+//! - `registry`: the table of engines every consumer iterates.
+//! - `serial`: the test-only engine (feature `test-engine`), the model behind one mutex.
 //! - `seeded`: planted bugs (feature `seeded-bugs`); `work`: simulated game logic.
 
 pub(crate) mod actor;
@@ -14,6 +16,8 @@ pub(crate) mod lock;
 pub(crate) mod registry;
 pub(crate) mod rooms;
 pub mod seeded;
+#[cfg(feature = "test-engine")]
+pub(crate) mod serial;
 pub mod work;
 
 /// The fingerprint of the engine sources this binary was built from (`src/engines`,

@@ -1,8 +1,9 @@
 //! The registry: the one table of engines that every consumer iterates — the tests, verify,
 //! the duel, the benches, the gate, the report, the server and the end-to-end duel.
 //!
-//! Adding an engine is one [`EngineEntry`] in [`ENGINES`] plus its module; nothing else names
-//! an engine. A consumer that needs a property of an engine (does it have shards? which orders
+//! Adding an engine is its module plus, in this file, one [`EngineEntry`] in [`ENGINES`] and
+//! its row in [`for_each_engine!`](crate::for_each_engine), the test suites' list (a unit test
+//! fails while the row is missing); nothing else names an engine. A consumer that needs a property of an engine (does it have shards? which orders
 //! may the checker allow? which colour is its line?) reads the entry instead of matching on a
 //! kind, so a new engine cannot be silently left out. The pattern is crossbeam-channel's
 //! flavours and ripgrep's `rgtest!`: one list, many users.
@@ -67,8 +68,110 @@ const ACTOR: EngineEntry = EngineEntry {
     build: |shards, config| Box::new(ActorEngine::new(shards, config)),
 };
 
-/// Every engine, in the order tables list them.
+/// The test-only engine: the sequential model behind one mutex (`tests/registry.rs`). It
+/// takes the strictest orderings there are, those of a lock engine with a single shard: every
+/// call is one step, done before it returns.
+#[cfg(feature = "test-engine")]
+const SERIAL: EngineEntry = EngineEntry {
+    name: "serial",
+    summary: "test only: the sequential model behind one mutex",
+    sharded: false,
+    orderings: Orderings {
+        calls: CallOrder::Thread,
+        tick: TickOrder::ShardsThenExpiry,
+        disconnect: DisconnectOrder::AfterEarlierCalls,
+    },
+    palette: &[(127, 127, 127)],
+    build: |_, config| Box::new(crate::engines::serial::SerialEngine::new(config)),
+};
+
+/// Every engine, in the order tables list them. [`for_each_engine!`](crate::for_each_engine)
+/// lists the same engines for the test macros; a unit test below holds the two equal.
+#[cfg(not(feature = "test-engine"))]
 pub static ENGINES: &[EngineEntry] = &[LOCK, ACTOR];
+/// Every engine, in the order tables list them, with the test-only engine last.
+#[cfg(feature = "test-engine")]
+pub static ENGINES: &[EngineEntry] = &[LOCK, ACTOR, SERIAL];
+
+/// Expands `callback! { args... specs }` once, where `specs` is every registered engine at the
+/// shard counts the tests run, as `module: KIND / shards,` items: the sharded engines at one
+/// shard and at `several` (2 or 3) shards, an engine without shards once under its bare name.
+///
+/// ```text
+/// lockchan::for_each_engine!(my_tests { some args; }, several = 3);
+/// // expands to
+/// my_tests! { some args; lock_1: LOCK / 1, lock_3: LOCK / 3, actor_1: ACTOR / 1,
+///             actor_3: ACTOR / 3, }
+/// ```
+///
+/// `KIND` names an [`EngineKind`](crate::EngineKind) const. This is the test suites' list of
+/// engines (ripgrep's `rgtest!` pattern): `per_engine!`, the race smoke test and the shuttle
+/// tests take theirs from here, so a registered engine is tested under the same names as the
+/// others. A macro cannot read [`ENGINES`], so the rows below repeat its names; the unit test
+/// `the_test_macro_lists_every_registered_engine` fails when the two disagree.
+#[macro_export]
+macro_rules! for_each_engine {
+    ($($callback:ident)::+ { $($args:tt)* }, several = $several:tt) => {
+        $crate::__with_test_engines! {
+            @several $several; $($callback)::+ { $($args)* }; [];
+            // One row per engine: `KIND: module_1 module_2 module_3;` for an engine with shards,
+            // `KIND: module;` for one without.
+            LOCK: lock_1 lock_2 lock_3;
+            ACTOR: actor_1 actor_2 actor_3;
+        }
+    };
+}
+
+/// Walks the rows of [`for_each_engine!`], gathering the specs, then calls the callback.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_engine {
+    (@several $several:tt; $($callback:ident)::+ { $($args:tt)* }; [$($done:tt)*];) => {
+        $($callback)::+! { $($args)* $($done)* }
+    };
+    (@several 2; $($callback:ident)::+ { $($args:tt)* }; [$($done:tt)*];
+     $kind:ident: $one:ident $two:ident $three:ident; $($rows:tt)*) => {
+        $crate::__for_each_engine! {
+            @several 2; $($callback)::+ { $($args)* };
+            [$($done)* $one: $kind / 1, $two: $kind / 2,]; $($rows)*
+        }
+    };
+    (@several 3; $($callback:ident)::+ { $($args:tt)* }; [$($done:tt)*];
+     $kind:ident: $one:ident $two:ident $three:ident; $($rows:tt)*) => {
+        $crate::__for_each_engine! {
+            @several 3; $($callback)::+ { $($args)* };
+            [$($done)* $one: $kind / 1, $three: $kind / 3,]; $($rows)*
+        }
+    };
+    (@several $several:tt; $($callback:ident)::+ { $($args:tt)* }; [$($done:tt)*];
+     $kind:ident: $module:ident; $($rows:tt)*) => {
+        $crate::__for_each_engine! {
+            @several $several; $($callback)::+ { $($args)* };
+            [$($done)* $module: $kind / 1,]; $($rows)*
+        }
+    };
+}
+
+/// Appends the test-only engine's row when the `test-engine` feature registers it. Defined
+/// here, in the library, so the feature is the library's and not the caller's.
+#[cfg(feature = "test-engine")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_test_engines {
+    ($($walk:tt)*) => {
+        $crate::__for_each_engine! { $($walk)* SERIAL: serial; }
+    };
+}
+
+/// Without the `test-engine` feature there is no test-only engine to add.
+#[cfg(not(feature = "test-engine"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_test_engines {
+    ($($walk:tt)*) => {
+        $crate::__for_each_engine! { $($walk)* }
+    };
+}
 
 /// An engine of the registry, by reference: cheap to copy, compared and hashed by name,
 /// serialized as its name.
@@ -80,6 +183,9 @@ impl EngineKind {
     pub const LOCK: EngineKind = EngineKind(&LOCK);
     /// The actor engine, likewise.
     pub const ACTOR: EngineKind = EngineKind(&ACTOR);
+    /// The test-only engine (feature `test-engine`).
+    #[cfg(feature = "test-engine")]
+    pub const SERIAL: EngineKind = EngineKind(&SERIAL);
 
     /// Every registered engine, in table order.
     pub fn all() -> impl Iterator<Item = EngineKind> {
@@ -296,6 +402,29 @@ mod tests {
             let engine = spec.build(EngineConfig::default());
             assert_eq!(engine.name(), spec.to_string());
             assert_eq!(spec.to_string().parse::<EngineSpec>().ok(), Some(spec));
+        }
+    }
+
+    /// `for_each_engine!` repeats the registry's names, as a macro cannot read a static: this
+    /// holds the two lists equal, at both shard choices.
+    #[test]
+    fn the_test_macro_lists_every_registered_engine() {
+        macro_rules! specs {
+            ($($module:ident: $kind:ident / $shards:literal,)*) => {
+                vec![$((stringify!($module), EngineSpec::new(EngineKind::$kind, $shards))),*]
+            };
+        }
+        for (listed, several) in [
+            (crate::for_each_engine!(specs {}, several = 2), 2),
+            (crate::for_each_engine!(specs {}, several = 3), 3),
+        ] {
+            let expected: Vec<EngineSpec> = all_specs(&[1, several]);
+            let specs: Vec<EngineSpec> = listed.iter().map(|&(_, spec)| spec).collect();
+            assert_eq!(specs, expected);
+            for (module, spec) in listed {
+                let name = spec.to_string().replace('/', "_");
+                assert_eq!(module, name, "{spec} is tested as `{module}`");
+            }
         }
     }
 

@@ -11,24 +11,22 @@ use lockchan::{ClientId, Engine, Event, OutboxReceiver, Player, RecvError, outbo
 pub mod server;
 
 /// Runs each named `fn(EngineSpec)` once per engine under test, as `lock_1::name`,
-/// `lock_3::name`, `actor_1::name` and `actor_3::name`, so every engine passes the same tests
-/// under the same names. `per_engine!(async: ...)` does the same for `async fn(EngineSpec)`,
-/// each on its own two-worker tokio runtime.
+/// `lock_3::name`, `actor_1::name`, `actor_3::name` and so on for every registered engine
+/// (`lockchan::for_each_engine!`), so every engine passes the same tests under the same names.
+/// `per_engine!(async: ...)` does the same for `async fn(EngineSpec)`, each on its own
+/// two-worker tokio runtime.
 #[macro_export]
 macro_rules! per_engine {
     ($($test:ident),* $(,)?) => {
-        $crate::per_engine!(@shard lock_1, LOCK, 1; $($test),*);
-        $crate::per_engine!(@shard lock_3, LOCK, 3; $($test),*);
-        $crate::per_engine!(@shard actor_1, ACTOR, 1; $($test),*);
-        $crate::per_engine!(@shard actor_3, ACTOR, 3; $($test),*);
+        lockchan::for_each_engine!($crate::per_engine { @engines sync [$($test),*] }, several = 3);
     };
     (async: $($test:ident),* $(,)?) => {
-        $crate::per_engine!(@async lock_1, LOCK, 1; $($test),*);
-        $crate::per_engine!(@async lock_3, LOCK, 3; $($test),*);
-        $crate::per_engine!(@async actor_1, ACTOR, 1; $($test),*);
-        $crate::per_engine!(@async actor_3, ACTOR, 3; $($test),*);
+        lockchan::for_each_engine!($crate::per_engine { @engines async [$($test),*] }, several = 3);
     };
-    (@async $module:ident, $kind:ident, $shards:literal; $($test:ident),*) => {
+    (@engines $mode:tt $tests:tt $($module:ident: $kind:ident / $shards:literal,)*) => {
+        $($crate::per_engine!(@$mode $module, $kind, $shards; $tests);)*
+    };
+    (@async $module:ident, $kind:ident, $shards:literal; [$($test:ident),*]) => {
         mod $module {
             $(
                 #[test]
@@ -44,7 +42,7 @@ macro_rules! per_engine {
             )*
         }
     };
-    (@shard $module:ident, $kind:ident, $shards:literal; $($test:ident),*) => {
+    (@sync $module:ident, $kind:ident, $shards:literal; [$($test:ident),*]) => {
         mod $module {
             $(
                 #[test]

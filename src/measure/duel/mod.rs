@@ -1,5 +1,5 @@
-//! The duel: one fixed, seeded workload run on the sequential model and on both engines, with
-//! throughput, latency and the invariants of every client's stream side by side.
+//! The duel: one fixed, seeded workload run on the sequential model and on every registered
+//! engine, with throughput, latency and the invariants of every client's stream side by side.
 //!
 //! [`DuelReport`] is `reports/duel.json`'s format, declared here once: `lockchan duel` writes it
 //! and the report reads it back with the same type.
@@ -59,6 +59,23 @@ impl Default for DuelConfig {
     }
 }
 
+impl DuelConfig {
+    /// The engines the duel runs after the model, in order: for each of `shards` in turn, every
+    /// registered engine that takes it. An engine without shards runs once, with the first.
+    pub fn contenders(&self) -> Vec<EngineSpec> {
+        let mut specs: Vec<EngineSpec> = Vec::new();
+        for &shards in &self.shards {
+            for kind in EngineKind::all() {
+                let spec = EngineSpec::new(kind, shards);
+                if !specs.contains(&spec) {
+                    specs.push(spec);
+                }
+            }
+        }
+        specs
+    }
+}
+
 /// One contender's figures.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DuelRow {
@@ -97,20 +114,19 @@ pub struct DuelReport {
     pub rows: Vec<DuelRow>,
 }
 
-/// Runs the model, then every engine at every shard count, and reports them in that order.
+/// Runs the model, then every contender ([`DuelConfig::contenders`]), and reports them in that
+/// order.
 pub fn run_duel(config: &DuelConfig, mut progress: impl FnMut(&DuelRow)) -> DuelReport {
     let mut rows = Vec::new();
     let model = SequentialModel::new(EngineConfig::default());
     let row = run_one(&model, "model", 1, config);
     progress(&row);
     rows.push(row);
-    for &shards in &config.shards {
-        for kind in EngineKind::all() {
-            let engine = EngineSpec::new(kind, shards).build(EngineConfig::default());
-            let row = run_one(&*engine, &engine.name(), config.threads, config);
-            progress(&row);
-            rows.push(row);
-        }
+    for spec in config.contenders() {
+        let engine = spec.build(EngineConfig::default());
+        let row = run_one(&*engine, &engine.name(), config.threads, config);
+        progress(&row);
+        rows.push(row);
     }
     DuelReport {
         config: config.clone(),

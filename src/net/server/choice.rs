@@ -168,4 +168,15 @@ mod tests {
         assert_eq!(named.stale_gate, None);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn every_registered_engine_can_be_served_by_name() {
+        let missing = Path::new("/nonexistent/gate.json");
+        for kind in EngineKind::all() {
+            let flag = kind.name().parse::<EngineFlag>().ok();
+            assert_eq!(flag, Some(EngineFlag::Kind(kind)));
+            let chosen = choose_engine(EngineFlag::Kind(kind), Some(2), missing);
+            assert_eq!(chosen.spec, EngineSpec::new(kind, 2));
+        }
+    }
 }
