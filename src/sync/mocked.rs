@@ -4,7 +4,8 @@
 //!
 //! It exports exactly what `native.rs` exports, with the same signatures where the engines use
 //! them, so engine code compiles unchanged against either. Everything here only works inside
-//! `loom::model`, which is why nothing outside `tests/loom.rs` builds with this cfg.
+//! `loom::model`, which is why nothing but `tests/loom.rs` and this module's own checks
+//! (`loom_tests.rs`) runs with this cfg.
 
 use std::sync::PoisonError;
 

@@ -6,7 +6,8 @@
 //!
 //! - `native.rs` (a normal build): parking_lot's locks, crossbeam's channels, std's threads;
 //! - `mocked.rs` (`RUSTFLAGS="--cfg lockchan_loom"`): loom's models, so a small race can be
-//!   checked under every interleaving (`tests/loom.rs`);
+//!   checked under every interleaving (`tests/loom.rs`; the shim's own checks are
+//!   `loom_tests.rs`);
 //! - `shuttle.rs` (`RUSTFLAGS="--cfg lockchan_shuttle"`): shuttle's, so whole generated
 //!   scenarios run under a controlled, randomized scheduler that can replay a failing
 //!   schedule (`tests/shuttle.rs`).
@@ -31,6 +32,9 @@ pub(crate) use native::*;
 mod mocked;
 #[cfg(lockchan_loom)]
 pub(crate) use mocked::*;
+
+#[cfg(all(test, lockchan_loom))]
+mod loom_tests;
 
 #[cfg(lockchan_shuttle)]
 mod shuttle;
