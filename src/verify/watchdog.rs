@@ -1,6 +1,7 @@
 //! Runs a check under a time limit, so a deadlock or a lost reply fails the check instead of
 //! hanging CI.
 
+use std::any::Any;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -32,18 +33,62 @@ where
     }
     match finished.recv_timeout(limit) {
         Ok(Ok(value)) => Watched::Finished(value),
-        Ok(Err(panic)) => Watched::Panicked(panic_message(&panic)),
+        Ok(Err(panic)) => Watched::Panicked(panic_message(panic)),
         Err(_) => Watched::Stalled,
     }
 }
 
 /// What a caught panic said: its message when it had one.
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+///
+/// It takes the payload `catch_unwind` returned by value, not by reference: a
+/// `&Box<dyn Any + Send>` coerces silently to `&dyn Any` with the box itself as the value, every
+/// downcast misses and each panic would read "a panic without a message". A box by value admits
+/// no such coercion.
+///
+/// ```
+/// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+/// assert_eq!(lockchan::verify::panic_message(payload), "boom");
+/// ```
+///
+/// ```compile_fail
+/// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+/// lockchan::verify::panic_message(&payload);
+/// ```
+pub fn panic_message(panic: Box<dyn Any + Send>) -> String {
     if let Some(text) = panic.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = panic.downcast_ref::<String>() {
         text.clone()
     } else {
         "a panic without a message".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a watched run that panicked reported.
+    fn reported<F: FnOnce() + Send + 'static>(body: F) -> String {
+        match watch("panics", Duration::from_secs(30), body) {
+            Watched::Panicked(message) => message,
+            Watched::Finished(()) => panic!("the run finished instead of panicking"),
+            Watched::Stalled => panic!("the run stalled instead of panicking"),
+        }
+    }
+
+    #[test]
+    fn a_panicking_check_reports_its_message() {
+        assert_eq!(reported(|| panic!("boom")), "boom");
+        let what = "formatted";
+        assert_eq!(reported(move || panic!("boom, {what}")), "boom, formatted");
+    }
+
+    #[test]
+    fn a_panic_with_a_payload_that_is_not_text_says_so() {
+        assert_eq!(
+            reported(|| std::panic::panic_any(17_u32)),
+            "a panic without a message"
+        );
     }
 }
