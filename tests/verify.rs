@@ -1,18 +1,29 @@
 //! `lockchan verify` on a small budget: every real engine passes every check, and the results
 //! read back as the gate reads them.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
-use lockchan::verify::{VerificationReport, VerifyConfig, render_markdown, verify};
+use lockchan::verify::{SHARD_COUNTS, VerificationReport, VerifyConfig, render_markdown, verify};
 use lockchan::{EngineKind, EngineSpec};
+
+/// Every engine the suite knows: each kind at each shard count verify checks by default.
+fn every_engine() -> Vec<EngineSpec> {
+    EngineKind::ALL
+        .into_iter()
+        .flat_map(|kind| SHARD_COUNTS.map(|shards| EngineSpec::new(kind, shards)))
+        .collect()
+}
 
 #[test]
 fn every_real_engine_passes_every_check() {
+    let engines = every_engine();
+    // `lockchan verify`'s defaults cover the same engines, so a kind or a shard count added to
+    // one is checked by the other.
+    let defaults: HashSet<_> = VerifyConfig::default().engines.into_iter().collect();
+    assert_eq!(defaults, engines.iter().copied().collect::<HashSet<_>>());
     let config = VerifyConfig {
-        engines: vec![
-            EngineSpec::new(EngineKind::Lock, 2),
-            EngineSpec::new(EngineKind::Actor, 2),
-        ],
+        engines: engines.clone(),
         scripts: 20,
         races: 1,
         leak_cycles: 12,
@@ -20,7 +31,9 @@ fn every_real_engine_passes_every_check() {
         time_limit: Duration::from_secs(120),
     };
     let report = verify(&config, |_, _| {});
-    assert_eq!(report.engines.len(), 2);
+    let verified: HashSet<_> = report.engines.keys().cloned().collect();
+    let expected: HashSet<_> = engines.iter().map(|spec| spec.to_string()).collect();
+    assert_eq!(verified, expected, "every engine verified, each once");
     for (engine, verification) in &report.engines {
         let names: Vec<_> = verification
             .checks

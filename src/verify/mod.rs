@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::config::EngineConfig;
-use crate::engines::engine::{Engine, EngineSpec};
+use crate::engines::engine::{Engine, EngineKind, EngineSpec};
 use crate::seeded::Seeded;
 use watchdog::{Watched, watch};
 
@@ -45,18 +45,16 @@ pub struct VerifyConfig {
     pub time_limit: Duration,
 }
 
+/// The shard counts every engine kind is verified at by default: one shard, and two and four
+/// so that the paths that cross shards run too.
+pub const SHARD_COUNTS: [usize; 3] = [1, 2, 4];
+
 impl Default for VerifyConfig {
     fn default() -> VerifyConfig {
-        use crate::engines::engine::EngineKind::{Actor, Lock};
         VerifyConfig {
-            engines: [1, 2, 4]
+            engines: SHARD_COUNTS
                 .into_iter()
-                .flat_map(|shards| {
-                    [
-                        EngineSpec::new(Lock, shards),
-                        EngineSpec::new(Actor, shards),
-                    ]
-                })
+                .flat_map(|shards| EngineKind::ALL.map(|kind| EngineSpec::new(kind, shards)))
                 .collect(),
             scripts: 2000,
             races: 10,
