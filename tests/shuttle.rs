@@ -96,7 +96,7 @@ fn explore(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         runner.run(move || execution(spec, &config, &scenario));
     }))
-    .map_err(|panic| Failure::from_panic(&panic_message(&*panic)))
+    .map_err(|panic| Failure::from_panic(&panic_message(panic)))
 }
 
 /// A failed schedule: shuttle's message and the schedule string to replay it.

@@ -1,5 +1,7 @@
-//! Delivery into outboxes, shared by every engine and the model: count what was delivered,
-//! close and remember a full outbox's client, never wait.
+//! Delivery into outboxes, shared by every engine: count what was delivered, close and
+//! remember a full outbox's client, never wait. The model (`spec::model`) keeps its own copy of
+//! these rules on purpose: it shares no delivery code with the engines, so a mistake here shows
+//! up as a difference from it.
 
 use std::collections::BTreeSet;
 

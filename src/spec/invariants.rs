@@ -272,7 +272,10 @@ mod tests {
             room,
             members: members(&[1]),
         };
-        assert_eq!(stream(&[joined(ROOM), joined(OTHER)]).len(), 1);
+        assert_eq!(
+            stream(&[joined(ROOM), joined(OTHER)]),
+            ["c1: joined r3-1 while still in r2-1"]
+        );
     }
 
     #[test]
@@ -285,7 +288,10 @@ mod tests {
             room: ROOM,
             members: members(&[2, 1]),
         };
-        assert_eq!(stream(&[joined, matched.clone(), matched]).len(), 1);
+        assert_eq!(
+            stream(&[joined, matched.clone(), matched]),
+            ["c1: matched twice in r2-1"]
+        );
     }
 
     #[test]
@@ -299,7 +305,10 @@ mod tests {
             room: ROOM,
             members: members(&[2, 1]),
         };
-        assert_eq!(stream(&[joined, said("5"), said("4")]).len(), 1);
+        assert_eq!(
+            stream(&[joined, said("5"), said("4")]),
+            ["c1: c2's message 4 came after 5"]
+        );
     }
 
     #[test]
@@ -308,7 +317,7 @@ mod tests {
             room: ROOM,
             client: ClientId(2),
         };
-        assert_eq!(stream(&[late]).len(), 1);
+        assert_eq!(stream(&[late]), ["c1: member_left for r2-1 while in None"]);
     }
 
     #[test]
@@ -322,7 +331,10 @@ mod tests {
             members: members(&[2, 1]),
         };
         let timeout = Event::MatchTimeout { room: ROOM };
-        assert_eq!(stream(&[joined, matched, timeout]).len(), 1);
+        assert_eq!(
+            stream(&[joined, matched, timeout]),
+            ["c1: match timeout in r2-1, which had matched"]
+        );
     }
 
     #[test]
@@ -330,7 +342,7 @@ mod tests {
         let tick = |s| Event::Tick {
             at: Duration::from_secs(s),
         };
-        assert_eq!(stream(&[tick(2), tick(1)]).len(), 1);
+        assert_eq!(stream(&[tick(2), tick(1)]), ["c1: tick at 1s after 2s"]);
     }
 
     fn seated(room: Option<RoomId>) -> ClientView {
@@ -351,7 +363,10 @@ mod tests {
             matched: false,
         };
         snapshot.rooms.insert(ROOM, full_open);
-        assert_eq!(check_snapshot(&snapshot).len(), 1, "full but open");
+        assert_eq!(
+            check_snapshot(&snapshot),
+            ["room r2-1 is full but not matched"]
+        );
         let also = RoomView {
             created_at: Duration::ZERO,
             members: vec![ClientId(1)],
@@ -370,6 +385,9 @@ mod tests {
         let mut snapshot = Snapshot::default();
         snapshot.clients.insert(ClientId(1), seated(None));
         snapshot.counters.connects = 1;
-        assert_eq!(check_empty(&snapshot).len(), 2);
+        assert_eq!(
+            check_empty(&snapshot),
+            ["1 clients left behind", "1 connects but 0 disconnects"]
+        );
     }
 }

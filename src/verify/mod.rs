@@ -47,10 +47,14 @@ pub struct VerifyConfig {
     pub time_limit: Duration,
 }
 
+/// The shard counts every engine kind is verified at by default: one shard, and two and four
+/// so that the paths that cross shards run too.
+pub const SHARD_COUNTS: [usize; 3] = [1, 2, 4];
+
 impl Default for VerifyConfig {
     fn default() -> VerifyConfig {
         VerifyConfig {
-            engines: crate::engines::registry::all_specs(&[1, 2, 4]),
+            engines: crate::engines::registry::all_specs(&SHARD_COUNTS),
             scripts: 2000,
             races: 10,
             leak_cycles: 100,

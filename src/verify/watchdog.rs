@@ -34,7 +34,36 @@ where
     }
     match finished.recv_timeout(limit) {
         Ok(Ok(value)) => Watched::Finished(value),
-        Ok(Err(panic)) => Watched::Panicked(panic_message(&panic)),
+        Ok(Err(panic)) => Watched::Panicked(panic_message(panic)),
         Err(_) => Watched::Stalled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a watched run that panicked reported.
+    fn reported<F: FnOnce() + Send + 'static>(body: F) -> String {
+        match watch("panics", Duration::from_secs(30), body) {
+            Watched::Panicked(message) => message,
+            Watched::Finished(()) => panic!("the run finished instead of panicking"),
+            Watched::Stalled => panic!("the run stalled instead of panicking"),
+        }
+    }
+
+    #[test]
+    fn a_panicking_check_reports_its_message() {
+        assert_eq!(reported(|| panic!("boom")), "boom");
+        let what = "formatted";
+        assert_eq!(reported(move || panic!("boom, {what}")), "boom, formatted");
+    }
+
+    #[test]
+    fn a_panic_with_a_payload_that_is_not_text_says_so() {
+        assert_eq!(
+            reported(|| std::panic::panic_any(17_u32)),
+            "a panic without a message"
+        );
     }
 }

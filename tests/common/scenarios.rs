@@ -71,7 +71,7 @@ pub fn within<T: Send + 'static>(
         .map_err(|error| format!("could not start the case's thread: {error}"))?;
     match finished.recv_timeout(limit) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(panic)) => Err(panic_message(&*panic)),
+        Ok(Err(panic)) => Err(panic_message(panic)),
         Err(_) => Err(format!("the case took longer than its limit of {limit:?}")),
     }
 }

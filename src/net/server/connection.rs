@@ -210,7 +210,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 refusal
             }
             Err(payload) => {
-                super::panic::contain(&self.shared, self.client, payload.as_ref());
+                super::panic::contain(&self.shared, self.client, payload);
                 ProtocolError::Internal
             }
         };

@@ -11,7 +11,7 @@ use crate::{ClientId, Command};
 /// leaves, so each gets `left` and the others `member_left`) and counts it. The engine's state
 /// is whole: the panic happened in the server's handling, around the engine call, and both
 /// engines leave their state consistent between calls.
-pub(crate) fn contain(shared: &Shared, client: ClientId, payload: &(dyn Any + Send)) {
+pub(crate) fn contain(shared: &Shared, client: ClientId, payload: Box<dyn Any + Send>) {
     shared.metrics.panics_caught.inc();
     let message = panic_message(payload);
     let snapshot = shared.engine.snapshot();
