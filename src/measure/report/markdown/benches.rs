@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{BENCH_COMMAND, Doc, cell};
+use super::{Doc, cell};
 use crate::measure::criterion::{BenchResult, Contender};
 use crate::measure::format;
 use crate::measure::report::figures::{self, CALIBRATION_GROUP, MICRO_GROUP, TALK};
@@ -14,11 +14,7 @@ impl Doc<'_> {
         let results = self.inputs.results();
         let groups = figures::workload_groups(results);
         if groups.is_empty() {
-            let _ = writeln!(
-                out,
-                "No engine workload results in `{}`: run {BENCH_COMMAND} to produce them.\n",
-                self.criterion_dir()
-            );
+            self.no_workload_results(out);
             return;
         }
         out.push_str(

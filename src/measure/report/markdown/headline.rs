@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{BENCH_COMMAND, Doc, cell};
+use super::{Doc, cell};
 use crate::engines::registry::EngineKind;
 use crate::measure::format;
 use crate::measure::report::figures::{self, Best, HeadlineRow};
@@ -14,11 +14,7 @@ impl Doc<'_> {
         out.push_str("## Headline: every engine at its best shard count\n\n");
         let rows = figures::headline(self.inputs.results());
         if rows.is_empty() {
-            let _ = writeln!(
-                out,
-                "No engine workload results in `{}`: run {BENCH_COMMAND} to produce them.\n",
-                self.criterion_dir()
-            );
+            self.no_workload_results(out);
             return;
         }
         out.push_str(

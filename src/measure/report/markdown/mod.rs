@@ -68,6 +68,16 @@ impl Doc<'_> {
         self.inputs.criterion.path.display().to_string()
     }
 
+    /// The sentence a section prints instead of its table when criterion left no workload
+    /// results.
+    fn no_workload_results(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "No engine workload results in `{}`: run {BENCH_COMMAND} to produce them.\n",
+            self.criterion_dir()
+        );
+    }
+
     fn extra_dir(&self) -> String {
         self.inputs.extra.path.display().to_string()
     }
