@@ -56,6 +56,9 @@ static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
 /// never raises a false alarm; the actor engine's per-client orders make the largest searches.
 static INCONCLUSIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// Seeds a fixed regression scenario is explored with.
+const SEEDS_FOR_REGRESSIONS: u64 = 8;
+
 fn shuttle_config() -> Config {
     let mut config = Config::new();
     // The engines' ordering comments matter to the real build; shuttle's atomics are
@@ -241,6 +244,43 @@ fn a_fixed_race_for_the_last_seat_is_explained_on_every_engine() {
     for spec in lockchan::all_specs(&[1, 2]) {
         if let Err(failure) = schedules(spec, &scenario_config(), &scenario, 7) {
             panic!("{}", failure.regression(spec, &scenario));
+        }
+    }
+}
+
+/// Found by CI (2026-12-01): on actor/2 a client's `Join`, bounced by the room actor that
+/// last seated it to the one owning the new limit, was dropped when the client's disconnect
+/// (from another thread) reached the world first: the join counted as a command yet never
+/// ran. docs/findings/shuttle-actor2-join-racing-disconnect.md has the story.
+#[test]
+fn a_join_bounced_while_its_client_disconnects_still_runs() {
+    let scenario = Scenario {
+        setup: vec![
+            Call::connect(),
+            Call::connect(),
+            Call::say(Shared(0), ""),
+            Call::join(Shared(1), 4),
+            Call::join(Shared(0), 2),
+            Call::join(Shared(0), 2),
+            Call::join(Shared(0), 2),
+            Call::Tick(Duration::from_millis(1039)),
+        ],
+        threads: vec![
+            vec![
+                Call::join(Shared(0), 2),
+                Call::Tick(Duration::from_millis(1961)),
+                Call::Disconnect(Shared(1)),
+            ],
+            vec![Call::shout(Shared(0), "")],
+            vec![Call::connect(), Call::join(Shared(1), 3)],
+        ],
+    };
+    // Its shuttle schedule no longer replays once the world answers the bounce, so the
+    // scenario is explored afresh: before the fix, these seeds found the dropped join.
+    let spec = "actor/2".parse().expect("a registered engine");
+    for seed in 0..SEEDS_FOR_REGRESSIONS {
+        if let Err(failure) = schedules(spec, &scenario_config(), &scenario, seed) {
+            panic!("seed {seed}: {}", failure.regression(spec, &scenario));
         }
     }
 }

@@ -28,6 +28,9 @@ pub(super) struct World {
     cuts: BTreeSet<ClientId>,
     /// Commands at room actors, not yet answered.
     in_flight: usize,
+    /// Removed clients whose commands are still at room actors: a `Join` one of them bounces
+    /// is accepted work, so it still runs (into the closed outbox) before the client leaves.
+    departed: HashMap<ClientId, Departed>,
     barrier: Option<Round>,
     /// Quiesce callers that arrived during a round; they need a round of their own.
     waiting: Vec<Sender<()>>,
@@ -73,6 +76,12 @@ impl Entry {
     }
 }
 
+/// A removed client's commands still at a room actor.
+struct Departed {
+    outbox: OutboxSender,
+    pending: u32,
+}
+
 /// A quiesce round: a barrier sent to every room, and who waits for its end.
 struct Round {
     missing_acks: usize,
@@ -97,6 +106,7 @@ impl World {
             counters: Counters::default(),
             cuts: BTreeSet::new(),
             in_flight: 0,
+            departed: HashMap::default(),
             barrier: None,
             waiting: Vec::new(),
         }
@@ -186,7 +196,7 @@ impl World {
                 bounce,
             } => {
                 let Some(entry) = self.clients.get_mut(&client) else {
-                    return; // Removed while its command was at the room.
+                    return self.on_departed_done(client, bounce);
                 };
                 if let Some(pending) = &mut entry.pending {
                     pending.count -= 1;
@@ -350,7 +360,11 @@ impl World {
         entry.outbox.close(reason);
         self.counters.disconnects += 1;
         let pending = entry.pending.map(|pending| {
-            self.in_flight -= pending.count as usize;
+            let departed = Departed {
+                outbox: entry.outbox.clone(),
+                pending: pending.count,
+            };
+            self.departed.insert(client, departed);
             pending.room
         });
         // Behind any command of the client's still queued there, by FIFO.
@@ -360,6 +374,38 @@ impl World {
             self.send_room(room, ToRoom::Remove { client });
         }
         true
+    }
+
+    /// A `Done` for a client removed while its command was at a room. The command was
+    /// accepted, so a `Join` the room bounced still runs: it seats the client (its outbox
+    /// already closed) at the room that owns the limit, which then forgets it, as if the join
+    /// had come just before the disconnect.
+    fn on_departed_done(&mut self, client: ClientId, bounce: Option<Command>) {
+        let Some(departed) = self.departed.get_mut(&client) else {
+            unreachable!("a Done answers a command of a connected or departed client")
+        };
+        self.in_flight -= 1;
+        departed.pending -= 1;
+        let outbox = departed.outbox.clone();
+        if let Some(command) = bounce {
+            let Command::Join { limit } = command else {
+                unreachable!("rooms bounce only a Join")
+            };
+            departed.pending += 1;
+            self.in_flight += 1;
+            let room = room_shard(limit, self.rooms.len());
+            self.send_room(
+                room,
+                ToRoom::Command {
+                    client,
+                    outbox,
+                    command,
+                },
+            );
+            self.send_room(room, ToRoom::Remove { client });
+        } else if departed.pending == 0 {
+            self.departed.remove(&client);
+        }
     }
 
     /// Removes the clients the world found with a full outbox, lowest id first.
