@@ -12,6 +12,7 @@ use lockchan::verify::{VerifyConfig, verify, write_reports};
 mod cli {
     pub(crate) mod compare;
     pub(crate) mod e2e;
+    pub(crate) mod gate;
     pub(crate) mod load;
     pub(crate) mod serve;
 }
@@ -35,9 +36,9 @@ enum Commands {
     /// Read every result (criterion, bench extras, duel, verification) and write
     /// reports/REPORT.md with SVG plots.
     Report(ReportArgs),
-    /// Choose the engine the server runs: the fastest verified engine on the mixed workload;
-    /// writes reports/gate.json.
-    Gate(GateArgs),
+    /// Choose the engine the server runs: measure the verified engines on the mixed workload
+    /// in interleaved rounds and decide on verdicts; writes reports/gate.json.
+    Gate(cli::gate::GateArgs),
     /// Serve WebSocket clients on the gate's engine, with an admin page on a second port.
     Serve(cli::serve::ServeArgs),
     /// Drive a running server with WebSocket clients playing a scenario; print a line a
@@ -65,16 +66,6 @@ struct ReportArgs {
     /// The reports directory: read duel.json and verification.json, write REPORT.md and plots.
     #[arg(long, default_value = "reports")]
     reports_dir: PathBuf,
-}
-
-#[derive(Args)]
-struct GateArgs {
-    #[arg(long, default_value = "target/criterion")]
-    criterion_dir: PathBuf,
-    #[arg(long, default_value = "reports/verification.json")]
-    verification: PathBuf,
-    #[arg(long, default_value = "reports/gate.json")]
-    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -150,7 +141,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Commands::Duel(args) => duel(args),
         Commands::Verify(args) => verify_engines(args),
         Commands::Report(args) => report(args),
-        Commands::Gate(args) => gate(args),
+        Commands::Gate(args) => return cli::gate::gate(args),
         Commands::Serve(args) => cli::serve::serve(args),
         Commands::Load(args) => cli::load::load(args),
         Commands::Engines => {
@@ -184,18 +175,6 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         summary.plots.len(),
         summary.criterion_results
     );
-    Ok(())
-}
-
-fn gate(args: GateArgs) -> anyhow::Result<()> {
-    let gate = lockchan::gate::write_gate(&args.criterion_dir, &args.verification, &args.out)
-        .context("deciding the gate")?;
-    match &gate.choice {
-        Some(choice) => eprintln!("gate: {}/{}", choice.engine, choice.shards),
-        None => eprintln!("gate: no engine chosen"),
-    }
-    eprintln!("{}", gate.reason);
-    eprintln!("wrote {}", args.out.display());
     Ok(())
 }
 

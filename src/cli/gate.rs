@@ -1,0 +1,180 @@
+//! `lockchan gate`: measure the verified engines on `mixed` in interleaved rounds, decide on
+//! verdicts, write reports/gate.json and the trials; with `--repeat N`, run that whole
+//! procedure N times and say whether the verdicts agree (exit status 1 when they do not).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use lockchan::gate::stability::Procedure;
+use lockchan::gate::{
+    BenchBinary, Gate, RunSettings, STABILITY_FILE, Stability, decide, measure, read_verification,
+    verified_specs,
+};
+use lockchan::verdict::{Criteria, DEFAULT_ROUNDS, ResultSet};
+
+#[derive(Args)]
+pub(crate) struct GateArgs {
+    /// The verification summary: only engines that passed every check are measured.
+    #[arg(long, default_value = "reports/verification.json")]
+    verification: PathBuf,
+    /// Where the decision goes.
+    #[arg(long, default_value = "reports/gate.json")]
+    out: PathBuf,
+    /// The trials' result set: written after measuring, read with --from-trials.
+    #[arg(long, default_value = "reports/gate-trials.json")]
+    trials: PathBuf,
+    /// Decide from the saved trials instead of measuring.
+    #[arg(long, conflicts_with_all = ["repeat", "quick", "rounds", "bench"])]
+    from_trials: bool,
+    /// Interleaved rounds: each runs every verified engine once, in a shuffled order.
+    #[arg(long, default_value_t = DEFAULT_ROUNDS)]
+    rounds: usize,
+    /// Seeds the order of the rounds; procedure i of --repeat uses seed + i.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The bench's quick profile: tiny sizes, to show the procedure works (CI), not to choose.
+    #[arg(long)]
+    quick: bool,
+    /// Percent: a difference smaller than this is a tie, even when significant.
+    #[arg(long, default_value_t = 5.0)]
+    min_effect: f64,
+    /// Significance level of the rank test.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Run the whole procedure this many times, write reports/gate-stability.json, and exit
+    /// 1 when the verdicts differ.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// The `engines` bench binary; built with `cargo bench --no-run` when not given.
+    #[arg(long)]
+    bench: Option<PathBuf>,
+    /// Scratch directory for the trials' criterion files and bench records.
+    #[arg(long, default_value = "target/lockchan-gate")]
+    scratch: PathBuf,
+}
+
+pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
+    let criteria = Criteria {
+        alpha: args.alpha,
+        min_effect: args.min_effect / 100.0,
+    };
+    if args.from_trials {
+        let trials = ResultSet::read(&args.trials).context("reading the trials")?;
+        let gate = decide(Some(&trials), &args.trials, &args.verification, criteria)
+            .context("deciding the gate")?;
+        finish(&gate, &args.out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summary = read_verification(&args.verification).context("reading verification")?;
+    let specs = verified_specs(summary.as_ref());
+    let bench = if specs.is_empty() {
+        None
+    } else {
+        Some(match &args.bench {
+            Some(path) => BenchBinary::at(path.clone()),
+            None => {
+                eprintln!("gate: building the `engines` bench (cargo bench --no-run)");
+                BenchBinary::build().context("building the bench")?
+            }
+        })
+    };
+    let mut procedures = Vec::new();
+    for procedure in 0..args.repeat.max(1) {
+        let seed = args.seed.wrapping_add(procedure as u64);
+        let started = Instant::now();
+        let trials = match &bench {
+            Some(bench) => {
+                let names: Vec<String> = specs.iter().map(ToString::to_string).collect();
+                eprintln!(
+                    "gate: procedure {}/{}: {} rounds of {} (seed {seed}){}",
+                    procedure + 1,
+                    args.repeat.max(1),
+                    args.rounds,
+                    names.join(", "),
+                    if args.quick { ", quick profile" } else { "" }
+                );
+                let settings = RunSettings {
+                    rounds: args.rounds,
+                    seed,
+                    quick: args.quick,
+                    scratch: args.scratch.clone(),
+                };
+                let set = measure(bench, &specs, &settings, |done| {
+                    eprintln!(
+                        "  round {:>2}: {:<8} {:>12.0} ops/s  p99 {:>7.0} µs  ({:.1} s)",
+                        done.round + 1,
+                        done.spec.to_string(),
+                        done.ops_per_sec,
+                        done.p99_us,
+                        done.seconds
+                    );
+                })
+                .context("measuring the trials")?;
+                set.write(&args.trials).context("writing the trials")?;
+                Some(set)
+            }
+            None => None,
+        };
+        let gate = decide(trials.as_ref(), &args.trials, &args.verification, criteria)
+            .context("deciding the gate")?;
+        let seconds = started.elapsed().as_secs_f64();
+        finish(&gate, &args.out)?;
+        eprintln!("gate: procedure {} took {seconds:.0} s", procedure + 1);
+        procedures.push(Procedure {
+            seed,
+            seconds,
+            verdict: gate.verdict_key(),
+            served: gate
+                .choice
+                .as_ref()
+                .map(|c| format!("{}/{}", c.engine, c.shards)),
+            gate,
+        });
+    }
+    if args.repeat <= 1 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stability = Stability::of(procedures);
+    let path = args
+        .out
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(STABILITY_FILE);
+    let json = serde_json::to_string_pretty(&stability).context("serializing stability")?;
+    std::fs::write(&path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+    for (i, p) in stability.procedures.iter().enumerate() {
+        eprintln!("procedure {}: {} ({:.0} s)", i + 1, p.verdict, p.seconds);
+    }
+    for s in &stability.spread {
+        let percent = |x: Option<f64>| x.map_or("–".to_owned(), |x| format!("{:.1}%", x * 100.0));
+        eprintln!(
+            "  {}: median ops/s moved {} between procedures, median p99 {}",
+            s.candidate,
+            percent(s.ops_spread),
+            percent(s.p99_spread)
+        );
+    }
+    eprintln!("wrote {}", path.display());
+    if stability.agree {
+        eprintln!("gate: the {} verdicts agree", stability.procedures.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("gate: the verdicts differ between procedures");
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Writes the gate and says what it chose and why.
+fn finish(gate: &Gate, out: &Path) -> anyhow::Result<()> {
+    gate.save(out).context("writing the gate")?;
+    match &gate.choice {
+        Some(choice) => eprintln!("gate: {}/{}", choice.engine, choice.shards),
+        None => eprintln!("gate: no engine chosen"),
+    }
+    eprintln!("{}", gate.reason);
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,387 @@
+//! The gate: which engine a server may run. It measures every verified engine and shard
+//! count on the `mixed` benchmark in interleaved rounds ([`trials`]), judges every pair on
+//! throughput and p99 latency with the project's verdicts ([`choose`]), and serves the engine
+//! that beats every other one, or, when none does, the one the stated tie rule picks among
+//! those nobody beats. An unverified engine is never measured nor chosen; with no
+//! verification summary, nothing is.
+//!
+//! The decision goes to `reports/gate.json`, with every verdict behind it, the sample counts
+//! and the provenance of the trials, so the server can read it back with [`Gate::load`]; the
+//! trials themselves go to a result set (`reports/gate-trials.json`) that `lockchan compare`
+//! and `lockchan gate --from-trials` read.
+//!
+//! - `choose.rs`: candidates, standings, the tie rule and the reason.
+//! - `trials.rs`: the interleaved rounds, each trial one run of the criterion bench.
+//! - `stability.rs`: `--repeat`'s procedures, whether they agree, how far medians moved.
+
+mod choose;
+pub mod stability;
+mod trials;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engines::ENGINE_SOURCE_HASH;
+use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
+use crate::measure::files::{InputError, read_json_if_present};
+use crate::measure::verdict::{
+    Criteria, Provenance, ResultSet, ResultsError, Verdict, VerdictError,
+};
+use crate::verify::VerificationReport;
+
+pub use self::choose::TIE_RULE;
+pub use self::stability::{STABILITY_FILE, Stability};
+pub use self::trials::{BenchBinary, RunSettings, TrialError, measure};
+
+/// The workload the gate judges engines on: joins, says, shouts and ticks together, the
+/// closest of the benches to a server's day.
+pub const GATE_WORKLOAD: &str = "mixed";
+
+/// The caller threads of the judged case. More than that oversubscribes the machines the
+/// server runs on, and would reward whichever engine copes best with oversubscription rather
+/// than with the work.
+pub const GATE_THREADS: u32 = 4;
+
+/// The shard counts the gate measures for an engine that has shards.
+pub const GATE_SHARDS: [usize; 3] = [1, 2, 4];
+
+/// The case id of the judged trials in the result set: `mixed/t4`.
+pub fn gate_case() -> String {
+    format!("{GATE_WORKLOAD}/t{GATE_THREADS}")
+}
+
+/// The throughput metric of the trials: operations per second, higher is better.
+pub const OPS_METRIC: &str = "ops_per_sec";
+/// The latency metric of the trials: the case's p99 submission-to-delivery, microseconds,
+/// lower is better.
+pub const P99_METRIC: &str = "p99_us";
+
+/// The gate's file name inside the reports directory.
+pub const GATE_FILE: &str = "gate.json";
+/// The trials' file name inside the reports directory.
+pub const TRIALS_FILE: &str = "gate-trials.json";
+
+/// Why the gate could not measure, decide, be written, or be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    #[error(transparent)]
+    Trial(#[from] TrialError),
+    #[error("the trials cannot be judged")]
+    Verdict(#[from] VerdictError),
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} chooses an engine that does not exist", path.display())]
+    UnknownChoice {
+        path: PathBuf,
+        #[source]
+        source: UnknownEngine,
+    },
+}
+
+/// The gate's decision, as written to `gate.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    /// The engine to serve; `None` when no engine may be served.
+    pub choice: Option<Choice>,
+    /// Why, in a few sentences that state the verdicts.
+    pub reason: String,
+    /// Every engine and shard count the gate considered.
+    pub candidates: Vec<Candidate>,
+    /// The statistics behind the choice; absent when nothing was judged, and in gates
+    /// written before the gate judged on verdicts.
+    #[serde(default)]
+    pub decision: Option<Decision>,
+    pub inputs: GateInputs,
+    /// The fingerprint of the engine sources the deciding binary was built from
+    /// ([`ENGINE_SOURCE_HASH`]); absent in gates written before it was recorded.
+    #[serde(default)]
+    pub engine_source_hash: Option<String>,
+}
+
+/// The chosen engine: a registered engine's name (`lock`) and its shard count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub engine: String,
+    pub shards: usize,
+}
+
+impl Choice {
+    /// The engine to build.
+    pub fn spec(&self) -> Result<EngineSpec, UnknownEngine> {
+        Ok(EngineSpec::new(
+            self.engine.parse::<EngineKind>()?,
+            self.shards,
+        ))
+    }
+}
+
+/// One engine and shard count, and what its trials say.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub engine: String,
+    pub shards: usize,
+    /// Every check in the verification summary passed for it. Not named there, not verified.
+    pub verified: bool,
+    /// Its trials on the judged case (one per round); 0 when it was not measured.
+    #[serde(default)]
+    pub trials: usize,
+    #[serde(default)]
+    pub median_ops_per_sec: Option<f64>,
+    #[serde(default)]
+    pub median_p99_us: Option<f64>,
+}
+
+impl Candidate {
+    /// How verdicts and trials name it: `lock/4`, or the bare name of an engine without
+    /// shards.
+    pub fn label(&self) -> String {
+        match self.engine.parse::<EngineKind>() {
+            Ok(kind) => EngineSpec::new(kind, self.shards).to_string(),
+            Err(_) => format!("{}/{}", self.engine, self.shards),
+        }
+    }
+}
+
+/// The statistics of a decision: every pair of measured verified candidates judged on each
+/// metric, who beat everyone, who nobody beat, and the rule that picked among those.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The judged case, `mixed/t4`.
+    pub case: String,
+    /// Interleaved rounds behind the trials: each round ran every candidate once.
+    pub rounds: usize,
+    pub criteria: Criteria,
+    /// The candidate that beats every other one on some metric and loses to none on any.
+    pub winner: Option<String>,
+    /// The candidates no other one beats (the winner alone when there is one).
+    pub unbeaten: Vec<String>,
+    /// How the served engine is picked among `unbeaten` when there is no winner.
+    pub tie_rule: String,
+    /// Every pair on every metric.
+    pub verdicts: Vec<MetricVerdict>,
+    /// Where and from what the trials were measured.
+    pub provenance: Provenance,
+}
+
+/// One verdict between two candidates on one metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricVerdict {
+    pub metric: String,
+    pub verdict: Verdict,
+}
+
+/// Where the gate looked, and what it found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateInputs {
+    /// The result set of the trials (older gates named criterion's directory here).
+    #[serde(alias = "criterion")]
+    pub trials: InputStatus,
+    pub verification: InputStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputStatus {
+    pub path: String,
+    pub found: bool,
+}
+
+/// The verified engines the gate measures: every registered engine at each of
+/// [`GATE_SHARDS`] (once for an engine without shards) that the summary says passed every
+/// check. With no summary, none.
+pub fn verified_specs(verification: Option<&VerificationReport>) -> Vec<EngineSpec> {
+    let Some(summary) = verification else {
+        return Vec::new();
+    };
+    crate::engines::registry::all_specs(&GATE_SHARDS)
+        .into_iter()
+        .filter(|&spec| summary.verified(spec))
+        .collect()
+}
+
+/// Reads the verification summary the gate trusts; a missing file is `None`, a corrupt one
+/// an error naming it.
+pub fn read_verification(path: &Path) -> Result<Option<VerificationReport>, GateError> {
+    Ok(read_json_if_present(path)?)
+}
+
+/// Decides from `trials` (the result set written by [`measure`], at `trials_path`; `None`
+/// when there are none) and the verification summary at `verification`. Missing inputs are a
+/// decision (nothing chosen), not an error; an input that exists but cannot be read is.
+pub fn decide(
+    trials: Option<&ResultSet>,
+    trials_path: &Path,
+    verification: &Path,
+    criteria: Criteria,
+) -> Result<Gate, GateError> {
+    let summary = read_verification(verification)?;
+    let decided = choose::choose(trials, summary.as_ref(), criteria, verification)?;
+    Ok(Gate {
+        choice: decided.choice,
+        reason: decided.reason,
+        candidates: decided.candidates,
+        decision: decided.decision,
+        inputs: GateInputs {
+            trials: InputStatus {
+                path: trials_path.display().to_string(),
+                found: trials.is_some(),
+            },
+            verification: InputStatus {
+                path: verification.display().to_string(),
+                found: summary.is_some(),
+            },
+        },
+        engine_source_hash: Some(ENGINE_SOURCE_HASH.to_owned()),
+    })
+}
+
+impl Gate {
+    /// Why this gate does not speak for the engines of this binary, or `None` when it does:
+    /// a gate decided by a build of other engine sources measured other code.
+    pub fn stale_reason(&self) -> Option<String> {
+        match self.engine_source_hash.as_deref() {
+            Some(hash) if hash == ENGINE_SOURCE_HASH => None,
+            Some(hash) => Some(format!(
+                "stale gate: it was decided on engine sources {hash}, and this binary was built \
+                 from {ENGINE_SOURCE_HASH}; run `lockchan gate` again"
+            )),
+            None => Some(format!(
+                "stale gate: it records no engine-source fingerprint, so nothing says it measured \
+                 this binary's engines ({ENGINE_SOURCE_HASH}); run `lockchan gate` again"
+            )),
+        }
+    }
+
+    /// The verdict the gate reached, in a form two gates can be compared by: the winner, or
+    /// the tie set. Two procedures agree when these are equal.
+    pub fn verdict_key(&self) -> String {
+        match &self.decision {
+            Some(Decision {
+                winner: Some(winner),
+                ..
+            }) => format!("{winner} wins"),
+            Some(decision) => format!("tie among {}", decision.unbeaten.join(", ")),
+            None => "no decision".to_owned(),
+        }
+    }
+
+    /// Writes the gate as pretty JSON, creating the directory it goes in.
+    pub fn save(&self, path: &Path) -> Result<(), GateError> {
+        let write_error = |source| GateError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(write_error)?;
+        }
+        let json = serde_json::to_string_pretty(self).map_err(|err| write_error(err.into()))?;
+        std::fs::write(path, json + "\n").map_err(write_error)
+    }
+
+    /// Reads a gate written by [`Gate::save`]. A missing file is an error here: a server
+    /// without a gate has no engine it may serve.
+    pub fn load(path: &Path) -> Result<Gate, GateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let gate: Gate = serde_json::from_str(&text).map_err(|source| InputError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        if let Some(choice) = &gate.choice {
+            choice.spec().map_err(|source| GateError::UnknownChoice {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        Ok(gate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::testkit::Fixture;
+
+    #[test]
+    fn a_saved_gate_loads_back_and_one_naming_no_engine_does_not() {
+        let fixture = Fixture::new("gate-roundtrip");
+        let trials = fixture.reports().join(TRIALS_FILE);
+        let out = fixture.reports().join(GATE_FILE);
+        let gate = decide(
+            None,
+            &trials,
+            &fixture.verification_path(),
+            Criteria::default(),
+        )
+        .expect("the gate decides");
+        gate.save(&out).expect("the gate is written");
+        assert_eq!(Gate::load(&out).expect("the gate loads"), gate);
+
+        std::fs::write(
+            &out,
+            r#"{"choice": {"engine": "mutex", "shards": 1}, "reason": "", "candidates": [],
+                "inputs": {"criterion": {"path": "", "found": false},
+                           "verification": {"path": "", "found": false}}}"#,
+        )
+        .expect("the fixture is written");
+        let err = Gate::load(&out).expect_err("an unknown engine is refused");
+        assert_eq!(
+            err.to_string(),
+            format!("{} chooses an engine that does not exist", out.display())
+        );
+        let missing = fixture.reports().join("absent.json");
+        let err = Gate::load(&missing).expect_err("a missing gate is an error");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read {}", missing.display())
+        );
+    }
+
+    #[test]
+    fn a_gate_written_before_verdicts_still_loads() {
+        let fixture = Fixture::new("gate-old");
+        let out = fixture.reports().join(GATE_FILE);
+        fixture.write(
+            &out,
+            r#"{"choice": {"engine": "lock", "shards": 1}, "reason": "fastest",
+                "candidates": [{"engine": "lock", "shards": 1, "verified": true,
+                                "score_ops_per_sec": 1291873.2, "threads": 4}],
+                "inputs": {"criterion": {"path": "target/criterion", "found": true},
+                           "verification": {"path": "v.json", "found": true}}}"#,
+        );
+        let gate = Gate::load(&out).expect("an old gate loads");
+        assert_eq!(gate.decision, None);
+        assert_eq!(gate.candidates[0].trials, 0);
+        assert_eq!(gate.inputs.trials.path, "target/criterion");
+        assert_eq!(gate.verdict_key(), "no decision");
+        assert!(gate.stale_reason().is_some());
+    }
+
+    #[test]
+    fn a_corrupt_verification_file_is_an_error_naming_it() {
+        let fixture = Fixture::new("gate-corrupt");
+        fixture.write(&fixture.verification_path(), "{\"engines\": ");
+        let err = decide(
+            None,
+            &fixture.reports().join(TRIALS_FILE),
+            &fixture.verification_path(),
+            Criteria::default(),
+        )
+        .expect_err("a corrupt file is not a decision");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot parse {}", fixture.verification_path().display())
+        );
+    }
+}
