@@ -20,7 +20,9 @@
 //!   [`bench_extras`]: the record each benchmark case writes beside criterion's results.
 //! - [`verdict`]: the statistics every comparison is stated in (medians, a bootstrap interval,
 //!   a rank test), saved result sets, and `lockchan compare`.
-//! - [`gate`]: chooses the engine a server may run: the fastest verified one on `mixed`.
+//! - [`trials`]: interleaved rounds of the engine benches, every trial's figures kept.
+//! - [`gate`]: chooses the engine a server may run: the verified one that beats every other
+//!   on `mixed` in interleaved rounds, or the tie rule's pick among those nobody beats.
 //! - [`seeded`]: planted bugs (feature `seeded-bugs`) that prove the checks can fail.
 //! - [`work`]: simulated game logic, for the critical-section dial of the benchmarks.
 //! - [`duel`]: the seeded workload that runs both engines and the model side by side.
@@ -37,7 +39,7 @@ pub mod verify;
 
 pub use crate::{
     engines::{ENGINE_SOURCE_HASH, seeded, work},
-    measure::{bench_extras, duel, gate, report, verdict},
+    measure::{bench_extras, duel, gate, report, trials, verdict},
     net::{load, server},
     spec::{invariants, script},
 };

@@ -14,6 +14,7 @@ mod cli {
     pub(crate) mod e2e;
     pub(crate) mod gate;
     pub(crate) mod load;
+    pub(crate) mod rounds;
     pub(crate) mod serve;
 }
 
@@ -39,6 +40,9 @@ enum Commands {
     /// Choose the engine the server runs: measure the verified engines on the mixed workload
     /// in interleaved rounds and decide on verdicts; writes reports/gate.json.
     Gate(cli::gate::GateArgs),
+    /// Measure every engine and shard count on every closed-loop workload in interleaved
+    /// rounds, keeping every trial: reports/trials.json, which the report's verdicts read.
+    Rounds(cli::rounds::RoundsArgs),
     /// Serve WebSocket clients on the gate's engine, with an admin page on a second port.
     Serve(cli::serve::ServeArgs),
     /// Drive a running server with WebSocket clients playing a scenario; print a line a
@@ -142,6 +146,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Commands::Verify(args) => verify_engines(args),
         Commands::Report(args) => report(args),
         Commands::Gate(args) => return cli::gate::gate(args),
+        Commands::Rounds(args) => cli::rounds::rounds(args),
         Commands::Serve(args) => cli::serve::serve(args),
         Commands::Load(args) => cli::load::load(args),
         Commands::Engines => {

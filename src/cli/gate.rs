@@ -10,9 +10,10 @@ use anyhow::Context;
 use clap::Args;
 use lockchan::gate::stability::Procedure;
 use lockchan::gate::{
-    BenchBinary, Gate, RunSettings, STABILITY_FILE, Stability, decide, measure, read_verification,
+    GATE_THREADS, GATE_WORKLOAD, Gate, STABILITY_FILE, Stability, decide, read_verification,
     verified_specs,
 };
+use lockchan::trials::{BenchBinary, RunSettings, TrialDone, measure};
 use lockchan::verdict::{Criteria, DEFAULT_ROUNDS, ResultSet};
 
 #[derive(Args)]
@@ -101,18 +102,11 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
                     seed,
                     quick: args.quick,
                     scratch: args.scratch.clone(),
+                    workloads: vec![GATE_WORKLOAD.to_owned()],
+                    threads: GATE_THREADS,
                 };
-                let set = measure(bench, &specs, &settings, |done| {
-                    eprintln!(
-                        "  round {:>2}: {:<8} {:>12.0} ops/s  p99 {:>7.0} µs  ({:.1} s)",
-                        done.round + 1,
-                        done.spec.to_string(),
-                        done.ops_per_sec,
-                        done.p99_us,
-                        done.seconds
-                    );
-                })
-                .context("measuring the trials")?;
+                let set = measure(bench, &specs, &settings, print_trial)
+                    .context("measuring the trials")?;
                 set.write(&args.trials).context("writing the trials")?;
                 Some(set)
             }
@@ -164,6 +158,23 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
     } else {
         eprintln!("gate: the verdicts differ between procedures");
         Ok(ExitCode::from(1))
+    }
+}
+
+/// One line per trial's workload: its round, contender and figures.
+pub(crate) fn print_trial(done: &TrialDone) {
+    for figure in &done.figures {
+        let p99 = figure
+            .p99_us
+            .map_or_else(|| "–".to_owned(), |p99| format!("{p99:.0} µs"));
+        eprintln!(
+            "  round {:>2}: {:<16} {:<8} {:>12.0} ops/s  p99 {p99:>10}  ({:.1} s)",
+            done.round + 1,
+            figure.workload,
+            done.spec.to_string(),
+            figure.ops_per_sec,
+            done.seconds
+        );
     }
 }
 

@@ -23,6 +23,9 @@ pub enum InputError {
         #[source]
         source: serde_json::Error,
     },
+    /// A saved result set that is unreadable, of another format, or inconsistent.
+    #[error(transparent)]
+    Results(#[from] crate::measure::verdict::ResultsError),
 }
 
 /// Reads and parses `path`, or `None` when there is no such file.

@@ -14,6 +14,7 @@ pub(crate) mod format;
 pub mod gate;
 pub(crate) mod process;
 pub mod report;
+pub mod trials;
 pub mod verdict;
 
 #[cfg(test)]

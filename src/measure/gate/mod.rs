@@ -1,5 +1,5 @@
 //! The gate: which engine a server may run. It measures every verified engine and shard
-//! count on the `mixed` benchmark in interleaved rounds ([`trials`]), judges every pair on
+//! count on the `mixed` benchmark in interleaved rounds ([`crate::measure::trials`]), judges every pair on
 //! throughput and p99 latency with the project's verdicts ([`choose`]), and serves the engine
 //! that beats every other one, or, when none does, the one the stated tie rule picks among
 //! those nobody beats. An unverified engine is never measured nor chosen; with no
@@ -11,12 +11,10 @@
 //! and `lockchan gate --from-trials` read.
 //!
 //! - `choose.rs`: candidates, standings, the tie rule and the reason.
-//! - `trials.rs`: the interleaved rounds, each trial one run of the criterion bench.
 //! - `stability.rs`: `--repeat`'s procedures, whether they agree, how far medians moved.
 
 mod choose;
 pub mod stability;
-mod trials;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -33,7 +31,7 @@ use crate::verify::VerificationReport;
 
 pub use self::choose::TIE_RULE;
 pub use self::stability::{STABILITY_FILE, Stability};
-pub use self::trials::{BenchBinary, RunSettings, TrialError, measure};
+pub use crate::measure::trials::{OPS_METRIC, P99_METRIC};
 
 /// The workload the gate judges engines on: joins, says, shouts and ticks together, the
 /// closest of the benches to a server's day.
@@ -52,12 +50,6 @@ pub fn gate_case() -> String {
     format!("{GATE_WORKLOAD}/t{GATE_THREADS}")
 }
 
-/// The throughput metric of the trials: operations per second, higher is better.
-pub const OPS_METRIC: &str = "ops_per_sec";
-/// The latency metric of the trials: the case's p99 submission-to-delivery, microseconds,
-/// lower is better.
-pub const P99_METRIC: &str = "p99_us";
-
 /// The gate's file name inside the reports directory.
 pub const GATE_FILE: &str = "gate.json";
 /// The trials' file name inside the reports directory.
@@ -71,7 +63,7 @@ pub enum GateError {
     #[error(transparent)]
     Results(#[from] ResultsError),
     #[error(transparent)]
-    Trial(#[from] TrialError),
+    Trial(#[from] crate::measure::trials::TrialError),
     #[error("the trials cannot be judged")]
     Verdict(#[from] VerdictError),
     #[error("cannot write {}", path.display())]
@@ -214,7 +206,7 @@ pub fn read_verification(path: &Path) -> Result<Option<VerificationReport>, Gate
     Ok(read_json_if_present(path)?)
 }
 
-/// Decides from `trials` (the result set written by [`measure`], at `trials_path`; `None`
+/// Decides from `trials` (the result set written by [`crate::measure::trials::measure`], at `trials_path`; `None`
 /// when there are none) and the verification summary at `verification`. Missing inputs are a
 /// decision (nothing chosen), not an error; an input that exists but cannot be read is.
 pub fn decide(

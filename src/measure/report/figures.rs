@@ -265,15 +265,6 @@ pub(crate) struct HeadlineRow {
     pub(crate) best: Vec<Option<Best>>,
 }
 
-/// Which engine did the most operations per second at a point, and by how much.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Verdict {
-    pub(crate) fastest: Best,
-    /// The fastest throughput over the next fastest engine's; `None` when no other engine
-    /// has a result here (or the next did nothing at all).
-    pub(crate) over_next: Option<f64>,
-}
-
 impl HeadlineRow {
     fn new(group: &str, variant: &str, threads: Option<u32>) -> HeadlineRow {
         HeadlineRow {
@@ -282,20 +273,6 @@ impl HeadlineRow {
             threads,
             best: vec![None; EngineKind::all().count()],
         }
-    }
-
-    /// The fastest engine and its margin over the next. Equal throughputs go to the engine
-    /// listed first in the registry.
-    pub(crate) fn verdict(&self) -> Option<Verdict> {
-        let mut ranked: Vec<Best> = self.best.iter().flatten().copied().collect();
-        // A stable sort keeps registry order among equals.
-        ranked.sort_by(|a, b| b.ops_per_sec.total_cmp(&a.ops_per_sec));
-        let fastest = *ranked.first()?;
-        let over_next = ranked
-            .get(1)
-            .filter(|next| next.ops_per_sec > 0.0)
-            .map(|next| fastest.ops_per_sec / next.ops_per_sec);
-        Some(Verdict { fastest, over_next })
     }
 }
 

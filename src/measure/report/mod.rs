@@ -5,13 +5,15 @@
 //! - `inputs`: one reader per input, each on its producer's type; a missing one is `None`.
 //! - `figures`: throughput panels, the headline (every engine at its best shard count),
 //!   floors, the talk's table.
-//! - `plots`: the SVG charts. `markdown`: the document. Numbers are written by
+//! - `verdicts`: the verdicts from interleaved trials, the report's first section.
+//! - `plots`: the SVG charts. `markdown`: the document and its appendix. Numbers are written by
 //!   `crate::measure::format`, as the gate writes them.
 
 mod figures;
 mod inputs;
 mod markdown;
 pub(crate) mod plots;
+mod verdicts;
 
 use std::collections::BTreeSet;
 use std::io;
@@ -22,6 +24,8 @@ use inputs::Inputs;
 
 /// The report's file name inside the reports directory.
 pub const REPORT_FILE: &str = "REPORT.md";
+/// The appendix beside it: the long per-case fairness, CPU and context-switch tables.
+pub const APPENDIX_FILE: &str = "APPENDIX.md";
 /// The plots' directory inside the reports directory, linked from the report by this
 /// relative path.
 pub const PLOTS_DIR: &str = "plots";
@@ -98,6 +102,10 @@ pub fn write_report(
     let drawn: BTreeSet<String> = plots.iter().map(|(file, _)| file.clone()).collect();
     let report = reports_dir.join(REPORT_FILE);
     write(&report, &markdown::render(&inputs, PLOTS_DIR, &drawn))?;
+    write(
+        &reports_dir.join(APPENDIX_FILE),
+        &markdown::render_appendix(&inputs, PLOTS_DIR, &drawn),
+    )?;
 
     Ok(ReportSummary {
         report,

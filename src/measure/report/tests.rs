@@ -106,7 +106,7 @@ fn slots(results: &[Best]) -> Vec<Option<Best>> {
 
 /// A headline line as the report writes it: `cells` in their engines' columns, a dash in
 /// every other engine's.
-fn headline_line(workload: &str, threads: &str, cells: &[Best], verdict: &str) -> String {
+fn headline_line(workload: &str, threads: &str, cells: &[Best]) -> String {
     let mut line = format!("| {workload} | {threads} |");
     for kind in EngineKind::all() {
         match cells.iter().find(|best| best.spec.kind == kind) {
@@ -118,7 +118,7 @@ fn headline_line(workload: &str, threads: &str, cells: &[Best], verdict: &str) -
             None => line.push_str(" — |"),
         }
     }
-    format!("{line} {verdict} |")
+    line
 }
 
 #[test]
@@ -146,66 +146,23 @@ fn the_headline_takes_each_engines_best_shard_count() {
             row("mixed", "", Some(4), &mixed_4),
         ]
     );
-    let verdicts: Vec<_> = rows
-        .iter()
-        .map(|row| row.verdict().map(|v| (v.fastest.spec, v.over_next)))
-        .collect();
-    assert_eq!(
-        verdicts,
-        [
-            Some((lock(1), None)),
-            Some((lock(4), Some(2.0))),
-            Some((lock(1), Some(2.0))),
-            Some((lock(4), Some(2.5))),
-        ]
-    );
-
     let (_, markdown) = report(&f);
     for line in [
-        headline_line("churn", "2", &churn, "lock | —"),
-        headline_line("tick_all (open-50k)", "—", &tick_all, "lock | **2.00**"),
-        headline_line("mixed", "1", &mixed_1, "lock | **2.00**"),
-        headline_line("mixed", "4", &mixed_4, "lock | **2.50**"),
+        headline_line("churn", "2", &churn),
+        headline_line("tick_all (open-50k)", "—", &tick_all),
+        headline_line("mixed", "1", &mixed_1),
+        headline_line("mixed", "4", &mixed_4),
     ] {
-        assert_contains(&markdown, &line);
+        assert_contains(&markdown, &format!("{line}\n"));
     }
+    // A single run's ratio, without an interval, is no longer printed as a verdict.
+    assert!(!markdown.contains("× next"));
+    assert!(!markdown.contains("**2.50**"));
     let mut header = "| workload | threads |".to_owned();
     for kind in EngineKind::all() {
         header.push_str(&format!(" {kind} ops/s |"));
     }
-    assert_contains(&markdown, &format!("{header} fastest | × next |"));
-}
-
-#[test]
-fn the_verdict_names_the_fastest_and_its_margin_over_the_next() {
-    let best = |spec, ops_per_sec| Best { spec, ops_per_sec };
-    let row = |results: &[Best]| HeadlineRow {
-        group: "mixed".to_owned(),
-        variant: String::new(),
-        threads: Some(4),
-        best: slots(results),
-    };
-    let verdict = |results: &[Best]| {
-        row(results)
-            .verdict()
-            .map(|v| (v.fastest.spec, v.over_next))
-    };
-    assert_eq!(verdict(&[]), None);
-    // The engine listed second in the registry wins when it is faster.
-    assert_eq!(
-        verdict(&[best(lock(1), 100.0), best(actor(2), 400.0)]),
-        Some((actor(2), Some(4.0)))
-    );
-    // Equal throughputs go to the engine listed first.
-    assert_eq!(
-        verdict(&[best(lock(1), 100.0), best(actor(1), 100.0)]),
-        Some((lock(1), Some(1.0)))
-    );
-    // A next engine that did nothing gives no margin rather than an infinite one.
-    assert_eq!(
-        verdict(&[best(lock(1), 100.0), best(actor(1), 0.0)]),
-        Some((lock(1), None))
-    );
+    assert_contains(&markdown, &format!("{header}\n"));
 }
 
 #[test]
@@ -277,8 +234,6 @@ fn the_report_writes_markdown_and_linked_svgs() {
         "| channel | x1 | 1,000,000 | 500 | 2,000,000 | 2,000 | 4,600,000 (channel) | 0.43 |",
         "| lock/4 | t4 | 95 | 3,000 | 9,000 | 47,007 |",
         "| actor/2 | t4 | 9,887 | 38,815 | 45,000 | 52,927 |",
-        "| mixed | lock/4 | t4 | 4 | 100,000 | 24,000 | 26,000 | 0.998 |",
-        "| churn | lock/1 | t2 | 1.25 | 0.5000 | 0.0125 | 20.0 |",
         "| lock/1 | 4 | 496,090 | 300,000 | 2.50 | 95 | 33,535 | 47,007 | 2,160,000 | 0 | held |",
         "| actor/1 | 4 | 496,090 | 240,000 | 2.00 | 95 | 33,535 | 47,007 | 2,160,000 | 0 | BROKEN (client 7 saw Matched twice) |",
         "| actor/2 | 1 of 2 | 2,000 | check-1: client 3 saw a stale room | **no** |",
@@ -290,6 +245,122 @@ fn the_report_writes_markdown_and_linked_svgs() {
         assert_contains(&markdown, line);
     }
     assert!(!markdown.contains("different machines"));
+    // The long per-case tables are in the appendix, linked from the report.
+    assert_contains(&markdown, "[the appendix](APPENDIX.md)");
+    assert!(!markdown.contains("| 0.998 |"));
+    let appendix = read(&f.reports().join(APPENDIX_FILE));
+    for line in [
+        "| mixed | lock/4 | t4 | 4 | 100,000 | 24,000 | 26,000 | 0.998 |",
+        "| churn | lock/1 | t2 | 1.25 | 0.5000 | 0.0125 | 20.0 |",
+    ] {
+        assert_contains(&appendix, line);
+    }
+}
+
+#[test]
+fn one_machine_and_commit_measured_on_two_dates_is_one_machine() {
+    let f = full_fixture("report-dates");
+    let later = f.extra().join("churn__lock-1__t2.json");
+    let text = read(&later).replace("2026-01-02T03:04:05Z", "2026-01-03T09:00:00Z");
+    f.write(&later, &text);
+    let (_, markdown) = report(&f);
+    assert!(!markdown.contains("different machines"), "{markdown}");
+    assert_contains(
+        &markdown,
+        "| Test CPU 9000 | 2 | 6.1.0-test | rustc 1.95.0 | abc123 | 2026-01-02T03:04:05Z … \
+         2026-01-03T09:00:00Z |",
+    );
+    // Another commit is another build.
+    f.extra_stats("tick_all", "lock-1", "t2", [1, 2, 3, 4], "def456");
+    let (_, markdown) = report(&f);
+    assert_contains(
+        &markdown,
+        "The benches ran on 2 different machines or builds",
+    );
+}
+
+#[test]
+fn the_report_opens_with_the_verdicts_of_the_interleaved_trials_and_the_gate() {
+    use crate::gate::{GATE_FILE, TRIALS_FILE, decide};
+    use crate::measure::trials::{OPS_METRIC, P99_METRIC, ROUNDS_FILE};
+    use crate::measure::verdict::{Better, Criteria, Provenance, ResultSet};
+
+    let f = full_fixture("report-verdict");
+    let (_, markdown) = report(&f);
+    assert_contains(
+        &markdown,
+        &format!(
+            "## Verdict\n\nNo interleaved trials at `{}`: run `lockchan rounds`",
+            f.reports().join(ROUNDS_FILE).display()
+        ),
+    );
+
+    let mut set = ResultSet::new(Provenance {
+        cpu: Some("Test CPU 9000".to_owned()),
+        cores: Some(2),
+        commit: Some("0123456789abcdef".to_owned()),
+        date: Some("2026-12-01T00:00:00Z".to_owned()),
+        ..Provenance::default()
+    });
+    set.declare(OPS_METRIC, "ops/s", Better::Higher);
+    set.declare(P99_METRIC, "µs", Better::Lower);
+    for i in 0..10 {
+        let wobble = 1.0 + 0.01 * f64::from(i % 4);
+        for (case, spec, ops, p99) in [
+            ("mixed/t4", "lock/1", 1_000_000.0, Some(1_000.0)),
+            ("mixed/t4", "actor/1", 500_000.0, Some(8_000.0)),
+            ("churn/t4", "lock/1", 2_000_000.0, None),
+            ("churn/t4", "actor/2", 2_020_000.0, None),
+        ] {
+            set.push(case, spec, OPS_METRIC, ops * wobble)
+                .expect("declared");
+            if let Some(p99) = p99 {
+                set.push(case, spec, P99_METRIC, p99 * wobble)
+                    .expect("declared");
+            }
+        }
+    }
+    set.write(&f.reports().join(ROUNDS_FILE)).expect("written");
+    let gate = decide(
+        Some(&set),
+        &f.reports().join(TRIALS_FILE),
+        &f.verification_path(),
+        Criteria::default(),
+    )
+    .expect("decided");
+    gate.save(&f.reports().join(GATE_FILE)).expect("written");
+
+    let (_, markdown) = report(&f);
+    let verdict_at = markdown.find("## Verdict").expect("a verdict section");
+    assert!(
+        verdict_at < markdown.find("## Inputs").expect("an inputs section"),
+        "the verdict comes first"
+    );
+    assert_contains(
+        &markdown,
+        "on Test CPU 9000, 2 cores, commit 0123456789, 2026-12-01T00:00:00Z.",
+    );
+    assert_contains(
+        &markdown,
+        "On throughput, of 2 cases, lock is faster in 1, 1 shows no significant difference. On \
+         p99 latency, of 1 case, lock is faster in 1.",
+    );
+    assert_contains(
+        &markdown,
+        "| churn | 4 | actor/2 ~ lock/1: no significant difference (~ p=",
+    );
+    assert_contains(
+        &markdown,
+        "| mixed | 4 | lock/1 is faster than actor/1 by 100.0% (95% CI ",
+    );
+    assert_contains(&markdown, "lock/1 beats every other | 10 |");
+    assert_contains(
+        &markdown,
+        &format!(
+            "**The gate** (`{}`) serves",
+            f.reports().join(GATE_FILE).display()
+        ),
+    );
 }
 
 #[test]
@@ -309,7 +380,6 @@ fn missing_inputs_are_stated_with_the_command_that_makes_them() {
             "Ours: no `micro_append` results in `{criterion}`: run `cargo bench --bench micro`"
         ),
         format!("No `calibration` results in `{criterion}`: run `cargo bench --bench calibration`"),
-        format!("No extra stats in `{extra}`: run `cargo bench` to produce them."),
         format!(
             "No duel at `{}`: run `cargo run --release -- duel` to produce it.",
             f.reports().join("duel.json").display()
@@ -324,6 +394,11 @@ fn missing_inputs_are_stated_with_the_command_that_makes_them() {
     ] {
         assert_contains(&markdown, &line);
     }
+    let appendix = read(&f.reports().join(APPENDIX_FILE));
+    assert_contains(
+        &appendix,
+        &format!("No extra stats in `{extra}`: run `cargo bench` to produce them."),
+    );
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! - the benches' extra records ([`BenchRecord`]): `extras.rs`;
 //! - the duel ([`DuelReport`]) and the verification summary ([`VerificationReport`]): the
 //!   producer's type is the whole reader, so each is one call below;
-//! - the end-to-end duel's table and plots: `e2e.rs`.
+//! - the end-to-end duel's table and plots: `e2e.rs`;
+//! - the interleaved trials of `lockchan rounds` ([`ResultSet`]) and the gate ([`Gate`]).
 //!
 //! Every input is optional; one that is absent is recorded as absent, never filled in. To add
 //! an input, give it a reader and a field in [`Inputs`]; the sections that use it read that
@@ -19,8 +20,11 @@ use std::path::{Path, PathBuf};
 use super::{DUEL_FILE, VERIFICATION_FILE};
 use crate::bench_extras::BenchRecord;
 use crate::duel::DuelReport;
+use crate::gate::{GATE_FILE, Gate};
 use crate::measure::criterion::{BenchResult, read_criterion};
 use crate::measure::files::{InputError, read_json_if_present};
+use crate::measure::trials::ROUNDS_FILE;
+use crate::measure::verdict::ResultSet;
 use crate::verify::VerificationReport;
 
 pub(crate) use e2e::EndToEnd;
@@ -41,6 +45,9 @@ pub(crate) struct Inputs {
     pub(crate) extra: Source<Vec<BenchRecord>>,
     pub(crate) duel: Source<DuelReport>,
     pub(crate) verification: Source<VerificationReport>,
+    /// Every engine in interleaved rounds (`lockchan rounds`).
+    pub(crate) trials: Source<ResultSet>,
+    pub(crate) gate: Source<Gate>,
     pub(crate) e2e: EndToEnd,
     /// Things found but not used, such as a criterion result without its estimates, so the
     /// report can say why a figure is absent.
@@ -60,6 +67,8 @@ impl Inputs {
         let extra = read_extras(extra_dir)?;
         let duel = reports_dir.join(DUEL_FILE);
         let verification = reports_dir.join(VERIFICATION_FILE);
+        let trials = reports_dir.join(ROUNDS_FILE);
+        let gate = reports_dir.join(GATE_FILE);
         Ok(Inputs {
             criterion: Source {
                 path: criterion_dir.to_owned(),
@@ -76,6 +85,18 @@ impl Inputs {
             verification: Source {
                 data: read_json_if_present(&verification)?,
                 path: verification,
+            },
+            trials: Source {
+                data: if trials.exists() {
+                    Some(ResultSet::read(&trials)?)
+                } else {
+                    None
+                },
+                path: trials,
+            },
+            gate: Source {
+                data: read_json_if_present(&gate)?,
+                path: gate,
             },
             e2e: EndToEnd::read(reports_dir),
             notes,

@@ -1,6 +1,7 @@
 //! The headline: every registered engine at its best shard count at each workload point, one
-//! column per engine in registry order, and which engine was fastest and by how much. The
-//! columns come from the registry, so an engine added there appears here with no edit.
+//! column per engine in registry order, from one criterion run. It describes; the verdicts,
+//! with their intervals, are the section before it. The columns come from the registry, so an
+//! engine added there appears here with no edit.
 
 use std::fmt::Write;
 
@@ -19,19 +20,19 @@ impl Doc<'_> {
         }
         out.push_str(
             "Each engine's operations per second at its best shard count at that point, the \
-             shard count named beside the figure. *Fastest* is the engine that did the most \
-             operations per second, and *× next* how many times the next engine's throughput \
-             it did. A dash means that engine has no result at that point.\n\n",
+             shard count named beside the figure, from one run of `cargo bench`: figures to \
+             read, not a comparison (one run moves with the machine; the *Verdict* above says \
+             which differences hold). A dash means that engine has no result at that point.\n\n",
         );
         out.push_str("| workload | threads |");
         for kind in EngineKind::all() {
             let _ = write!(out, " {kind} ops/s |");
         }
-        out.push_str(" fastest | × next |\n|---|--:|");
+        out.push_str("\n|---|--:|");
         for _ in EngineKind::all() {
             out.push_str("--:|");
         }
-        out.push_str("---|--:|\n");
+        out.push('\n');
         for row in &rows {
             let _ = write!(
                 out,
@@ -43,15 +44,7 @@ impl Doc<'_> {
             for best in &row.best {
                 let _ = write!(out, " {} |", best_cell(*best));
             }
-            let verdict = row.verdict();
-            let _ = writeln!(
-                out,
-                " {} | {} |",
-                verdict.map_or_else(|| "—".to_owned(), |v| v.fastest.spec.kind.to_string()),
-                verdict
-                    .and_then(|v| v.over_next)
-                    .map_or_else(|| "—".to_owned(), |r| format!("**{}**", format::ratio(r))),
-            );
+            out.push('\n');
         }
         out.push('\n');
     }

@@ -3,7 +3,8 @@
 //! produces it instead of showing anything.
 //!
 //! This file holds the document's order, what the sections share, and the inputs table; the
-//! sections sit beside it by what they read: `headline.rs` (every engine at its best), then
+//! sections sit beside it by what they read: `verdict.rs` (the verdicts from interleaved
+//! trials, first), `headline.rs` (every engine at its best in one run), then
 //! `benches.rs` (criterion's results), `records.rs` (the benches' own records and the
 //! machines) and `runs.rs` (the duel, end to end, verification).
 
@@ -11,6 +12,7 @@ mod benches;
 mod headline;
 mod records;
 mod runs;
+mod verdict;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -37,22 +39,45 @@ pub(crate) fn render(inputs: &Inputs, plots_dir: &str, plots: &BTreeSet<String>)
     out.push_str("# lockchan report\n\n");
     out.push_str(
         "Locks or actors for a real-time game server: the same matchmaking engine built both \
-         ways, measured side by side. Every figure below is read from the inputs listed here or \
-         computed from them; a section whose input is missing says which command produces it. \
-         Figures from different runs or machines are not comparable, so read each table within \
-         itself.\n\n",
+         ways, measured side by side. The verdict comes first, stated from interleaved trials \
+         with its confidence; the sections after it show single runs (criterion's, the \
+         benches' records, the duel), whose figures describe and do not compare. Every figure \
+         is read from the inputs listed below or computed from them; a section whose input is \
+         missing says which command produces it. The per-case fairness, CPU and \
+         context-switch tables are in [the appendix](APPENDIX.md).\n\n",
     );
+    doc.verdict_section(&mut out);
     doc.inputs_section(&mut out);
     doc.headline_section(&mut out);
     doc.workloads_section(&mut out);
     doc.latency_section(&mut out);
     doc.micro_section(&mut out);
     doc.calibration_section(&mut out);
-    doc.fairness_section(&mut out);
     doc.duel_section(&mut out);
     runs::e2e_section(&mut out, &inputs.e2e);
     doc.verification_section(&mut out);
     doc.machine_section(&mut out);
+    out
+}
+
+/// Renders the appendix: the benches' per-case fairness, CPU and context-switch tables.
+pub(crate) fn render_appendix(
+    inputs: &Inputs,
+    plots_dir: &str,
+    plots: &BTreeSet<String>,
+) -> String {
+    let floors = Floors::find(inputs.results());
+    let doc = Doc {
+        inputs,
+        plots_dir,
+        plots,
+        floors: &floors,
+    };
+    let mut out = String::from(
+        "# lockchan report: appendix\n\nThe long per-case tables behind [the report](REPORT.md), \
+         from the benches' records of one run each.\n\n",
+    );
+    doc.fairness_section(&mut out);
     out
 }
 
@@ -122,6 +147,16 @@ impl Doc<'_> {
                 "verification",
                 inputs.verification.path.display().to_string(),
                 found(inputs.verification.data.is_some(), VERIFY_COMMAND),
+            ),
+            (
+                "interleaved trials",
+                inputs.trials.path.display().to_string(),
+                found(inputs.trials.data.is_some(), "`lockchan rounds`"),
+            ),
+            (
+                "gate",
+                inputs.gate.path.display().to_string(),
+                found(inputs.gate.data.is_some(), "`lockchan gate`"),
             ),
         ];
         for (name, path, status) in rows {

@@ -1,7 +1,7 @@
 //! The sections on the benches' own records: latency on `mixed`, fairness, CPU and context
 //! switches, and the machines the benches and the duel ran on.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::{BENCH_COMMAND, DUEL_COMMAND, Doc, cell};
@@ -108,12 +108,17 @@ impl Doc<'_> {
 
     pub(super) fn machine_section(&self, out: &mut String) {
         out.push_str("## The machine\n\n");
-        let machines: BTreeSet<_> = self
-            .inputs
-            .extra_stats()
-            .iter()
-            .map(|stat| &stat.machine)
-            .collect();
+        // One machine and build measured on several dates is still one machine: the date is
+        // shown, never counted as a difference.
+        let mut machines: BTreeMap<(&str, usize, &str, &str, &str), BTreeSet<&str>> =
+            BTreeMap::new();
+        for stat in self.inputs.extra_stats() {
+            let m = &stat.machine;
+            machines
+                .entry((&m.cpu, m.cores, &m.kernel, &m.rustc, &m.commit))
+                .or_default()
+                .insert(&m.date);
+        }
         let duel = self.inputs.duel.data.as_ref().map(|duel| &duel.machine);
         if machines.is_empty() && duel.is_none() {
             let _ = writeln!(
@@ -129,24 +134,28 @@ impl Doc<'_> {
                  beside them do):\n\n\
                  | CPU | cores | kernel | rustc | commit | date |\n|---|--:|---|---|---|---|\n",
             );
-            for machine in &machines {
+            for ((cpu, cores, kernel, rustc, commit), dates) in &machines {
+                let dates = match (dates.first(), dates.last()) {
+                    (Some(first), Some(last)) if first != last => format!("{first} … {last}"),
+                    (Some(first), _) => (*first).to_owned(),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {} |",
-                    cell(&machine.cpu),
-                    machine.cores,
-                    cell(&machine.kernel),
-                    cell(&machine.rustc),
-                    cell(&machine.commit),
-                    cell(&machine.date),
+                    "| {} | {cores} | {} | {} | {} | {} |",
+                    cell(cpu),
+                    cell(kernel),
+                    cell(rustc),
+                    cell(commit),
+                    cell(&dates),
                 );
             }
             out.push('\n');
             if machines.len() > 1 {
                 let _ = writeln!(
                     out,
-                    "The benches ran on {} different machines or builds: compare figures only \
-                     within one.\n",
+                    "The benches ran on {} different machines or builds (CPU, kernel, rustc or \
+                     commit differ): compare figures only within one.\n",
                     machines.len()
                 );
             }

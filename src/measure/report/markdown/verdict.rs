@@ -1,0 +1,154 @@
+//! The report's first section: the verdict. A paragraph that counts which engine kind won
+//! where, a table per workload and thread count with each verdict and its interval, and the
+//! gate's decision; every figure from interleaved trials, none from a single run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::{Doc, cell};
+use crate::engines::registry::EngineKind;
+use crate::measure::report::verdicts::{VerdictRow, verdict_rows};
+use crate::measure::verdict::{Criteria, Verdict};
+
+/// What produces the trials.
+const ROUNDS_COMMAND: &str = "`lockchan rounds` (`cargo run --release -- rounds`)";
+const GATE_COMMAND: &str = "`lockchan gate`";
+
+impl Doc<'_> {
+    pub(super) fn verdict_section(&self, out: &mut String) {
+        out.push_str("## Verdict\n\n");
+        let trials = &self.inputs.trials;
+        let Some(set) = &trials.data else {
+            let _ = writeln!(
+                out,
+                "No interleaved trials at `{}`: run {ROUNDS_COMMAND} to measure every engine in \
+                 rounds and state the verdicts here.\n",
+                trials.path.display()
+            );
+            self.gate_paragraph(out);
+            return;
+        };
+        let criteria = Criteria::default();
+        let rows = verdict_rows(set, criteria);
+        let p = &set.provenance;
+        let unknown = || "unknown".to_owned();
+        let _ = writeln!(
+            out,
+            "From `{}`: every engine and shard count measured in interleaved rounds (each \
+             round runs every one once, in a shuffled order), on {}, {} cores, commit {}, {}. \
+             Each engine kind is represented by its best shard count (by median throughput) \
+             and judged against the next kind's best: a winner needs the rank test at 5%, the \
+             95% bootstrap interval of the ratio of medians clear of no change, and at least a \
+             {:.0}% effect; anything less is *no significant difference*.\n",
+            trials.path.display(),
+            p.cpu.clone().unwrap_or_else(unknown),
+            p.cores.map_or_else(unknown, |c| c.to_string()),
+            p.commit
+                .as_deref()
+                .map_or_else(unknown, |c| c.chars().take(10).collect()),
+            p.date.clone().unwrap_or_else(unknown),
+            criteria.min_effect * 100.0,
+        );
+        let _ = writeln!(
+            out,
+            "On throughput, {}. On p99 latency, {}.\n",
+            tally(&rows, |r| &r.throughput),
+            tally(&rows, |r| &r.p99)
+        );
+        out.push_str(
+            "| workload | threads | throughput: the best of each kind | p99: the same pair | \
+             every engine and shard count | rounds |\n|---|--:|---|---|---|--:|\n",
+        );
+        for row in &rows {
+            let standings = match &row.standings {
+                Ok(s) => match &s.winner {
+                    Some(winner) => format!("{winner} beats every other"),
+                    None => format!("unbeaten: {}", s.unbeaten.join(", ")),
+                },
+                Err(err) => format!("cannot judge: {err}"),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&row.workload),
+                row.threads
+                    .map_or_else(|| "—".to_owned(), |t| t.to_string()),
+                verdict_cell(&row.throughput),
+                verdict_cell(&row.p99),
+                cell(&standings),
+                row.rounds
+            );
+        }
+        out.push('\n');
+        self.gate_paragraph(out);
+    }
+
+    fn gate_paragraph(&self, out: &mut String) {
+        let gate = &self.inputs.gate;
+        match &gate.data {
+            Some(decided) => {
+                let served = decided.choice.as_ref().map_or_else(
+                    || "no engine".to_owned(),
+                    |c| format!("{}/{}", c.engine, c.shards),
+                );
+                let _ = writeln!(
+                    out,
+                    "**The gate** (`{}`) serves {served}: {}\n",
+                    gate.path.display(),
+                    decided.reason
+                );
+                if let Some(stale) = decided.stale_reason() {
+                    let _ = writeln!(out, "*{stale}.*\n");
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "No gate at `{}`: run {GATE_COMMAND}.\n",
+                    gate.path.display()
+                );
+            }
+        }
+    }
+}
+
+fn verdict_cell(verdict: &Option<Result<Verdict, String>>) -> String {
+    match verdict {
+        Some(Ok(verdict)) if verdict.is_tie() => {
+            format!("{} ~ {}: {verdict}", verdict.a, verdict.b)
+        }
+        Some(Ok(verdict)) => verdict.to_string(),
+        Some(Err(err)) => format!("cannot judge: {}", cell(err)),
+        None => "—".to_owned(),
+    }
+}
+
+/// "of 6 cases, lock is faster in 4, actor is faster in 1, 1 shows no significant difference".
+fn tally(rows: &[VerdictRow], pick: fn(&VerdictRow) -> &Option<Result<Verdict, String>>) -> String {
+    let judged: Vec<&VerdictRow> = rows
+        .iter()
+        .filter(|r| matches!(pick(r), Some(Ok(_))))
+        .collect();
+    if judged.is_empty() {
+        return "no case has two engine kinds to judge".to_owned();
+    }
+    let mut wins: BTreeMap<usize, (EngineKind, usize)> = BTreeMap::new();
+    let mut ties = 0;
+    for row in &judged {
+        match VerdictRow::winning_kind(pick(row)) {
+            Some(kind) => wins.entry(kind.index()).or_insert((kind, 0)).1 += 1,
+            None => ties += 1,
+        }
+    }
+    let mut parts: Vec<String> = wins
+        .values()
+        .map(|(kind, n)| format!("{kind} is faster in {n}"))
+        .collect();
+    match ties {
+        0 => {}
+        1 => parts.push("1 shows no significant difference".to_owned()),
+        n => parts.push(format!("{n} show no significant difference")),
+    }
+    let cases = if judged.len() == 1 { "case" } else { "cases" };
+    format!("of {} {cases}, {}", judged.len(), parts.join(", "))
+}

@@ -1,0 +1,222 @@
+//! The report's verdicts, from interleaved trials (`lockchan rounds`): per workload and thread
+//! count, the best contender of each engine kind (by median throughput) judged against the
+//! next kind's best, on throughput and on p99; and the standings among every contender.
+//!
+//! Picking each kind's best shard count by its median before judging favours the picked one
+//! a little; the verdict's minimum effect (5%) is larger than that selection can make.
+
+use crate::engines::registry::{EngineKind, EngineSpec};
+use crate::measure::trials::{CLOSED_LOOP_WORKLOADS, OPS_METRIC, P99_METRIC};
+use crate::measure::verdict::{
+    Better, Criteria, Entry, Judged, ResultSet, Standings, Trials, Verdict, median, rank,
+};
+
+/// One case's verdicts.
+#[derive(Clone, Debug)]
+pub(crate) struct VerdictRow {
+    pub(crate) workload: String,
+    pub(crate) threads: Option<u32>,
+    /// The fastest kind's best against the next kind's best, on throughput.
+    pub(crate) throughput: Option<Result<Verdict, String>>,
+    /// The same pair on p99, where both have latency trials.
+    pub(crate) p99: Option<Result<Verdict, String>>,
+    /// Among every contender of the case, on the metrics all of them have.
+    pub(crate) standings: Result<Standings, String>,
+    /// Trials per contender (the fewest any contender has).
+    pub(crate) rounds: usize,
+}
+
+impl VerdictRow {
+    /// The engine kind that won `verdict`, if any.
+    pub(crate) fn winning_kind(verdict: &Option<Result<Verdict, String>>) -> Option<EngineKind> {
+        let name = verdict.as_ref()?.as_ref().ok()?.winner()?;
+        Some(name.parse::<EngineSpec>().ok()?.kind)
+    }
+}
+
+/// Every case of `set`, closed-loop workloads in the benches' order, then any other.
+pub(crate) fn verdict_rows(set: &ResultSet, criteria: Criteria) -> Vec<VerdictRow> {
+    let order = |case: &str| {
+        let workload = case.split('/').next().unwrap_or(case);
+        let position = CLOSED_LOOP_WORKLOADS
+            .iter()
+            .position(|w| *w == workload)
+            .unwrap_or(CLOSED_LOOP_WORKLOADS.len());
+        (position, case.to_owned())
+    };
+    let mut cases: Vec<&String> = set.cases.keys().collect();
+    cases.sort_by_key(|case| order(case));
+    cases
+        .into_iter()
+        .map(|case| row(set, case, criteria))
+        .collect()
+}
+
+fn row(set: &ResultSet, case: &str, criteria: Criteria) -> VerdictRow {
+    let (workload, threads) = match case.rsplit_once("/t") {
+        Some((workload, threads)) => (workload.to_owned(), threads.parse().ok()),
+        None => (case.to_owned(), None),
+    };
+    let trials = |spec: &EngineSpec, metric: &str| -> &[f64] {
+        set.trials(case, &spec.to_string(), metric).unwrap_or(&[])
+    };
+    let mut specs: Vec<EngineSpec> = set.cases[case]
+        .keys()
+        .filter_map(|name| name.parse().ok())
+        .filter(|spec| !trials(spec, OPS_METRIC).is_empty())
+        .collect();
+    specs.sort_by_key(|spec| (spec.kind.index(), spec.shards));
+    let ops_median = |spec: &EngineSpec| median(trials(spec, OPS_METRIC)).unwrap_or(0.0);
+    let mut best: Vec<EngineSpec> = Vec::new();
+    for kind in EngineKind::all() {
+        if let Some(spec) = specs
+            .iter()
+            .filter(|spec| spec.kind == kind)
+            .max_by(|a, b| ops_median(a).total_cmp(&ops_median(b)))
+        {
+            best.push(*spec);
+        }
+    }
+    best.sort_by(|a, b| ops_median(b).total_cmp(&ops_median(a)));
+    let judge = |metric: &str, better: Better| -> Option<Result<Verdict, String>> {
+        let (a, b) = (best.first()?, best.get(1)?);
+        let (ta, tb) = (trials(a, metric), trials(b, metric));
+        if ta.is_empty() || tb.is_empty() {
+            return None;
+        }
+        let (na, nb) = (a.to_string(), b.to_string());
+        Some(
+            Verdict::judge(
+                Trials {
+                    name: &na,
+                    values: ta,
+                },
+                Trials {
+                    name: &nb,
+                    values: tb,
+                },
+                better,
+                criteria,
+            )
+            .map_err(|err| err.to_string()),
+        )
+    };
+    let throughput = judge(OPS_METRIC, Better::Higher);
+    let p99 = judge(P99_METRIC, Better::Lower);
+    let with_p99 = specs
+        .iter()
+        .all(|spec| !trials(spec, P99_METRIC).is_empty());
+    let names: Vec<String> = specs.iter().map(ToString::to_string).collect();
+    let entries: Vec<Entry<'_>> = specs
+        .iter()
+        .zip(&names)
+        .map(|(spec, name)| {
+            let mut per_metric = vec![trials(spec, OPS_METRIC)];
+            if with_p99 {
+                per_metric.push(trials(spec, P99_METRIC));
+            }
+            Entry {
+                name,
+                trials: per_metric,
+            }
+        })
+        .collect();
+    let mut metrics = vec![Judged {
+        name: OPS_METRIC,
+        better: Better::Higher,
+    }];
+    if with_p99 {
+        metrics.push(Judged {
+            name: P99_METRIC,
+            better: Better::Lower,
+        });
+    }
+    let standings = rank(&entries, &metrics, criteria).map_err(|err| err.to_string());
+    let rounds = specs
+        .iter()
+        .map(|spec| trials(spec, OPS_METRIC).len())
+        .min()
+        .unwrap_or(0);
+    VerdictRow {
+        workload,
+        threads,
+        throughput,
+        p99,
+        standings,
+        rounds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::verdict::Provenance;
+
+    fn set(figures: &[(&str, &str, f64, Option<f64>)]) -> ResultSet {
+        let mut set = ResultSet::new(Provenance::default());
+        set.declare(OPS_METRIC, "ops/s", Better::Higher);
+        set.declare(P99_METRIC, "µs", Better::Lower);
+        for &(case, spec, ops, p99) in figures {
+            for i in 0..10 {
+                let wobble = 1.0 + 0.02 * ((i * 7 % 11) as f64 / 5.0 - 1.0);
+                set.push(case, spec, OPS_METRIC, ops * wobble)
+                    .expect("declared");
+                if let Some(p99) = p99 {
+                    set.push(case, spec, P99_METRIC, p99 * wobble)
+                        .expect("declared");
+                }
+            }
+        }
+        set
+    }
+
+    #[test]
+    fn each_kinds_best_is_judged_against_the_next_and_a_close_pair_ties() {
+        let set = set(&[
+            ("mixed/t4", "lock/1", 1_000_000.0, Some(1_000.0)),
+            ("mixed/t4", "lock/2", 900_000.0, Some(1_100.0)),
+            ("mixed/t4", "actor/1", 500_000.0, Some(9_000.0)),
+            ("churn/t4", "lock/1", 1_000_000.0, None),
+            ("churn/t4", "actor/4", 1_010_000.0, None),
+        ]);
+        let rows = verdict_rows(&set, Criteria::default());
+        // Closed-loop workloads in the benches' order: churn before mixed.
+        assert_eq!(rows[0].workload, "churn");
+        assert_eq!(rows[1].workload, "mixed");
+        assert_eq!(rows[1].threads, Some(4));
+
+        let churn = &rows[0];
+        let verdict = churn
+            .throughput
+            .clone()
+            .expect("two kinds")
+            .expect("judged");
+        // The faster median goes first.
+        assert_eq!(
+            (verdict.a.as_str(), verdict.b.as_str()),
+            ("actor/4", "lock/1")
+        );
+        assert!(verdict.is_tie(), "{verdict}");
+        assert!(churn.p99.is_none(), "churn has no latency trials");
+
+        let mixed = &rows[1];
+        let verdict = mixed
+            .throughput
+            .clone()
+            .expect("two kinds")
+            .expect("judged");
+        // Each kind at its best shard count: lock/1 rather than lock/2.
+        assert_eq!(
+            (verdict.a.as_str(), verdict.b.as_str()),
+            ("lock/1", "actor/1")
+        );
+        assert_eq!(
+            VerdictRow::winning_kind(&mixed.throughput),
+            Some(EngineKind::LOCK)
+        );
+        assert_eq!(VerdictRow::winning_kind(&mixed.p99), Some(EngineKind::LOCK));
+        let standings = mixed.standings.as_ref().expect("ranked");
+        assert_eq!(standings.winner.as_deref(), Some("lock/1"));
+        assert_eq!(mixed.rounds, 10);
+    }
+}
