@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use lockchan::EngineSpec;
-use lockchan::duel::{DuelConfig, render_table, run_duel};
+use lockchan::duel::{DuelConfig, render_table, run_duel, verdict_lines};
 use lockchan::verify::{VerifyConfig, verify, write_reports};
 
 mod cli {
@@ -128,9 +128,14 @@ struct DuelArgs {
     /// Shouts to everyone per round.
     #[arg(long, default_value_t = DuelConfig::default().shouts)]
     shouts: usize,
-    /// Seed of the workload's choices.
+    /// Seed of the workload's choices and of the trials' order.
     #[arg(long, default_value_t = DuelConfig::default().seed)]
     seed: u64,
+    /// Interleaved trials of every engine (each round runs each once, in a shuffled order);
+    /// the verdict lines compare them.
+    #[arg(long, default_value_t = DuelConfig::default().trials,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    trials: usize,
     /// Where to write the figures as JSON.
     #[arg(long, default_value = "reports/duel.json")]
     out: PathBuf,
@@ -275,16 +280,20 @@ fn duel(args: DuelArgs) -> anyhow::Result<()> {
         says: args.says,
         shouts: args.shouts,
         seed: args.seed,
+        trials: args.trials,
         ..DuelConfig::default()
     };
     eprintln!(
-        "duel: {} clients, {} threads, rooms of {}, {} rounds, seed {}",
-        config.clients, config.threads, config.room_size, config.rounds, config.seed
+        "duel: {} clients, {} threads, rooms of {}, {} rounds, {} interleaved trials, seed {}",
+        config.clients, config.threads, config.room_size, config.rounds, config.trials, config.seed
     );
     let report = run_duel(&config, |row| {
         eprintln!("  {:<10} {:>10.0} ops/s", row.engine, row.ops_per_sec);
     });
     println!("{}", render_table(&report));
+    for line in verdict_lines(&report) {
+        println!("{line}");
+    }
     for row in report.rows.iter().filter(|row| !row.invariants_held) {
         eprintln!("{} broke invariants: {:#?}", row.engine, row.broken);
     }

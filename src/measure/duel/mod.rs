@@ -21,10 +21,11 @@ use crate::domain::snapshot::Snapshot;
 use crate::engines::engine::Engine;
 use crate::engines::registry::{EngineKind, EngineSpec};
 use crate::invariants::check_empty;
+use crate::measure::verdict::schedule;
 use crate::spec::model::Model;
 use workload::{Shared, run_thread};
 
-pub use table::render_table;
+pub use table::{render_table, verdict_lines};
 
 /// The duel's knobs; the defaults finish well inside a minute on two cores.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,6 +42,14 @@ pub struct DuelConfig {
     pub shouts: usize,
     pub outbox_capacity: usize,
     pub seed: u64,
+    /// Interleaved rounds of the contenders: each round runs every one once, in a shuffled
+    /// order, and the verdicts compare the rounds' figures. Absent (1) in older duel files.
+    #[serde(default = "one_trial")]
+    pub trials: usize,
+}
+
+fn one_trial() -> usize {
+    1
 }
 
 impl Default for DuelConfig {
@@ -55,6 +64,7 @@ impl Default for DuelConfig {
             shouts: 8,
             outbox_capacity: crate::DEFAULT_OUTBOX_CAPACITY,
             seed: 1,
+            trials: 5,
         }
     }
 }
@@ -106,33 +116,81 @@ pub struct Machine {
     pub lockchan: String,
 }
 
-/// `reports/duel.json`: the knobs, the machine, and one row per contender, model first.
+/// `reports/duel.json`: the knobs, the machine, one row per contender (model first; for an
+/// engine, its trial of median throughput, with the invariants of all its trials), and every
+/// trial's figures.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DuelReport {
     pub config: DuelConfig,
     pub machine: Machine,
     pub rows: Vec<DuelRow>,
+    /// Every engine trial, in the order run. Absent in duel files written before trials.
+    #[serde(default)]
+    pub trials: Vec<DuelTrial>,
 }
 
-/// Runs the model, then every contender ([`DuelConfig::contenders`]), and reports them in that
-/// order.
+/// One engine's figures in one round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DuelTrial {
+    pub engine: String,
+    pub round: usize,
+    pub ops_per_sec: f64,
+    pub p99_us: u64,
+}
+
+/// Runs the model once (the floor), then every contender ([`DuelConfig::contenders`]) in
+/// `config.trials` interleaved rounds, each trial on a fresh engine; reports the model first
+/// and the contenders in their order.
 pub fn run_duel(config: &DuelConfig, mut progress: impl FnMut(&DuelRow)) -> DuelReport {
     let mut rows = Vec::new();
     let model = SequentialModel::new(EngineConfig::default());
     let row = run_one(&model, "model", 1, config);
     progress(&row);
     rows.push(row);
-    for spec in config.contenders() {
-        let engine = spec.build(EngineConfig::default());
-        let row = run_one(&*engine, &engine.name(), config.threads, config);
-        progress(&row);
-        rows.push(row);
+    let contenders = config.contenders();
+    let mut runs: Vec<Vec<DuelRow>> = vec![Vec::new(); contenders.len()];
+    let mut trials = Vec::new();
+    for (round, order) in schedule(contenders.len(), config.trials.max(1), config.seed)
+        .into_iter()
+        .enumerate()
+    {
+        for index in order {
+            let engine = contenders[index].build(EngineConfig::default());
+            let row = run_one(&*engine, &engine.name(), config.threads, config);
+            progress(&row);
+            trials.push(DuelTrial {
+                engine: row.engine.clone(),
+                round,
+                ops_per_sec: row.ops_per_sec,
+                p99_us: row.p99_us,
+            });
+            runs[index].push(row);
+        }
     }
+    rows.extend(runs.into_iter().filter_map(median_row));
     DuelReport {
         config: config.clone(),
         machine: machine(),
         rows,
+        trials,
     }
+}
+
+/// A contender's row: its trial of median throughput (the lower middle one of an even count),
+/// holding only if every trial held, with the first rules any trial broke.
+fn median_row(mut runs: Vec<DuelRow>) -> Option<DuelRow> {
+    let held = runs.iter().all(|row| row.invariants_held);
+    let broken: Vec<String> = runs
+        .iter()
+        .flat_map(|row| row.broken.iter().cloned())
+        .take(20)
+        .collect();
+    runs.sort_by(|a, b| a.ops_per_sec.total_cmp(&b.ops_per_sec));
+    let middle = runs.len().checked_sub(1)? / 2;
+    let mut row = runs.swap_remove(middle);
+    row.invariants_held = held;
+    row.broken = broken;
+    Some(row)
 }
 
 fn run_one(engine: &dyn Engine, name: &str, threads: usize, config: &DuelConfig) -> DuelRow {

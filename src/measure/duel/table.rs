@@ -3,6 +3,8 @@
 use std::fmt::Write;
 
 use super::DuelReport;
+use crate::engines::registry::{EngineKind, EngineSpec};
+use crate::measure::verdict::{Better, Criteria, Trials, Verdict};
 
 pub fn render_table(report: &DuelReport) -> String {
     let mut out = String::new();
@@ -34,4 +36,60 @@ pub fn render_table(report: &DuelReport) -> String {
         );
     }
     out
+}
+
+/// The duel's verdicts, one line each: at every shard count, the engines side by side on
+/// throughput and on p99, from their interleaved trials. With one trial each there is nothing
+/// to judge, and the line says so.
+pub fn verdict_lines(report: &DuelReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let of = |spec: &EngineSpec| -> (Vec<f64>, Vec<f64>) {
+        let name = spec.to_string();
+        let trials = report.trials.iter().filter(|t| t.engine == name);
+        let ops = trials.clone().map(|t| t.ops_per_sec).collect();
+        let p99 = trials.map(|t| t.p99_us as f64).collect();
+        (ops, p99)
+    };
+    for &shards in &report.config.shards {
+        let specs: Vec<EngineSpec> = EngineKind::all()
+            .filter(|kind| kind.sharded() || shards == report.config.shards[0])
+            .map(|kind| EngineSpec::new(kind, shards))
+            .filter(|spec| !of(spec).0.is_empty())
+            .collect();
+        for (i, a) in specs.iter().enumerate() {
+            for b in &specs[i + 1..] {
+                let ((ops_a, p99_a), (ops_b, p99_b)) = (of(a), of(b));
+                if ops_a.len() < 2 || ops_b.len() < 2 {
+                    lines.push(format!(
+                        "{a} vs {b}: one trial each, nothing to judge (run with --trials 5 or more)"
+                    ));
+                    continue;
+                }
+                for (metric, better, va, vb) in [
+                    ("throughput", Better::Higher, &ops_a, &ops_b),
+                    ("p99", Better::Lower, &p99_a, &p99_b),
+                ] {
+                    let (na, nb) = (a.to_string(), b.to_string());
+                    let verdict = Verdict::judge(
+                        Trials {
+                            name: &na,
+                            values: va,
+                        },
+                        Trials {
+                            name: &nb,
+                            values: vb,
+                        },
+                        better,
+                        Criteria::default(),
+                    );
+                    lines.push(match verdict {
+                        Ok(v) if v.is_tie() => format!("{metric}: {a} ~ {b}: {v}"),
+                        Ok(v) => format!("{metric}: {v}"),
+                        Err(err) => format!("{metric}: {a} vs {b} cannot be judged: {err}"),
+                    });
+                }
+            }
+        }
+    }
+    lines
 }

@@ -24,7 +24,8 @@ impl Doc<'_> {
         let _ = writeln!(
             out,
             "From `{}`: {} clients in rooms of {}, {} caller threads, shards {}, {} rounds of {} \
-             says each and {} shouts, seed {}. *× model* is throughput over the first row's.\n",
+             says each and {} shouts, seed {}, {} interleaved trials of each engine (a row is its \
+             median trial). *× model* is throughput over the first row's.\n",
             self.inputs.duel.path.display(),
             format::count(config.clients as u64),
             config.room_size,
@@ -34,6 +35,7 @@ impl Doc<'_> {
             config.says,
             config.shouts,
             config.seed,
+            config.trials,
         );
         out.push_str(
             "| engine | threads | ops | ops/s | × model | p50 µs | p99 µs | max µs | events | slow cuts | invariants |\n\
@@ -62,6 +64,10 @@ impl Doc<'_> {
                 format::count(row.events_delivered),
                 format::count(row.slow_consumer_cuts),
             );
+        }
+        out.push('\n');
+        for line in crate::duel::verdict_lines(duel) {
+            let _ = writeln!(out, "- {}", cell(&line));
         }
         out.push('\n');
     }
