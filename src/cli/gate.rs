@@ -13,8 +13,10 @@ use lockchan::gate::{
     GATE_THREADS, GATE_WORKLOAD, Gate, STABILITY_FILE, Stability, decide, read_verification,
     verified_specs,
 };
-use lockchan::trials::{BenchBinary, RunSettings, TrialDone, measure};
-use lockchan::verdict::{Criteria, DEFAULT_ROUNDS, ResultSet};
+use lockchan::trials::{TrialDone, measure};
+
+use super::rounds::TrialArgs;
+use lockchan::verdict::{Criteria, ResultSet};
 
 #[derive(Args)]
 pub(crate) struct GateArgs {
@@ -30,15 +32,6 @@ pub(crate) struct GateArgs {
     /// Decide from the saved trials instead of measuring.
     #[arg(long, conflicts_with_all = ["repeat", "quick", "rounds", "bench"])]
     from_trials: bool,
-    /// Interleaved rounds: each runs every verified engine once, in a shuffled order.
-    #[arg(long, default_value_t = DEFAULT_ROUNDS)]
-    rounds: usize,
-    /// Seeds the order of the rounds; procedure i of --repeat uses seed + i.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// The bench's quick profile: tiny sizes, to show the procedure works (CI), not to choose.
-    #[arg(long)]
-    quick: bool,
     /// Percent: a difference smaller than this is a tie, even when significant.
     #[arg(long, default_value_t = 5.0)]
     min_effect: f64,
@@ -49,12 +42,8 @@ pub(crate) struct GateArgs {
     /// 1 when the verdicts differ.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
-    /// The `engines` bench binary; built with `cargo bench --no-run` when not given.
-    #[arg(long)]
-    bench: Option<PathBuf>,
-    /// Scratch directory for the trials' criterion files and bench records.
-    #[arg(long, default_value = "target/lockchan-gate")]
-    scratch: PathBuf,
+    #[command(flatten)]
+    trials_args: TrialArgs,
 }
 
 pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
@@ -74,17 +63,11 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
     let bench = if specs.is_empty() {
         None
     } else {
-        Some(match &args.bench {
-            Some(path) => BenchBinary::at(path.clone()),
-            None => {
-                eprintln!("gate: building the `engines` bench (cargo bench --no-run)");
-                BenchBinary::build().context("building the bench")?
-            }
-        })
+        Some(args.trials_args.bench()?)
     };
     let mut procedures = Vec::new();
     for procedure in 0..args.repeat.max(1) {
-        let seed = args.seed.wrapping_add(procedure as u64);
+        let seed = args.trials_args.seed.wrapping_add(procedure as u64);
         let started = Instant::now();
         let trials = match &bench {
             Some(bench) => {
@@ -93,18 +76,17 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
                     "gate: procedure {}/{}: {} rounds of {} (seed {seed}){}",
                     procedure + 1,
                     args.repeat.max(1),
-                    args.rounds,
+                    args.trials_args.rounds,
                     names.join(", "),
-                    if args.quick { ", quick profile" } else { "" }
+                    if args.trials_args.quick {
+                        ", quick profile"
+                    } else {
+                        ""
+                    }
                 );
-                let settings = RunSettings {
-                    rounds: args.rounds,
-                    seed,
-                    quick: args.quick,
-                    scratch: args.scratch.clone(),
-                    workloads: vec![GATE_WORKLOAD.to_owned()],
-                    threads: GATE_THREADS,
-                };
+                let settings =
+                    args.trials_args
+                        .settings(seed, vec![GATE_WORKLOAD.to_owned()], GATE_THREADS);
                 let set = measure(bench, &specs, &settings, print_trial)
                     .context("measuring the trials")?;
                 set.write(&args.trials).context("writing the trials")?;

@@ -21,43 +21,64 @@ pub(crate) struct RoundsArgs {
     /// Caller threads of the measured cases.
     #[arg(long, default_value_t = 4)]
     threads: u32,
-    /// Interleaved rounds: each runs every engine and shard count once, in a shuffled order.
-    #[arg(long, default_value_t = DEFAULT_ROUNDS)]
-    rounds: usize,
-    /// Seeds the order of the rounds.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// The bench's quick profile: tiny sizes, to show the procedure works, not to compare.
-    #[arg(long)]
-    quick: bool,
     /// Where the result set goes.
     #[arg(long, default_value = "reports/trials.json")]
     out: PathBuf,
+    #[command(flatten)]
+    trials: TrialArgs,
+}
+
+/// How trials run: what `rounds` and `gate` share.
+#[derive(Args)]
+pub(crate) struct TrialArgs {
+    /// Interleaved rounds: each runs every contender once, in a shuffled order.
+    #[arg(long, default_value_t = DEFAULT_ROUNDS)]
+    pub(crate) rounds: usize,
+    /// Seeds the order of the rounds.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// The bench's quick profile: tiny sizes, to show the procedure works (CI), not to compare.
+    #[arg(long)]
+    pub(crate) quick: bool,
     /// The `engines` bench binary; built with `cargo bench --no-run` when not given.
     #[arg(long)]
-    bench: Option<PathBuf>,
+    pub(crate) bench: Option<PathBuf>,
     /// Scratch directory for the trials' criterion files and bench records.
-    #[arg(long, default_value = "target/lockchan-rounds")]
-    scratch: PathBuf,
+    #[arg(long, default_value = "target/lockchan-trials")]
+    pub(crate) scratch: PathBuf,
+}
+
+impl TrialArgs {
+    /// The bench binary given, or the one `cargo bench --no-run` builds.
+    pub(crate) fn bench(&self) -> anyhow::Result<BenchBinary> {
+        match &self.bench {
+            Some(path) => Ok(BenchBinary::at(path.clone())),
+            None => {
+                eprintln!("building the `engines` bench (cargo bench --no-run)");
+                BenchBinary::build().context("building the bench")
+            }
+        }
+    }
+
+    /// The settings of one run of `workloads` at `threads`, its rounds seeded with `seed`.
+    pub(crate) fn settings(&self, seed: u64, workloads: Vec<String>, threads: u32) -> RunSettings {
+        RunSettings {
+            rounds: self.rounds,
+            seed,
+            quick: self.quick,
+            scratch: self.scratch.clone(),
+            workloads,
+            threads,
+        }
+    }
 }
 
 pub(crate) fn rounds(args: RoundsArgs) -> anyhow::Result<()> {
-    let bench = match args.bench {
-        Some(path) => BenchBinary::at(path),
-        None => {
-            eprintln!("rounds: building the `engines` bench (cargo bench --no-run)");
-            BenchBinary::build().context("building the bench")?
-        }
-    };
+    let bench = args.trials.bench()?;
     let specs = lockchan::all_specs(&GATE_SHARDS);
-    let settings = RunSettings {
-        rounds: args.rounds,
-        seed: args.seed,
-        quick: args.quick,
-        scratch: args.scratch,
-        workloads: args.workloads,
-        threads: args.threads,
-    };
+    let settings = args
+        .trials
+        .settings(args.trials.seed, args.workloads, args.threads);
     let names: Vec<String> = specs.iter().map(ToString::to_string).collect();
     eprintln!(
         "rounds: {} rounds of {} on {} at {} threads (seed {}){}",

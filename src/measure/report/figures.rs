@@ -10,18 +10,11 @@ use crate::bench_extras::{BenchRecord, Latency};
 use crate::engines::registry::{EngineKind, EngineSpec};
 use crate::measure::criterion::{BenchResult, Contender};
 use crate::measure::files::natural_cmp;
+use crate::measure::trials::CLOSED_LOOP_WORKLOADS;
 
-/// The engine workloads, in the order the report shows them; a group not listed here but
-/// run by an engine or the model comes after them, by name.
-pub(crate) const WORKLOADS: [&str; 7] = [
-    "churn",
-    "room_chat",
-    "shout_fanout_1k",
-    "shout_fanout_10k",
-    "tick_all",
-    "mixed",
-    "contention",
-];
+/// The open-loop workloads, shown after the closed-loop ones ([`CLOSED_LOOP_WORKLOADS`]); a
+/// group in neither list but run by an engine or the model comes after them, by name.
+const OPEN_LOOP_WORKLOADS: [&str; 1] = ["contention"];
 
 /// The workload the latency plots and the gate read.
 pub(crate) const MIXED: &str = "mixed";
@@ -53,12 +46,15 @@ pub(crate) fn workload_groups(results: &[BenchResult]) -> Vec<String> {
     groups
 }
 
-fn workload_order(a: &str, b: &str) -> Ordering {
+/// The order the report shows workloads in: the closed-loop ones as the benches run them,
+/// then the open-loop ones, then any other group by name.
+pub(crate) fn workload_order(a: &str, b: &str) -> Ordering {
     let rank = |group: &str| {
-        WORKLOADS
+        CLOSED_LOOP_WORKLOADS
             .iter()
+            .chain(&OPEN_LOOP_WORKLOADS)
             .position(|known| *known == group)
-            .unwrap_or(WORKLOADS.len())
+            .unwrap_or(CLOSED_LOOP_WORKLOADS.len() + OPEN_LOOP_WORKLOADS.len())
     };
     rank(a).cmp(&rank(b)).then_with(|| natural_cmp(a, b))
 }

@@ -6,7 +6,8 @@
 //! a little; the verdict's minimum effect (5%) is larger than that selection can make.
 
 use crate::engines::registry::{EngineKind, EngineSpec};
-use crate::measure::trials::{CLOSED_LOOP_WORKLOADS, OPS_METRIC, P99_METRIC};
+use crate::measure::report::figures::workload_order;
+use crate::measure::trials::{OPS_METRIC, P99_METRIC};
 use crate::measure::verdict::{
     Better, Criteria, Entry, Judged, ResultSet, Standings, Trials, Verdict, median, rank,
 };
@@ -34,22 +35,15 @@ impl VerdictRow {
     }
 }
 
-/// Every case of `set`, closed-loop workloads in the benches' order, then any other.
+/// Every case of `set`, in the report's order of workloads, then by thread count.
 pub(crate) fn verdict_rows(set: &ResultSet, criteria: Criteria) -> Vec<VerdictRow> {
-    let order = |case: &str| {
-        let workload = case.split('/').next().unwrap_or(case);
-        let position = CLOSED_LOOP_WORKLOADS
-            .iter()
-            .position(|w| *w == workload)
-            .unwrap_or(CLOSED_LOOP_WORKLOADS.len());
-        (position, case.to_owned())
-    };
-    let mut cases: Vec<&String> = set.cases.keys().collect();
-    cases.sort_by_key(|case| order(case));
-    cases
-        .into_iter()
+    let mut rows: Vec<VerdictRow> = set
+        .cases
+        .keys()
         .map(|case| row(set, case, criteria))
-        .collect()
+        .collect();
+    rows.sort_by(|a, b| workload_order(&a.workload, &b.workload).then(a.threads.cmp(&b.threads)));
+    rows
 }
 
 fn row(set: &ResultSet, case: &str, criteria: Criteria) -> VerdictRow {
@@ -170,6 +164,10 @@ mod tests {
         set
     }
 
+    fn judged(verdict: &Option<Result<Verdict, String>>) -> Verdict {
+        verdict.clone().expect("two kinds").expect("judged")
+    }
+
     #[test]
     fn each_kinds_best_is_judged_against_the_next_and_a_close_pair_ties() {
         let set = set(&[
@@ -186,11 +184,7 @@ mod tests {
         assert_eq!(rows[1].threads, Some(4));
 
         let churn = &rows[0];
-        let verdict = churn
-            .throughput
-            .clone()
-            .expect("two kinds")
-            .expect("judged");
+        let verdict = judged(&churn.throughput);
         // The faster median goes first.
         assert_eq!(
             (verdict.a.as_str(), verdict.b.as_str()),
@@ -200,11 +194,7 @@ mod tests {
         assert!(churn.p99.is_none(), "churn has no latency trials");
 
         let mixed = &rows[1];
-        let verdict = mixed
-            .throughput
-            .clone()
-            .expect("two kinds")
-            .expect("judged");
+        let verdict = judged(&mixed.throughput);
         // Each kind at its best shard count: lock/1 rather than lock/2.
         assert_eq!(
             (verdict.a.as_str(), verdict.b.as_str()),

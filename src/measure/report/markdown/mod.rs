@@ -29,13 +29,7 @@ const VERIFY_COMMAND: &str = "`lockchan verify` (`cargo run --release -- verify`
 /// `plots` holds the file names drawn, and only those are linked.
 pub(crate) fn render(inputs: &Inputs, plots_dir: &str, plots: &BTreeSet<String>) -> String {
     let mut out = String::new();
-    let floors = Floors::find(inputs.results());
-    let doc = Doc {
-        inputs,
-        plots_dir,
-        plots,
-        floors: &floors,
-    };
+    let doc = Doc::new(inputs, plots_dir, plots);
     out.push_str("# lockchan report\n\n");
     out.push_str(
         "Locks or actors for a real-time game server: the same matchmaking engine built both \
@@ -66,13 +60,7 @@ pub(crate) fn render_appendix(
     plots_dir: &str,
     plots: &BTreeSet<String>,
 ) -> String {
-    let floors = Floors::find(inputs.results());
-    let doc = Doc {
-        inputs,
-        plots_dir,
-        plots,
-        floors: &floors,
-    };
+    let doc = Doc::new(inputs, plots_dir, plots);
     let mut out = String::from(
         "# lockchan report: appendix\n\nThe long per-case tables behind [the report](REPORT.md), \
          from the benches' records of one run each.\n\n",
@@ -85,7 +73,18 @@ struct Doc<'a> {
     inputs: &'a Inputs,
     plots_dir: &'a str,
     plots: &'a BTreeSet<String>,
-    floors: &'a Floors,
+    floors: Floors,
+}
+
+impl<'a> Doc<'a> {
+    fn new(inputs: &'a Inputs, plots_dir: &'a str, plots: &'a BTreeSet<String>) -> Doc<'a> {
+        Doc {
+            inputs,
+            plots_dir,
+            plots,
+            floors: Floors::find(inputs.results()),
+        }
+    }
 }
 
 impl Doc<'_> {
