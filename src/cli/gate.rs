@@ -119,8 +119,9 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
         .parent()
         .unwrap_or(Path::new("."))
         .join(STABILITY_FILE);
-    let json = serde_json::to_string_pretty(&stability).context("serializing stability")?;
-    std::fs::write(&path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+    stability
+        .save(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
     for (i, p) in stability.procedures.iter().enumerate() {
         eprintln!("procedure {}: {} ({:.0} s)", i + 1, p.verdict, p.seconds);
     }

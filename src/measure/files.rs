@@ -42,6 +42,16 @@ pub(crate) fn read_json_if_present<T: DeserializeOwned>(
     }
 }
 
+/// Writes `value` as pretty JSON with a final newline, creating the directory it goes in:
+/// how every result file the project writes is laid out.
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let json = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    std::fs::write(path, json + "\n")
+}
+
 /// Reads and parses `path`, which must exist.
 pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engines::ENGINE_SOURCE_HASH;
 use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
-use crate::measure::files::{InputError, read_json_if_present};
+use crate::measure::files::{InputError, read_json_if_present, write_json};
 use crate::measure::verdict::{
     Criteria, Provenance, ResultSet, ResultsError, Verdict, VerdictError,
 };
@@ -268,15 +268,10 @@ impl Gate {
 
     /// Writes the gate as pretty JSON, creating the directory it goes in.
     pub fn save(&self, path: &Path) -> Result<(), GateError> {
-        let write_error = |source| GateError::Write {
+        write_json(path, self).map_err(|source| GateError::Write {
             path: path.to_owned(),
             source,
-        };
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(write_error)?;
-        }
-        let json = serde_json::to_string_pretty(self).map_err(|err| write_error(err.into()))?;
-        std::fs::write(path, json + "\n").map_err(write_error)
+        })
     }
 
     /// Reads a gate written by [`Gate::save`]. A missing file is an error here: a server

@@ -46,6 +46,11 @@ pub struct Spread {
 }
 
 impl Stability {
+    /// Writes the file as pretty JSON, creating its directory.
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        crate::measure::files::write_json(path, self)
+    }
+
     /// Sums up the procedures.
     pub fn of(procedures: Vec<Procedure>) -> Stability {
         let agree = procedures

@@ -199,18 +199,10 @@ impl ResultSet {
 
     /// Writes the set as pretty JSON, creating its directory.
     pub fn write(&self, path: &Path) -> Result<(), ResultsError> {
-        let write = |source| ResultsError::Write {
+        crate::measure::files::write_json(path, self).map_err(|source| ResultsError::Write {
             path: path.to_owned(),
             source,
-        };
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(write)?;
-        }
-        // Serializing plain maps of strings and finite numbers cannot fail.
-        let json = serde_json::to_string_pretty(self)
-            .map_err(io::Error::other)
-            .map_err(write)?;
-        std::fs::write(path, json + "\n").map_err(write)
+        })
     }
 }
 
