@@ -14,6 +14,7 @@
 //! check's count and duration, the seeded bugs and the layers; they read back as absent (or
 //! zero), never as an error, and an engine without layers is verified by its checks alone.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -157,10 +158,12 @@ impl LayerResult {
         }
         if tally.failed > 0 {
             LayerVerdict::Failed
-        } else if !(tally.inconclusive_rate() <= self.inconclusive_ceiling) {
-            LayerVerdict::TooInconclusive
         } else {
-            LayerVerdict::Passed
+            // Incomparable (a ceiling that is not a number) fails like a rate above it.
+            match tally.inconclusive_rate().partial_cmp(&self.inconclusive_ceiling) {
+                Some(Ordering::Less | Ordering::Equal) => LayerVerdict::Passed,
+                Some(Ordering::Greater) | None => LayerVerdict::TooInconclusive,
+            }
         }
     }
 }

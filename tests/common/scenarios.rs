@@ -77,3 +77,12 @@ pub fn within<T: Send + 'static>(
 }
 
 pub use lockchan::verify::panic_message;
+
+/// The engines `lockchan verify` checks that `for_each_engine!(…, several = 2)` leaves out:
+/// every sharded engine at more than two shards (lock/4, actor/4). A layer that could run
+/// them but did not would fail them in the merged summary ("not run"), so the race tests
+/// run them too, in one test per file.
+pub fn beyond_two_shards() -> Vec<lockchan::EngineSpec> {
+    let specs = lockchan::all_specs(&lockchan::verify::SHARD_COUNTS);
+    specs.into_iter().filter(|spec| spec.shards > 2).collect()
+}
