@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::scenarios::{beyond_two_shards, scenario, within};
+use common::scenarios::{Shrinking, beyond_two_shards, scenario, within};
 use lockchan::EngineSpec;
 use lockchan::verify::Tally;
 use lockchan::verify::layers::{Entry, Layer, record};
@@ -52,11 +52,31 @@ fn explained(spec: EngineSpec, scenario: Scenario) -> Result<Checked, String> {
     checked.map_err(|why| format!("{spec}: {why}\nscenario:\n{shown}"))
 }
 
-/// Runs `scenario` on `spec` and records the run in the layer log before returning its
-/// failure.
-fn recorded(spec: EngineSpec, scenario: Scenario) -> Result<(), TestCaseError> {
-    let outcome = explained(spec, scenario);
-    let tally = match outcome {
+/// Runs `scenario` on each of `specs` and records each run in the layer log (until the test's
+/// first failure: then proptest is shrinking it) before returning its failure.
+fn recorded(
+    specs: Vec<EngineSpec>,
+    scenario: &Scenario,
+    shrinking: &Shrinking,
+) -> Result<(), TestCaseError> {
+    let records = shrinking.records();
+    for spec in shrinking.engines(specs) {
+        let outcome = explained(spec, scenario.clone());
+        if records {
+            record(Layer::RaceSmoke, spec, Entry::Ran(tally(&outcome)))
+                .expect("recording the case");
+        }
+        if let Err(why) = outcome {
+            shrinking.failed(spec);
+            return Err(TestCaseError::fail(why));
+        }
+    }
+    Ok(())
+}
+
+/// One case's run as a tally.
+fn tally(outcome: &Result<Checked, String>) -> Tally {
+    match outcome {
         Ok(Checked::Explained) => Tally {
             passed: 1,
             ..Tally::default()
@@ -69,9 +89,7 @@ fn recorded(spec: EngineSpec, scenario: Scenario) -> Result<(), TestCaseError> {
             failed: 1,
             ..Tally::default()
         },
-    };
-    record(Layer::RaceSmoke, spec, Entry::Ran(tally)).expect("recording the case");
-    outcome.map(|_| ()).map_err(TestCaseError::fail)
+    }
 }
 
 /// One proptest per engine spec, named after it (`lock_1`, `actor_2`, ...).
@@ -82,7 +100,9 @@ macro_rules! smoke {
             $(
                 #[test]
                 fn $name(scenario in scenario(16)) {
-                    recorded(EngineSpec::new(lockchan::EngineKind::$kind, $shards), scenario)?;
+                    static SHRINKING: Shrinking = Shrinking::new();
+                    let spec = EngineSpec::new(lockchan::EngineKind::$kind, $shards);
+                    recorded(vec![spec], &scenario, &SHRINKING)?;
                 }
             )*
         }
@@ -98,8 +118,7 @@ proptest! {
     /// The rest of what `lockchan verify` checks: every sharded engine at four shards.
     #[test]
     fn beyond_two_shards_every_engine(scenario in scenario(16)) {
-        for spec in beyond_two_shards() {
-            recorded(spec, scenario.clone())?;
-        }
+        static SHRINKING: Shrinking = Shrinking::new();
+        recorded(beyond_two_shards(), &scenario, &SHRINKING)?;
     }
 }

@@ -160,7 +160,10 @@ impl LayerResult {
             LayerVerdict::Failed
         } else {
             // Incomparable (a ceiling that is not a number) fails like a rate above it.
-            match tally.inconclusive_rate().partial_cmp(&self.inconclusive_ceiling) {
+            match tally
+                .inconclusive_rate()
+                .partial_cmp(&self.inconclusive_ceiling)
+            {
                 Some(Ordering::Less | Ordering::Equal) => LayerVerdict::Passed,
                 Some(Ordering::Greater) | None => LayerVerdict::TooInconclusive,
             }
