@@ -286,8 +286,9 @@ fn render_detection_matrix(report: &VerificationReport, out: &mut String) {
 pub fn render_markdown(report: &VerificationReport) -> String {
     let mut out = String::from("# Verification\n\n");
     out.push_str(
-        "Written by `cargo run --release -- verify`. Each cell: passed or FAILED, how many \
-         scripts, races or cycles ran, and the time it took.\n\n",
+        "Written by `cargo run --release -- verify` (`scripts/verify-all` folds the layers \
+         in). Each cell: passed or FAILED, how many scripts, races or cycles ran, and the time \
+         it took. `verified` counts the layers below too.\n\n",
     );
     out.push_str("| engine | differential | race_invariants | leaks | verified |\n");
     out.push_str("|---|---|---|---|---|\n");
