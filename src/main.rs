@@ -102,6 +102,16 @@ struct VerifyArgs {
     /// With --seeded: seconds a check on a seeded engine may take before it counts as stalled.
     #[arg(long, default_value_t = 20)]
     seeded_time_limit: u64,
+    /// Run no check: fold the layer log the tests wrote (LOCKCHAN_LAYER_LOG: loom, shuttle,
+    /// race smoke) into OUT_DIR's verification.json and VERIFICATION.md. `scripts/verify-all`
+    /// runs everything and then this.
+    #[arg(long, value_name = "LOG")]
+    merge_layers: Option<PathBuf>,
+    /// With --merge-layers: the highest share of a layer's runs the linearizability checker
+    /// may give up on (inconclusive) before the layer fails.
+    #[arg(long, default_value_t = lockchan::verify::layers::DEFAULT_INCONCLUSIVE_CEILING,
+          requires = "merge_layers")]
+    inconclusive_ceiling: f64,
 }
 
 #[derive(Args)]
@@ -189,6 +199,9 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
 }
 
 fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
+    if let Some(log) = &args.merge_layers {
+        return merge_layers(&args.out_dir, log, args.inconclusive_ceiling);
+    }
     let config = VerifyConfig {
         engines: args.engines,
         scripts: args.scripts,
@@ -254,6 +267,41 @@ fn verify_engines(args: VerifyArgs) -> anyhow::Result<()> {
     }
     // A stalled check leaves its threads behind; exiting ends them.
     std::process::exit(0)
+}
+
+/// `verify --merge-layers`: folds the layer log into the summary; fails when an engine is not
+/// verified once the layers count.
+fn merge_layers(dir: &std::path::Path, log: &std::path::Path, ceiling: f64) -> anyhow::Result<()> {
+    let merged = lockchan::verify::layers::merge_layers(dir, log, ceiling)?;
+    for engine in &merged.unchecked {
+        eprintln!("  {engine}: in the layer log but not checked by the summary; left out");
+    }
+    let mut failed = Vec::new();
+    for (engine, verification) in &merged.report.engines {
+        for (layer, result) in &verification.layers {
+            let tally = &result.tally;
+            eprintln!(
+                "  {engine:<9} {layer:<10} {:?}: {} passed, {} failed, {} inconclusive ({:.1}%)",
+                result.verdict(),
+                tally.passed,
+                tally.failed,
+                tally.inconclusive,
+                100.0 * tally.inconclusive_rate()
+            );
+        }
+        if !verification.passed() {
+            failed.push(engine.as_str());
+        }
+    }
+    eprintln!(
+        "folded {} into {}/verification.json and VERIFICATION.md",
+        log.display(),
+        dir.display()
+    );
+    if !failed.is_empty() {
+        anyhow::bail!("not verified: {}; see VERIFICATION.md", failed.join(", "));
+    }
+    Ok(())
 }
 
 fn duel(args: DuelArgs) -> anyhow::Result<()> {

@@ -21,10 +21,10 @@
 //!
 //! - **A racing join per engine** (two tests, below): the first checks written, kept as they
 //!   were.
-//! - **Seven race scenarios** (28 tests), each one function of `loom/scenarios.rs` that
+//! - **Seven race scenarios** (35 tests), each one function of `loom/scenarios.rs` that
 //!   returns the race as data (its clients, setup, the racer's and the main thread's calls,
 //!   and every outcome with what each client hears there), run by the one runner of
-//!   `loom/race.rs` on lock/1, lock/2, actor/1 and actor/2 under the same names
+//!   `loom/race.rs` on lock/1, lock/2, lock/4, actor/1 and actor/2 under the same names
 //!   (`scenario::lock_2`, …, made by `on_every_engine!` from the table at the end):
 //!   1. `two_clients_racing_for_the_last_seat…`: two joins race for the last seat of a room of
 //!      three with two seated. Exactly one wins: the room matches once with three members,
@@ -46,6 +46,8 @@
 //!      joins a room of two (shard 0) while client 2 (shard 0) joins a room of three (shard 1),
 //!      on the lock engine each followed by a `Leave`: no interleaving deadlocks (loom reports
 //!      a deadlock as a failure and aborts the process), and each opens its own room.
+//!      On lock/4 the same calls take shards 1 and 2, and 2 and 3: they overlap instead of
+//!      crossing, a race on one shared lock.
 //!   5. `the_match_timeout_racing_the_last_join…`: the tick that runs out a room's match
 //!      timeout races the join that fills it. Either the room matched (no `MatchTimeout`, never
 //!      one after `Matched`) or it timed out (its member hears `Tick` then `MatchTimeout`) and
@@ -73,7 +75,7 @@
 //! ends with a `quiesce`, so the actor engine's asynchronous work is inside it. Exploring the
 //! setup as well is what made the actor engine's racing join below cost 133,000 executions.
 //!
-//! - **lock/1, lock/2**: no preemption bound at all: every interleaving of the race window,
+//! - **lock/1, lock/2, lock/4**: no preemption bound at all: every interleaving of the race window,
 //!   4 to 70 executions a test (the counts stop growing at 5 preemptions).
 //! - **actor/1**: the file's bound (2, or `LOOM_MAX_PREEMPTIONS`), queues of two:
 //!   1,500 to 30,000 executions, at most about 15 s a test. Queues of one cost three to eight
@@ -90,6 +92,17 @@
 //!   engine does not have.
 //! - The actor engine's racing join is held to one preemption (`check_bounded`) since its
 //!   setup is explored too: about 133,000 executions.
+//!
+//! # The layer log
+//!
+//! Every scenario test and racing join is one run of the loom layer on its engine: it passed
+//! (every interleaving within its bound) or failed, and it is appended to the layer log when
+//! `LOCKCHAN_LAYER_LOG` is set (`scripts/verify-all`), before a failure fails the test. loom
+//! has no inconclusive runs. The scenarios run on lock/4 as well (the lock engine has no
+//! threads of its own, and its race windows stay small), so that every engine `lockchan
+//! verify` checks is covered where loom can hold it; actor/4 it cannot, and
+//! [`what_loom_cannot_run_is_declared`] records why. A spec `verify` checks that loom neither
+//! runs nor declares fails that test, and, unrecorded, fails the merged summary too.
 //!
 //! # Reading a failure
 //!
@@ -112,10 +125,70 @@ mod scenarios;
 use loom::sync::Arc;
 use loom::thread;
 
+use lockchan::verify::Tally;
+use lockchan::verify::layers::{Entry, Layer, record};
 use lockchan::{
-    ActorEngine, ClientId, Command, DEFAULT_OUTBOX_CAPACITY, Engine, EngineConfig, Event,
-    LockEngine, OutboxReceiver, Player, outbox,
+    ActorEngine, ClientId, Command, DEFAULT_OUTBOX_CAPACITY, Engine, EngineConfig, EngineKind,
+    EngineSpec, Event, LockEngine, OutboxReceiver, Player, outbox,
 };
+
+/// The engines and shard counts the scenarios run on (`on_every_engine!` below).
+const SCENARIO_ENGINES: [(EngineKind, usize); 5] = [
+    (EngineKind::LOCK, 1),
+    (EngineKind::LOCK, 2),
+    (EngineKind::LOCK, 4),
+    (EngineKind::ACTOR, 1),
+    (EngineKind::ACTOR, 2),
+];
+
+/// Runs one loom test on `spec` and records it in the layer log, passed or failed, before a
+/// failure goes on to fail the test.
+fn recorded(spec: EngineSpec, test: impl FnOnce()) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test));
+    let tally = Tally {
+        passed: u64::from(outcome.is_ok()),
+        failed: u64::from(outcome.is_err()),
+        inconclusive: 0,
+    };
+    record(Layer::Loom, spec, Entry::Ran(tally)).expect("recording the loom test");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Why loom cannot run `spec`, when it cannot: each actor/n is the main thread, the world and
+/// n room actors, plus a racer, and loom models at most [`loom::MAX_THREADS`].
+fn cannot_run(spec: EngineSpec) -> Option<String> {
+    let threads = 3 + spec.shards;
+    (spec.kind == EngineKind::ACTOR && threads > loom::MAX_THREADS).then(|| {
+        format!(
+            "loom models at most {} threads; a race on {spec} needs {threads} (the main \
+             thread, a racer, the world and {} room actors)",
+            loom::MAX_THREADS,
+            spec.shards
+        )
+    })
+}
+
+/// Every engine `lockchan verify` checks by default is run by the scenarios, or declared here
+/// as one loom cannot run, with why; anything else fails, so no engine goes silently
+/// unchecked by loom.
+#[test]
+fn what_loom_cannot_run_is_declared() {
+    let run: Vec<EngineSpec> = SCENARIO_ENGINES
+        .iter()
+        .map(|&(kind, shards)| EngineSpec::new(kind, shards))
+        .collect();
+    for spec in lockchan::all_specs(&lockchan::verify::SHARD_COUNTS) {
+        if run.contains(&spec) {
+            continue;
+        }
+        let why = cannot_run(spec).unwrap_or_else(|| {
+            panic!("loom could run {spec}, but no scenario runs it: add it to SCENARIO_ENGINES")
+        });
+        record(Layer::Loom, spec, Entry::CannotRun(why)).expect("recording the declaration");
+    }
+}
 
 /// As [`check_bounded`], at the file's bound: 2, or `LOOM_MAX_PREEMPTIONS` when set.
 fn check(body: impl Fn() + Sync + Send + 'static) {
@@ -163,17 +236,19 @@ fn assert_one_matched_room(engine: &dyn Engine, players: &[(ClientId, OutboxRece
 
 #[test]
 fn two_racing_joins_on_the_lock_engine_make_one_matched_room() {
-    check(|| {
-        let engine = Arc::new(LockEngine::new(2, EngineConfig::default()));
-        let racers: Vec<_> = ["ann", "bob"]
-            .into_iter()
-            .map(|name| {
-                let engine = engine.clone();
-                thread::spawn(move || connect_and_join(&*engine, name))
-            })
-            .collect();
-        let players: Vec<_> = racers.into_iter().map(|p| p.join().unwrap()).collect();
-        assert_one_matched_room(&*engine, &players);
+    recorded(EngineSpec::new(EngineKind::LOCK, 2), || {
+        check(|| {
+            let engine = Arc::new(LockEngine::new(2, EngineConfig::default()));
+            let racers: Vec<_> = ["ann", "bob"]
+                .into_iter()
+                .map(|name| {
+                    let engine = engine.clone();
+                    thread::spawn(move || connect_and_join(&*engine, name))
+                })
+                .collect();
+            let players: Vec<_> = racers.into_iter().map(|p| p.join().unwrap()).collect();
+            assert_one_matched_room(&*engine, &players);
+        })
     });
 }
 
@@ -186,19 +261,21 @@ fn two_racing_joins_on_the_lock_engine_make_one_matched_room() {
 /// one preemption, while at two even queues of two take 1.3 million and over two minutes.
 #[test]
 fn two_racing_joins_on_the_actor_engine_make_one_matched_room() {
-    check_bounded(1, || {
-        let config = EngineConfig {
-            queue_capacity: 1,
-            ..EngineConfig::default()
-        };
-        let engine = Arc::new(ActorEngine::new(1, config));
-        let racer = {
-            let engine = engine.clone();
-            thread::spawn(move || connect_and_join(&*engine, "bob"))
-        };
-        let ann = connect_and_join(&*engine, "ann");
-        let bob = racer.join().unwrap();
-        assert_one_matched_room(&*engine, &[ann, bob]);
+    recorded(EngineSpec::new(EngineKind::ACTOR, 1), || {
+        check_bounded(1, || {
+            let config = EngineConfig {
+                queue_capacity: 1,
+                ..EngineConfig::default()
+            };
+            let engine = Arc::new(ActorEngine::new(1, config));
+            let racer = {
+                let engine = engine.clone();
+                thread::spawn(move || connect_and_join(&*engine, "bob"))
+            };
+            let ann = connect_and_join(&*engine, "ann");
+            let bob = racer.join().unwrap();
+            assert_one_matched_room(&*engine, &[ann, bob]);
+        })
     });
 }
 
@@ -209,10 +286,16 @@ macro_rules! on_every_engine {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                use lockchan::EngineKind;
+                use lockchan::{EngineKind, EngineSpec};
 
                 fn check(kind: EngineKind, shards: usize) {
-                    crate::scenarios::$name(kind).check(stringify!($name), kind, shards)
+                    assert!(
+                        crate::SCENARIO_ENGINES.contains(&(kind, shards)),
+                        "{kind}/{shards} is missing from SCENARIO_ENGINES"
+                    );
+                    crate::recorded(EngineSpec::new(kind, shards), || {
+                        crate::scenarios::$name(kind).check(stringify!($name), kind, shards)
+                    })
                 }
 
                 #[test]
@@ -223,6 +306,11 @@ macro_rules! on_every_engine {
                 #[test]
                 fn lock_2() {
                     check(EngineKind::LOCK, 2)
+                }
+
+                #[test]
+                fn lock_4() {
+                    check(EngineKind::LOCK, 4)
                 }
 
                 #[test]
@@ -239,8 +327,8 @@ macro_rules! on_every_engine {
     };
 }
 
-// The table of race scenarios (see the module doc), each run on lock/1, lock/2, actor/1 and
-// actor/2.
+// The table of race scenarios (see the module doc), each run on lock/1, lock/2, lock/4,
+// actor/1 and actor/2.
 on_every_engine!(
     two_clients_racing_for_the_last_seat_fill_it_once_and_the_loser_opens_a_room,
     a_leave_racing_the_matching_join_is_seen_the_same_way_by_every_member,

@@ -4,24 +4,37 @@
 //! unnoticed in 50,000 real-thread runs on this project's machine — so the real search for
 //! races is `tests/shuttle.rs`, under a controlled scheduler. What this one adds: the engines'
 //! real primitives (parking_lot, crossbeam), in release builds under CI.
+//!
+//! Every case is tallied per engine (passed, failed, or inconclusive: the checker gave up)
+//! into the layer log when `LOCKCHAN_LAYER_LOG` is set (`scripts/verify-all`), before a
+//! failure fails the test; `verify --merge-layers` judges the tallies.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::scenarios::{scenario, within};
+use common::scenarios::{Shrinking, beyond_two_shards, scenario, within};
 use lockchan::EngineSpec;
+use lockchan::verify::Tally;
+use lockchan::verify::layers::{Entry, Layer, record};
 use lockchan::verify::linearize::{Budget, LinearizeError};
-use lockchan::verify::scenario::{ScenarioError, run_and_check, scenario_config};
+use lockchan::verify::scenario::{Scenario, ScenarioError, run_and_check, scenario_config};
 use proptest::prelude::*;
 
 /// Each case's limit: a deadlock or an exploding search fails the case instead of hanging.
 const CASE_LIMIT: Duration = Duration::from_secs(20);
+/// Generated scenarios per engine.
+const CASES: u32 = 16;
 
-fn explained(
-    spec: EngineSpec,
-    scenario: lockchan::verify::scenario::Scenario,
-) -> Result<(), String> {
+/// How a run that did not fail ended.
+enum Checked {
+    Explained,
+    /// Too large to search: neither explained nor refuted. Counted, not failed here; the
+    /// merged summary holds the rate to its ceiling.
+    Inconclusive,
+}
+
+fn explained(spec: EngineSpec, scenario: Scenario) -> Result<Checked, String> {
     let shown = scenario.to_rust();
     let checked = within(CASE_LIMIT, move || {
         let budget = Budget {
@@ -29,24 +42,67 @@ fn explained(
             deadline: Some(Instant::now() + Duration::from_secs(5)),
         };
         match run_and_check(spec, &scenario_config(), &scenario, budget) {
-            // Too large to search: neither explained nor refuted, and no false alarm.
-            Ok(_) | Err(ScenarioError::Unexplained(LinearizeError::Inconclusive { .. })) => Ok(()),
+            Ok(_) => Ok(Checked::Explained),
+            Err(ScenarioError::Unexplained(LinearizeError::Inconclusive { .. })) => {
+                Ok(Checked::Inconclusive)
+            }
             Err(error) => Err(error.to_string()),
         }
     })?;
     checked.map_err(|why| format!("{spec}: {why}\nscenario:\n{shown}"))
 }
 
+/// Runs `scenario` on each of `specs` and records each run in the layer log (until the test's
+/// first failure: then proptest is shrinking it) before returning its failure.
+fn recorded(
+    specs: Vec<EngineSpec>,
+    scenario: &Scenario,
+    shrinking: &Shrinking,
+) -> Result<(), TestCaseError> {
+    let records = shrinking.records();
+    for spec in shrinking.engines(specs) {
+        let outcome = explained(spec, scenario.clone());
+        if records {
+            record(Layer::RaceSmoke, spec, Entry::Ran(tally(&outcome)))
+                .expect("recording the case");
+        }
+        if let Err(why) = outcome {
+            shrinking.failed(spec);
+            return Err(TestCaseError::fail(why));
+        }
+    }
+    Ok(())
+}
+
+/// One case's run as a tally.
+fn tally(outcome: &Result<Checked, String>) -> Tally {
+    match outcome {
+        Ok(Checked::Explained) => Tally {
+            passed: 1,
+            ..Tally::default()
+        },
+        Ok(Checked::Inconclusive) => Tally {
+            inconclusive: 1,
+            ..Tally::default()
+        },
+        Err(_) => Tally {
+            failed: 1,
+            ..Tally::default()
+        },
+    }
+}
+
 /// One proptest per engine spec, named after it (`lock_1`, `actor_2`, ...).
 macro_rules! smoke {
     ($($name:ident: $kind:ident / $shards:literal),* $(,)?) => {
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
             $(
                 #[test]
                 fn $name(scenario in scenario(16)) {
+                    static SHRINKING: Shrinking = Shrinking::new();
                     let spec = EngineSpec::new(lockchan::EngineKind::$kind, $shards);
-                    explained(spec, scenario).map_err(TestCaseError::fail)?;
+                    recorded(vec![spec], &scenario, &SHRINKING)?;
                 }
             )*
         }
@@ -55,3 +111,14 @@ macro_rules! smoke {
 
 // Every registered engine at one shard and at two.
 lockchan::for_each_engine!(smoke {}, several = 2);
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+    /// The rest of what `lockchan verify` checks: every sharded engine at four shards.
+    #[test]
+    fn beyond_two_shards_every_engine(scenario in scenario(16)) {
+        static SHRINKING: Shrinking = Shrinking::new();
+        recorded(beyond_two_shards(), &scenario, &SHRINKING)?;
+    }
+}

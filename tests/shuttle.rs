@@ -15,7 +15,14 @@
 //! by some order of its calls through the model's rules, its teardown must leave nothing
 //! behind, and shuttle fails a schedule that deadlocks. A failure shrinks to a small scenario
 //! and prints a regression test to paste below, with the shuttle schedule that replays it
-//! (`shuttle::replay`). Each case runs under a time limit ([`CASE_LIMIT`]).
+//! (`shuttle::replay`). Each case runs under a time limit ([`CASE_LIMIT`]). The rest of what
+//! `lockchan verify` checks (every sharded engine at four shards) runs in one more test.
+//!
+//! Every case's schedules are tallied per engine — passed, failed, or inconclusive (the
+//! checker gave up within [`SEARCH_STATES`]) — and appended to the layer log when
+//! `LOCKCHAN_LAYER_LOG` is set (`scripts/verify-all`), before a failure fails the test;
+//! `verify --merge-layers` holds each engine's inconclusive rate to a ceiling. The seeded
+//! bugs' runs are never recorded: they are not the real engines'.
 //!
 //! Why a controlled scheduler: real threads rarely interleave a short scenario in an
 //! interesting way (`tests/race_smoke.rs` runs the same scenarios on them as a smoke test),
@@ -26,10 +33,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::scenarios::{panic_message, scenario, within};
+use common::scenarios::{Shrinking, beyond_two_shards, panic_message, scenario, within};
+use lockchan::verify::Tally;
+use lockchan::verify::layers::{Entry, Layer, record};
 use lockchan::verify::linearize::{Budget, LinearizeError};
 use lockchan::verify::scenario::{Scenario, ScenarioError, Who::*, run_and_check, scenario_config};
 use lockchan::{Call, EngineConfig, EngineKind, EngineSpec};
@@ -49,12 +59,32 @@ const CASE_LIMIT: Duration = Duration::from_secs(60);
 /// What the checker may spend on one run before it gives up (which fails the run).
 const SEARCH_STATES: usize = 100_000;
 
-/// Executions run, to show that the tests really ran schedules.
-static EXECUTIONS: AtomicUsize = AtomicUsize::new(0);
-/// Runs whose search gave up within [`SEARCH_STATES`]: neither explained nor refuted. They
-/// are counted and shown (`--nocapture`), not failed, so that a search too large to finish
-/// never raises a false alarm; the actor engine's per-client orders make the largest searches.
-static INCONCLUSIVE: AtomicUsize = AtomicUsize::new(0);
+/// One case's schedules, counted as they run. Each case has its own, so that tests running in
+/// parallel never mix their counts.
+#[derive(Default)]
+struct Counts {
+    /// Executions started.
+    executions: AtomicU64,
+    /// Executions whose search gave up within [`SEARCH_STATES`]: neither explained nor
+    /// refuted. Not failed here, so that a search too large to finish never raises a false
+    /// alarm; the merged summary holds their rate to a ceiling. The actor engine's per-client
+    /// orders make the largest searches.
+    inconclusive: AtomicU64,
+}
+
+impl Counts {
+    /// The case's tally: a failed case failed on its last execution (shuttle stops there).
+    fn tally(&self, failed: bool) -> Tally {
+        let executions = self.executions.load(Ordering::Relaxed);
+        let inconclusive = self.inconclusive.load(Ordering::Relaxed);
+        let failed = u64::from(failed);
+        Tally {
+            passed: executions.saturating_sub(inconclusive + failed),
+            failed,
+            inconclusive,
+        }
+    }
+}
 
 /// Seeds a fixed regression scenario is explored with.
 const SEEDS_FOR_REGRESSIONS: u64 = 8;
@@ -72,8 +102,8 @@ fn shuttle_config() -> Config {
 }
 
 /// One execution: the scenario on a fresh engine, checked; a panic carries the reason.
-fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario) {
-    EXECUTIONS.fetch_add(1, Ordering::Relaxed);
+fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, counts: &Counts) {
+    counts.executions.fetch_add(1, Ordering::Relaxed);
     let budget = Budget {
         states: SEARCH_STATES,
         deadline: Some(Instant::now() + Duration::from_secs(5)),
@@ -81,7 +111,7 @@ fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario) {
     match run_and_check(spec, config, scenario, budget) {
         Ok(_) => {}
         Err(ScenarioError::Unexplained(LinearizeError::Inconclusive { .. })) => {
-            INCONCLUSIVE.fetch_add(1, Ordering::Relaxed);
+            counts.inconclusive.fetch_add(1, Ordering::Relaxed);
         }
         Err(error) => panic!("{spec}: {error}"),
     }
@@ -93,11 +123,12 @@ fn explore(
     config: &EngineConfig,
     scenario: &Scenario,
     scheduler: impl Scheduler + 'static,
+    counts: &Arc<Counts>,
 ) -> Result<(), Failure> {
-    let (config, scenario) = (config.clone(), scenario.clone());
+    let (config, scenario, counts) = (config.clone(), scenario.clone(), counts.clone());
     let runner = Runner::new(scheduler, shuttle_config());
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        runner.run(move || execution(spec, &config, &scenario));
+        runner.run(move || execution(spec, &config, &scenario, &counts));
     }))
     .map_err(|panic| Failure::from_panic(&panic_message(panic)))
 }
@@ -146,7 +177,11 @@ impl Failure {
 #[allow(dead_code)] // Used by pasted regression tests.
 fn replay(spec: EngineSpec, scenario: &Scenario, schedule: &str) {
     let (config, scenario) = (scenario_config(), scenario.clone());
-    shuttle::replay(move || execution(spec, &config, &scenario), schedule);
+    let counts = Counts::default();
+    shuttle::replay(
+        move || execution(spec, &config, &scenario, &counts),
+        schedule,
+    );
 }
 
 /// PCT then random schedules of `scenario` on `spec`, seeded so that a shrinking proptest
@@ -156,31 +191,64 @@ fn schedules(
     config: &EngineConfig,
     scenario: &Scenario,
     seed: u64,
+    counts: &Arc<Counts>,
 ) -> Result<(), Failure> {
     let pct = PctScheduler::new_from_seed(seed, PCT_DEPTH, SCHEDULES);
-    explore(spec, config, scenario, pct)?;
+    explore(spec, config, scenario, pct, counts)?;
     let random = RandomScheduler::new_from_seed(seed ^ 0x9e37_79b9_7f4a_7c15, SCHEDULES);
-    explore(spec, config, scenario, random)
+    explore(spec, config, scenario, random, counts)
 }
 
-/// The property: every schedule of `scenario` is explained, within the case's time limit.
-fn every_schedule_explained(
-    spec: EngineSpec,
-    scenario: Scenario,
-    seed: u64,
-) -> Result<(), TestCaseError> {
-    let shown = scenario.clone();
-    let outcome = within(CASE_LIMIT, move || {
-        schedules(spec, &scenario_config(), &scenario, seed)
-    });
-    match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(failure)) => Err(TestCaseError::fail(failure.regression(spec, &shown))),
-        Err(stalled) => Err(TestCaseError::fail(format!(
+/// One case on the real `spec`: every schedule of `scenario` must be explained, within the
+/// case's time limit. With `records`, its schedules are recorded in the layer log whether they
+/// failed or not; a failure comes back as the regression test to paste.
+fn case(spec: EngineSpec, scenario: &Scenario, seed: u64, records: bool) -> Result<Tally, String> {
+    let counts = Arc::new(Counts::default());
+    let outcome = {
+        let (scenario, counts) = (scenario.clone(), counts.clone());
+        within(CASE_LIMIT, move || {
+            schedules(spec, &scenario_config(), &scenario, seed, &counts)
+        })
+    };
+    let failure = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(failure)) => Some(failure.regression(spec, scenario)),
+        Err(stalled) => Some(format!(
             "{spec}: {stalled}\nscenario:\n{}",
-            shown.to_rust()
-        ))),
+            scenario.to_rust()
+        )),
+    };
+    let tally = counts.tally(failure.is_some());
+    if records {
+        record(Layer::Shuttle, spec, Entry::Ran(tally)).expect("recording the case's schedules");
     }
+    match failure {
+        Some(why) => Err(why),
+        None => Ok(tally),
+    }
+}
+
+/// The property on each of `specs` in turn: every schedule of `scenario` is explained, and
+/// some schedule ran. `shrinking` is the test's own.
+fn every_schedule_explained(
+    specs: Vec<EngineSpec>,
+    scenario: &Scenario,
+    seed: u64,
+    shrinking: &Shrinking,
+) -> Result<(), TestCaseError> {
+    let records = shrinking.records();
+    for spec in shrinking.engines(specs) {
+        let tally = case(spec, scenario, seed, records).map_err(|why| {
+            shrinking.failed(spec);
+            TestCaseError::fail(why)
+        })?;
+        prop_assert!(tally.runs() > 0, "{spec}: no schedule ran");
+        if tally.inconclusive > 0 {
+            let (gave_up, ran) = (tally.inconclusive, tally.runs());
+            println!("{spec}: the search gave up on {gave_up} of {ran} schedules");
+        }
+    }
+    Ok(())
 }
 
 macro_rules! on_every_engine {
@@ -196,16 +264,9 @@ macro_rules! on_every_engine {
             $(
                 #[test]
                 fn $name(scenario in scenario(16), seed in any::<u64>()) {
+                    static SHRINKING: Shrinking = Shrinking::new();
                     let spec = EngineSpec::new(EngineKind::$kind, $shards);
-                    let before = EXECUTIONS.load(Ordering::Relaxed);
-                    let unsearched = INCONCLUSIVE.load(Ordering::Relaxed);
-                    every_schedule_explained(spec, scenario, seed)?;
-                    let ran = EXECUTIONS.load(Ordering::Relaxed) - before;
-                    prop_assert!(ran > 0, "no schedule ran");
-                    let gave_up = INCONCLUSIVE.load(Ordering::Relaxed) - unsearched;
-                    if gave_up > 0 {
-                        println!("{spec}: the search gave up on {gave_up} of {ran} schedules");
-                    }
+                    every_schedule_explained(vec![spec], &scenario, seed, &SHRINKING)?;
                 }
             )*
         }
@@ -214,6 +275,22 @@ macro_rules! on_every_engine {
 
 // Every registered engine at one shard and at two.
 lockchan::for_each_engine!(on_every_engine {}, several = 2);
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: CASES,
+        max_shrink_iters: 256,
+        ..ProptestConfig::default()
+    })]
+
+    /// The rest of what `lockchan verify` checks: every sharded engine at four shards, each
+    /// case on each in turn.
+    #[test]
+    fn beyond_two_shards_every_engine(scenario in scenario(16), seed in any::<u64>()) {
+        static SHRINKING: Shrinking = Shrinking::new();
+        every_schedule_explained(beyond_two_shards(), &scenario, seed, &SHRINKING)?;
+    }
+}
 
 /// The scenario of loom's first race, as a fixed regression: two clients racing for the last
 /// seat, a shout and a disconnect on the side.
@@ -242,8 +319,8 @@ fn a_fixed_race_for_the_last_seat_is_explained_on_every_engine() {
         ],
     };
     for spec in lockchan::all_specs(&[1, 2]) {
-        if let Err(failure) = schedules(spec, &scenario_config(), &scenario, 7) {
-            panic!("{}", failure.regression(spec, &scenario));
+        if let Err(regression) = case(spec, &scenario, 7, true) {
+            panic!("{regression}");
         }
     }
 }
@@ -279,8 +356,8 @@ fn a_join_bounced_while_its_client_disconnects_still_runs() {
     // scenario is explored afresh: before the fix, these seeds found the dropped join.
     let spec = "actor/2".parse().expect("a registered engine");
     for seed in 0..SEEDS_FOR_REGRESSIONS {
-        if let Err(failure) = schedules(spec, &scenario_config(), &scenario, seed) {
-            panic!("seed {seed}: {}", failure.regression(spec, &scenario));
+        if let Err(regression) = case(spec, &scenario, seed, true) {
+            panic!("seed {seed}: {regression}");
         }
     }
 }
@@ -311,8 +388,10 @@ mod seeded {
                 .expect("scenarios always generate")
                 .current();
             let config = config.clone();
+            // Counted apart and never recorded: a seeded engine's runs are not the real one's.
+            let unrecorded = Arc::new(Counts::default());
             let outcome = within(CASE_LIMIT, move || {
-                schedules(spec, &config, &scenario, case as u64)
+                schedules(spec, &config, &scenario, case as u64, &unrecorded)
             });
             let why = match outcome {
                 Ok(Ok(())) => continue,

@@ -4,10 +4,13 @@
 //!
 //! The checks here need nothing but the binary: differential scripts against the model, races
 //! of many threads against the invariants, and leak cycles, each under a watchdog so a deadlock
-//! or a lost reply fails instead of hanging. loom's exhaustive model checks need their own
-//! build (`--cfg lockchan_loom`) and run from `tests/loom.rs`.
+//! or a lost reply fails instead of hanging. loom's exhaustive model checks and shuttle's
+//! controlled schedules need builds of their own (`--cfg lockchan_loom`, `lockchan_shuttle`)
+//! and run as tests, like the race smoke test; [`layers`] folds their results in
+//! (`verify --merge-layers`, `scripts/verify-all`).
 
 mod differential;
+pub mod layers;
 mod leaks;
 pub mod linearize;
 pub mod race;
@@ -30,7 +33,10 @@ use watchdog::{Watched, watch};
 /// Kept here too for the tests that take it from `lockchan::verify`.
 pub use crate::domain::panic::panic_message;
 pub use leaks::RSS_GROWTH_BOUND_KB;
-pub use summary::{CheckResult, Detection, EngineVerification, VerificationReport};
+pub use summary::{
+    CheckResult, Detection, EngineVerification, LayerResult, LayerVerdict, Tally,
+    VerificationReport,
+};
 
 /// How much of each check to run.
 #[derive(Clone, Debug)]
@@ -78,7 +84,13 @@ pub fn verify(
             progress(&name, &result);
             checks.push(result);
         }
-        engines.insert(name, EngineVerification { checks });
+        engines.insert(
+            name,
+            EngineVerification {
+                checks,
+                layers: BTreeMap::new(),
+            },
+        );
     }
     let unix_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -274,8 +286,9 @@ fn render_detection_matrix(report: &VerificationReport, out: &mut String) {
 pub fn render_markdown(report: &VerificationReport) -> String {
     let mut out = String::from("# Verification\n\n");
     out.push_str(
-        "Written by `cargo run --release -- verify`. Each cell: passed or FAILED, how many \
-         scripts, races or cycles ran, and the time it took.\n\n",
+        "Written by `cargo run --release -- verify` (`scripts/verify-all` folds the layers \
+         in). Each cell: passed or FAILED, how many scripts, races or cycles ran, and the time \
+         it took. `verified` counts the layers below too.\n\n",
     );
     out.push_str("| engine | differential | race_invariants | leaks | verified |\n");
     out.push_str("|---|---|---|---|---|\n");
@@ -292,6 +305,7 @@ pub fn render_markdown(report: &VerificationReport) -> String {
         let verified = if verification.passed() { "yes" } else { "no" };
         let _ = writeln!(out, " {verified} |");
     }
+    layers::render_layers(report, &mut out);
     if !report.seeded.is_empty() {
         render_detection_matrix(report, &mut out);
     }
@@ -318,7 +332,8 @@ pub fn render_markdown(report: &VerificationReport) -> String {
          empty and every outbox let go after each cycle, resident memory growth after warm-up \
          within the stated bound, and the engine's threads gone once it is dropped.\n\n\
          Every check runs under a watchdog: a deadlock or a lost reply fails it instead of \
-         hanging. loom's model checks run separately (see docs/VERIFICATION.md).\n",
+         hanging. loom, shuttle and the race smoke test run as tests of their own; \
+         `scripts/verify-all` folds them in (see docs/VERIFICATION.md).\n",
     );
     out
 }

@@ -77,3 +77,45 @@ pub fn within<T: Send + 'static>(
 }
 
 pub use lockchan::verify::panic_message;
+
+/// The engines `lockchan verify` checks that `for_each_engine!(…, several = 2)` leaves out:
+/// every sharded engine at more than two shards (lock/4, actor/4). A layer that could run
+/// them but did not would fail them in the merged summary ("not run"), so the race tests
+/// run them too, in one test per file.
+pub fn beyond_two_shards() -> Vec<lockchan::EngineSpec> {
+    let specs = lockchan::all_specs(&lockchan::verify::SHARD_COUNTS);
+    specs.into_iter().filter(|spec| spec.shards > 2).collect()
+}
+
+/// What one proptest's cases may record in the layer log. proptest reruns a failed case's
+/// shrinking steps through the same test body; those are the same failure made smaller, not
+/// more runs of the engine, so a test records its cases up to its first failure and none
+/// after, and while shrinking reruns only the engine that failed. Each test keeps one, as a
+/// `static` in its body.
+pub struct Shrinking(std::sync::Mutex<Option<lockchan::EngineSpec>>);
+
+impl Shrinking {
+    pub const fn new() -> Shrinking {
+        Shrinking(std::sync::Mutex::new(None))
+    }
+
+    /// The engines to run this case on: `specs`, or only the one that failed once shrinking.
+    pub fn engines(&self, specs: Vec<lockchan::EngineSpec>) -> Vec<lockchan::EngineSpec> {
+        self.failed_on().map_or(specs, |spec| vec![spec])
+    }
+
+    /// Whether this case's runs are recorded: not once a case failed.
+    pub fn records(&self) -> bool {
+        self.failed_on().is_none()
+    }
+
+    /// Marks the test failed on `spec`: from here on proptest is shrinking.
+    pub fn failed(&self, spec: lockchan::EngineSpec) {
+        let mut failed_on = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        failed_on.get_or_insert(spec);
+    }
+
+    fn failed_on(&self) -> Option<lockchan::EngineSpec> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
