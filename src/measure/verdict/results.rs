@@ -47,7 +47,8 @@ pub struct Metric {
 pub struct Provenance {
     /// `git rev-parse HEAD` in the working directory.
     pub commit: Option<String>,
-    /// Whether tracked files differed from that commit (`git status --porcelain`).
+    /// Whether tracked files outside `reports/` differed from that commit (`git status
+    /// --porcelain`).
     pub dirty: Option<bool>,
     /// `rustc -V` on the PATH: the toolchain in use where the measurement ran, which is the
     /// one that built it when run through cargo.
@@ -220,8 +221,20 @@ impl Provenance {
                     .map(|(_, name)| name.trim().to_owned())
                     .filter(|name| !name.is_empty())
             });
-        let dirty = run("git", &["status", "--porcelain", "--untracked-files=no"])
-            .map(|changes| !changes.is_empty());
+        // The measurements' own outputs under reports/ (a gate procedure's trials, written
+        // before the next procedure starts) are not a change to what was measured.
+        let dirty = run(
+            "git",
+            &[
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)reports",
+            ],
+        )
+        .map(|changes| !changes.is_empty());
         Provenance {
             commit: run("git", &["rev-parse", "HEAD"]).filter(|c| !c.is_empty()),
             dirty,
