@@ -20,7 +20,7 @@ use lockchan::verdict::{Criteria, ResultSet};
 
 #[derive(Args)]
 pub(crate) struct GateArgs {
-    /// The verification summary: only engines that passed every check are measured.
+    /// The verification summary: only the engines it calls verified are measured.
     #[arg(long, default_value = "reports/verification.json")]
     verification: PathBuf,
     /// Where the decision goes.
