@@ -251,16 +251,20 @@ fn every_schedule_explained(
     Ok(())
 }
 
+/// proptest's settings for the generated scenarios: [`CASES`] cases, and a bounded shrink,
+/// since each shrinking step reruns every schedule.
+fn generated_cases() -> ProptestConfig {
+    ProptestConfig {
+        cases: CASES,
+        max_shrink_iters: 256,
+        ..ProptestConfig::default()
+    }
+}
+
 macro_rules! on_every_engine {
     ($($name:ident: $kind:ident / $shards:literal),* $(,)?) => {
         proptest! {
-            #![proptest_config(ProptestConfig {
-                cases: CASES,
-                // Each shrinking step reruns every schedule: keep the search for the minimal
-                // case bounded.
-                max_shrink_iters: 256,
-                ..ProptestConfig::default()
-            })]
+            #![proptest_config(generated_cases())]
             $(
                 #[test]
                 fn $name(scenario in scenario(16), seed in any::<u64>()) {
@@ -277,11 +281,7 @@ macro_rules! on_every_engine {
 lockchan::for_each_engine!(on_every_engine {}, several = 2);
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: CASES,
-        max_shrink_iters: 256,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(generated_cases())]
 
     /// The rest of what `lockchan verify` checks: every sharded engine at four shards, each
     /// case on each in turn.
