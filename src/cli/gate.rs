@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::Args;
 use lockchan::gate::stability::Procedure;
 use lockchan::gate::{
-    GATE_THREADS, GATE_WORKLOAD, Gate, STABILITY_FILE, Stability, decide, read_verification,
-    verified_specs,
+    Choice, GATE_THREADS, GATE_WORKLOAD, Gate, STABILITY_FILE, Stability, decide,
+    read_verification, verified_specs,
 };
 use lockchan::trials::{TrialDone, measure};
 
@@ -103,10 +103,7 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
             seed,
             seconds,
             verdict: gate.verdict_key(),
-            served: gate
-                .choice
-                .as_ref()
-                .map(|c| format!("{}/{}", c.engine, c.shards)),
+            served: gate.choice.as_ref().map(Choice::label),
             gate,
         });
     }
@@ -165,7 +162,7 @@ pub(crate) fn print_trial(done: &TrialDone) {
 fn finish(gate: &Gate, out: &Path) -> anyhow::Result<()> {
     gate.save(out).context("writing the gate")?;
     match &gate.choice {
-        Some(choice) => eprintln!("gate: {}/{}", choice.engine, choice.shards),
+        Some(choice) => eprintln!("gate: {}", choice.label()),
         None => eprintln!("gate: no engine chosen"),
     }
     eprintln!("{}", gate.reason);

@@ -149,8 +149,13 @@ pub struct RunSettings {
 impl RunSettings {
     /// The case id of a workload's trials in the result set: `mixed/t4`.
     pub fn case(&self, workload: &str) -> String {
-        format!("{workload}/t{}", self.threads)
+        case_id(workload, self.threads)
     }
+}
+
+/// A case id in a trials result set: the workload at a thread count, `mixed/t4`.
+pub fn case_id(workload: &str, threads: u32) -> String {
+    format!("{workload}/t{threads}")
 }
 
 /// One finished trial, for progress output.

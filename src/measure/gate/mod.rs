@@ -31,6 +31,7 @@ use crate::verify::VerificationReport;
 
 pub use self::choose::TIE_RULE;
 pub use self::stability::{STABILITY_FILE, Stability};
+use crate::measure::trials::case_id;
 pub use crate::measure::trials::{OPS_METRIC, P99_METRIC};
 
 /// The workload the gate judges engines on: joins, says, shouts and ticks together, the
@@ -47,7 +48,7 @@ pub const GATE_SHARDS: [usize; 3] = [1, 2, 4];
 
 /// The case id of the judged trials in the result set: `mixed/t4`.
 pub fn gate_case() -> String {
-    format!("{GATE_WORKLOAD}/t{GATE_THREADS}")
+    case_id(GATE_WORKLOAD, GATE_THREADS)
 }
 
 /// The gate's file name inside the reports directory.
@@ -108,6 +109,11 @@ pub struct Choice {
 }
 
 impl Choice {
+    /// How it is named everywhere else: `lock/1`.
+    pub fn label(&self) -> String {
+        label(&self.engine, self.shards)
+    }
+
     /// The engine to build.
     pub fn spec(&self) -> Result<EngineSpec, UnknownEngine> {
         Ok(EngineSpec::new(
@@ -137,10 +143,16 @@ impl Candidate {
     /// How verdicts and trials name it: `lock/4`, or the bare name of an engine without
     /// shards.
     pub fn label(&self) -> String {
-        match self.engine.parse::<EngineKind>() {
-            Ok(kind) => EngineSpec::new(kind, self.shards).to_string(),
-            Err(_) => format!("{}/{}", self.engine, self.shards),
-        }
+        label(&self.engine, self.shards)
+    }
+}
+
+/// An engine and shard count as an [`EngineSpec`] displays it (`lock/4`, `serial`); one the
+/// registry does not know as `name/shards`.
+fn label(engine: &str, shards: usize) -> String {
+    match engine.parse::<EngineKind>() {
+        Ok(kind) => EngineSpec::new(kind, shards).to_string(),
+        Err(_) => format!("{engine}/{shards}"),
     }
 }
 

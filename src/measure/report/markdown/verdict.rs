@@ -87,10 +87,10 @@ impl Doc<'_> {
         let gate = &self.inputs.gate;
         match &gate.data {
             Some(decided) => {
-                let served = decided.choice.as_ref().map_or_else(
-                    || "no engine".to_owned(),
-                    |c| format!("{}/{}", c.engine, c.shards),
-                );
+                let served = decided
+                    .choice
+                    .as_ref()
+                    .map_or_else(|| "no engine".to_owned(), |c| c.label());
                 let _ = writeln!(
                     out,
                     "**The gate** (`{}`) serves {served}: {}\n",
