@@ -2,7 +2,8 @@
 //!
 //! - `engine`: the contract every engine keeps, and the spec that names one.
 //! - `lock`: shared state striped over parking_lot mutexes.
-//! - `actor`: a world actor and room actors on threads, fed by crossbeam channels.
+//! - `hub`: the channel design's world and room actors as state machines, carried by
+//!   `actor`: a world actor and room actors on threads, fed by crossbeam channels.
 //! - `rooms`, `courier`: room bookkeeping and outbox delivery every engine shares, so the
 //!   engines differ only in how they synchronize.
 //! - `registry`: the table of engines every consumer iterates.
@@ -12,6 +13,7 @@
 pub(crate) mod actor;
 pub(crate) mod courier;
 pub(crate) mod engine;
+pub(crate) mod hub;
 pub(crate) mod lock;
 pub(crate) mod registry;
 pub(crate) mod rooms;

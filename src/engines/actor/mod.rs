@@ -1,67 +1,58 @@
 //! The actor engine: state owned by threads that share nothing and talk over channels.
 //!
-//! It is the original server's channel design: one *world* actor (the hub goroutine) owns every
-//! client and relays broadcasts; `shards` *room* actors behind it own the rooms, the rooms of
-//! a user limit always at the same actor, and relay inside them. Callers only send messages;
-//! `quiesce` and `snapshot` wait for answers. See [`messages`] for the topology and why it
-//! cannot deadlock.
+//! It is the original server's channel design on OS threads: the [hub](crate::engines::hub)'s
+//! world actor and `shards` room actors, each on a thread of its own, fed by crossbeam
+//! channels. A send into a full queue blocks the sending thread. Callers only send messages;
+//! `quiesce` and `snapshot` wait for answers.
 //!
 //! A client's events may come from the world (ticks, shouts, refusals) and from its room's
 //! actor; the world sends a client's commands to one room actor at a time, pipelining only
 //! `Say`s and holding anything else until the room has answered, so a client's own commands
 //! still take effect, and answer, in its order.
 
-mod messages;
-mod room;
-mod world;
-
 use std::time::Duration;
-
-use messages::{Part, ToWorld};
-use room::RoomActor;
-use world::World;
 
 use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
 use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::OutboxSender;
-use crate::domain::snapshot::{ClientView, Snapshot};
+use crate::domain::snapshot::Snapshot;
 use crate::engines::engine::Engine;
+use crate::engines::hub::messages::{Notice, Part, ToRoom, ToWorld};
+use crate::engines::hub::room::RoomActor;
+use crate::engines::hub::world::World;
+use crate::engines::hub::{Flow, Mail, QueuePeak, Reply, assemble};
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use crate::sync::channel::{self, Sender};
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::channel::{self, Biased, Receiver, Sender, recv_biased};
 use crate::sync::thread::{JoinHandle, spawn_named};
+
+/// The actor engine's replies: crossbeam channels, with room for every reply.
+struct Threads;
+
+impl Mail for Threads {
+    type Done = Sender<()>;
+    type Parts = Sender<Part>;
+}
+
+impl<T: Send + 'static> Reply<T> for Sender<T> {
+    fn reply(self, value: T) {
+        // The asker may have given up waiting; nothing to do about it.
+        let _ = self.send(value);
+    }
+}
 
 /// The engine of actors fed by channels.
 pub struct ActorEngine {
-    world: Sender<ToWorld>,
+    world: Sender<ToWorld<Threads>>,
     /// The last client id handed out. Ids are made by the caller's thread so that `connect`
     /// answers without a round trip; `Relaxed` because only uniqueness matters.
     last_client: AtomicU64,
     shards: usize,
     threads: Vec<JoinHandle<()>>,
     /// The rooms' queues, only to report their depth when a watchdog asks; never sent on.
-    room_queues: Vec<Sender<messages::ToRoom>>,
+    room_queues: Vec<Sender<ToRoom<Threads>>>,
     peak: Arc<QueuePeak>,
-}
-
-/// The deepest any actor's queue has been: a statistic for benchmarks, written by the actors
-/// and read by no decision, so it does not break the rule that actors share no state.
-#[derive(Default)]
-pub(super) struct QueuePeak {
-    deepest: AtomicUsize,
-}
-
-impl QueuePeak {
-    /// Records `depth` if it is a new high; each actor passes its own high-water mark in
-    /// `seen` so the shared atomic is touched only when that mark rises. `Relaxed`: nothing
-    /// is published through it.
-    pub(super) fn record(&self, depth: usize, seen: &mut usize) {
-        if depth > *seen {
-            *seen = depth;
-            self.deepest.fetch_max(depth, Ordering::Relaxed);
-        }
-    }
 }
 
 impl ActorEngine {
@@ -74,17 +65,23 @@ impl ActorEngine {
         let mut rooms = Vec::with_capacity(shards);
         for index in 0..shards {
             let (tx, rx) = channel::bounded(capacity);
-            let actor = RoomActor::new(index, shards, &config, notice_tx.clone(), peak.clone());
+            let actor = RoomActor::new(index, shards, &config);
+            let (notices, peak) = (notice_tx.clone(), peak.clone());
             let name = format!("lockchan-room-{index}");
-            threads.push(spawn_named(name, move || actor.run(rx)));
+            threads.push(spawn_named(name, move || {
+                run_room(actor, rx, notices, &peak)
+            }));
             rooms.push(tx);
         }
         drop(notice_tx);
         let room_queues = rooms.clone();
         let (world_tx, world_rx) = channel::bounded(capacity);
-        let world = World::new(config, rooms, peak.clone());
+        let world = World::new(config, shards);
+        let world_peak = peak.clone();
         let name = "lockchan-world".to_owned();
-        threads.push(spawn_named(name, move || world.run(world_rx, notice_rx)));
+        threads.push(spawn_named(name, move || {
+            run_world(world, world_rx, notice_rx, &rooms, &world_peak)
+        }));
         ActorEngine {
             world: world_tx,
             last_client: AtomicU64::new(0),
@@ -95,7 +92,7 @@ impl ActorEngine {
         }
     }
 
-    fn tell(&self, message: ToWorld) {
+    fn tell(&self, message: ToWorld<Threads>) {
         // The world lives as long as the engine unless it panicked; then there is no engine.
         self.world
             .send(message)
@@ -134,38 +131,9 @@ impl Engine for ActorEngine {
         self.quiesce();
         let (reply, parts) = channel::unbounded();
         self.tell(ToWorld::Snapshot { reply });
-        let mut snapshot = Snapshot::default();
-        let mut seats = Vec::new();
-        for _ in 0..=self.shards {
-            match parts.recv().expect("every actor answers a snapshot") {
-                Part::World {
-                    clock,
-                    clients,
-                    counters,
-                } => {
-                    snapshot.clock = clock;
-                    snapshot.counters += counters;
-                    for (id, player) in clients {
-                        let view = ClientView { player, room: None };
-                        snapshot.clients.insert(id, view);
-                    }
-                }
-                Part::Rooms { rooms, counters } => {
-                    snapshot.counters += counters;
-                    for (id, view) in rooms {
-                        seats.extend(view.members.iter().map(|member| (*member, id)));
-                        snapshot.rooms.insert(id, view);
-                    }
-                }
-            }
-        }
-        // Rooms know who sits where; a member the world no longer knows shows up as a leak.
-        for (member, room) in seats {
-            if let Some(client) = snapshot.clients.get_mut(&member) {
-                client.room = Some(room);
-            }
-        }
-        snapshot
+        let parts =
+            (0..=self.shards).map(|_| parts.recv().expect("every actor answers a snapshot"));
+        assemble(parts.collect::<Vec<_>>())
     }
 
     fn diagnose(&self) -> Option<String> {
@@ -179,7 +147,7 @@ impl Engine for ActorEngine {
     }
 
     fn peak_queue_depth(&self) -> Option<usize> {
-        Some(self.peak.deepest.load(Ordering::Relaxed))
+        Some(self.peak.deepest())
     }
 
     fn quiesce(&self) {
@@ -195,6 +163,57 @@ impl Drop for ActorEngine {
         for thread in self.threads.drain(..) {
             // A panicked actor has already reported itself; shutting down goes on.
             let _ = thread.join();
+        }
+    }
+}
+
+/// The world's thread: notices first whenever there are any, then callers' messages; what a
+/// message leaves for the rooms is sent before the next, waiting while a room's queue is full.
+fn run_world(
+    mut world: World<Threads>,
+    inbox: Receiver<ToWorld<Threads>>,
+    notices: Receiver<Notice>,
+    rooms: &[Sender<ToRoom<Threads>>],
+    peak: &QueuePeak,
+) {
+    let mut deepest = 0;
+    loop {
+        peak.record(channel::queued(&inbox), &mut deepest);
+        let flow = match recv_biased(&notices, &inbox) {
+            Biased::First(notice) => {
+                world.handle_notice(notice);
+                Flow::Continue
+            }
+            Biased::Second(message) => world.handle_message(message),
+            Biased::Closed => world.handle_message(ToWorld::Stop),
+        };
+        for (room, message) in world.outgoing() {
+            // Room threads outlive the world: they stop only when it tells them to.
+            let _ = rooms[room].send(message);
+        }
+        if flow == Flow::Stop {
+            return;
+        }
+    }
+}
+
+/// A room's thread: one message at a time, its notices sent to the world unbounded.
+fn run_room(
+    mut room: RoomActor,
+    inbox: Receiver<ToRoom<Threads>>,
+    notices: Sender<Notice>,
+    peak: &QueuePeak,
+) {
+    let mut deepest = 0;
+    while let Ok(message) = inbox.recv() {
+        peak.record(channel::queued(&inbox) + 1, &mut deepest);
+        let flow = room.handle(message);
+        for notice in room.notices() {
+            // Fails only when the world is gone, that is, during shutdown.
+            let _ = notices.send(notice);
+        }
+        if flow == Flow::Stop {
+            return;
         }
     }
 }

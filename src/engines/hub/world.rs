@@ -1,11 +1,12 @@
 //! The world actor: the original server's hub. Owns every client, relays broadcasts and
-//! routes room commands to the room actors.
+//! routes room commands to the room actors. What it sends to a room waits in a buffer until
+//! its loop sends it: into a bounded queue, so the loop waits there when a room is behind.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
-use super::QueuePeak;
 use super::messages::{Notice, Part, ToRoom, ToWorld};
+use super::{Flow, Mail, Reply};
 use crate::domain::command::Command;
 use crate::domain::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
 use crate::domain::event::{ErrorCode, Event};
@@ -15,13 +16,15 @@ use crate::domain::snapshot::Counters;
 use crate::engines::courier::Courier;
 use crate::engines::rooms::room_shard;
 use crate::seeded::SeededBug;
-use crate::sync::channel::{self, Biased, Receiver, Sender, recv_biased};
-use crate::sync::{Arc, HashMap};
+use crate::sync::HashMap;
 
-pub(super) struct World {
+pub(crate) struct World<M: Mail> {
     config: EngineConfig,
     clients: HashMap<ClientId, Entry>,
-    rooms: Vec<Sender<ToRoom>>,
+    /// How many room actors there are.
+    shards: usize,
+    /// Messages for room actors, in order, until the loop sends them.
+    outgoing: Vec<(usize, ToRoom<M>)>,
     clock: Duration,
     last_tick: Option<Duration>,
     counters: Counters,
@@ -31,10 +34,9 @@ pub(super) struct World {
     /// Removed clients whose commands are still at room actors: a `Join` one of them bounces
     /// is accepted work, so it still runs (into the closed outbox) before the client leaves.
     departed: HashMap<ClientId, Departed>,
-    barrier: Option<Round>,
+    barrier: Option<Round<M>>,
     /// Quiesce callers that arrived during a round; they need a round of their own.
-    waiting: Vec<Sender<()>>,
-    peak: Arc<QueuePeak>,
+    waiting: Vec<M::Done>,
 }
 
 /// What the world knows of a client.
@@ -83,24 +85,20 @@ struct Departed {
 }
 
 /// A quiesce round: a barrier sent to every room, and who waits for its end.
-struct Round {
+struct Round<M: Mail> {
     missing_acks: usize,
     /// Something was sent to a room after the barrier: the round proves nothing about it.
     dirty: bool,
-    waiters: Vec<Sender<()>>,
+    waiters: Vec<M::Done>,
 }
 
-impl World {
-    pub(super) fn new(
-        config: EngineConfig,
-        rooms: Vec<Sender<ToRoom>>,
-        peak: Arc<QueuePeak>,
-    ) -> World {
+impl<M: Mail> World<M> {
+    pub(crate) fn new(config: EngineConfig, shards: usize) -> World<M> {
         World {
-            peak,
             config,
             clients: HashMap::default(),
-            rooms,
+            shards,
+            outgoing: Vec::new(),
             clock: Duration::ZERO,
             last_tick: None,
             counters: Counters::default(),
@@ -112,24 +110,33 @@ impl World {
         }
     }
 
-    pub(super) fn run(mut self, inbox: Receiver<ToWorld>, notices: Receiver<Notice>) {
-        let mut deepest = 0;
-        loop {
-            self.peak.record(channel::queued(&inbox), &mut deepest);
-            // Notices first: they finish work already accepted, and never wait.
-            match recv_biased(&notices, &inbox) {
-                Biased::First(notice) => self.on_notice(notice),
-                Biased::Second(ToWorld::Stop) | Biased::Closed => break,
-                Biased::Second(message) => self.on_message(message),
+    /// Handles a message from a caller; what it has for the rooms waits in
+    /// [`outgoing`](Self::outgoing).
+    pub(crate) fn handle_message(&mut self, message: ToWorld<M>) -> Flow {
+        if let ToWorld::Stop = message {
+            for room in 0..self.shards {
+                self.send_room(room, ToRoom::Stop);
             }
-            self.finish_cuts();
+            return Flow::Stop;
         }
-        for room in &self.rooms {
-            let _ = room.send(ToRoom::Stop);
-        }
+        self.on_message(message);
+        self.finish_cuts();
+        Flow::Continue
     }
 
-    fn on_message(&mut self, message: ToWorld) {
+    /// Handles a notice from a room actor. Notices come first whenever there are any: they
+    /// finish work already accepted, and never wait.
+    pub(crate) fn handle_notice(&mut self, notice: Notice) {
+        self.on_notice(notice);
+        self.finish_cuts();
+    }
+
+    /// The messages for room actors the last calls left, oldest first, by room index.
+    pub(crate) fn outgoing(&mut self) -> std::vec::Drain<'_, (usize, ToRoom<M>)> {
+        self.outgoing.drain(..)
+    }
+
+    fn on_message(&mut self, message: ToWorld<M>) {
         match message {
             ToWorld::Connect {
                 client,
@@ -177,13 +184,13 @@ impl World {
                     clients,
                     counters: self.counters,
                 };
-                let _ = reply.send(part);
-                for room in 0..self.rooms.len() {
+                reply.clone().reply(part);
+                for room in 0..self.shards {
                     let reply = reply.clone();
                     self.send_room(room, ToRoom::Snapshot { reply });
                 }
             }
-            ToWorld::Stop => unreachable!("handled by the loop"),
+            ToWorld::Stop => unreachable!("handled by `handle_message`"),
         }
     }
 
@@ -268,7 +275,7 @@ impl World {
     /// Sends a room command to the room actor that seats the client, or for a roomless
     /// `Join` to the one that owns the limit's rooms.
     fn route(&mut self, client: ClientId, command: Command) {
-        let shards = self.rooms.len();
+        let shards = self.shards;
         let entry = self.clients.get_mut(&client).expect("routed clients exist");
         let room = match (&command, entry.room) {
             (_, Some(room)) => room,
@@ -327,7 +334,7 @@ impl World {
         }
         // After the ticks above, so a member hears `Tick` before its room's `MatchTimeout`.
         let clock = self.clock;
-        for room in 0..self.rooms.len() {
+        for room in 0..self.shards {
             self.send_room(room, ToRoom::Tick { clock });
         }
     }
@@ -393,7 +400,7 @@ impl World {
             };
             departed.pending += 1;
             self.in_flight += 1;
-            let room = room_shard(limit, self.rooms.len());
+            let room = room_shard(limit, self.shards);
             self.send_room(
                 room,
                 ToRoom::Command {
@@ -415,23 +422,22 @@ impl World {
         }
     }
 
-    fn send_room(&mut self, room: usize, message: ToRoom) {
+    /// Queues `message` for a room. A room's queue is bounded: the loop waiting there is the
+    /// backpressure that keeps the world from outrunning its rooms. Rooms never wait on the
+    /// world, so this cannot deadlock.
+    fn send_room(&mut self, room: usize, message: ToRoom<M>) {
         if let Some(round) = &mut self.barrier {
             round.dirty = true;
         }
-        // A room's queue is bounded: waiting here is the backpressure that keeps the world
-        // from outrunning its rooms. Rooms never wait on the world, so this cannot deadlock.
-        self.rooms[room]
-            .send(message)
-            .expect("room actors outlive the world");
+        self.outgoing.push((room, message));
     }
 
-    fn start_round(&mut self, waiters: Vec<Sender<()>>) {
-        for room in 0..self.rooms.len() {
+    fn start_round(&mut self, waiters: Vec<M::Done>) {
+        for room in 0..self.shards {
             self.send_room(room, ToRoom::Barrier);
         }
         self.barrier = Some(Round {
-            missing_acks: self.rooms.len(),
+            missing_acks: self.shards,
             dirty: false,
             waiters,
         });
@@ -455,7 +461,7 @@ impl World {
             return self.start_round(waiters);
         }
         for done in waiters {
-            let _ = done.send(());
+            done.reply(());
         }
         if !self.waiting.is_empty() {
             let waiters = std::mem::take(&mut self.waiting);

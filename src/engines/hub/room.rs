@@ -1,10 +1,11 @@
-//! A room actor: owns the rooms of the limits that map to it and relays inside them.
+//! A room actor: owns the rooms of the limits that map to it and relays inside them. It never
+//! waits on anything: its notices to the world go into a buffer its loop sends unbounded.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::QueuePeak;
 use super::messages::{Notice, Part, ToRoom};
+use super::{Flow, Mail, Reply};
 use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
 use crate::domain::event::ErrorCode;
@@ -15,10 +16,9 @@ use crate::engines::courier::Courier;
 use crate::engines::rooms::RoomBook;
 use crate::engines::rooms::room_shard;
 use crate::seeded::{Seeded, SeededBug};
-use crate::sync::channel::{self, Receiver, Sender};
-use crate::sync::{Arc, HashMap};
+use crate::sync::HashMap;
 
-pub(super) struct RoomActor {
+pub(crate) struct RoomActor {
     index: usize,
     shards: usize,
     book: RoomBook,
@@ -28,59 +28,54 @@ pub(super) struct RoomActor {
     match_timeout: Duration,
     counters: Counters,
     cuts: BTreeSet<ClientId>,
-    notices: Sender<Notice>,
+    /// Notices for the world, in order, until the loop sends them.
+    notices: Vec<Notice>,
     seeded: Seeded,
     say_work: u32,
-    peak: Arc<QueuePeak>,
 }
 
 impl RoomActor {
-    pub(super) fn new(
-        index: usize,
-        shards: usize,
-        config: &EngineConfig,
-        notices: Sender<Notice>,
-        peak: Arc<QueuePeak>,
-    ) -> RoomActor {
+    pub(crate) fn new(index: usize, shards: usize, config: &EngineConfig) -> RoomActor {
         RoomActor {
             index,
             shards,
             book: RoomBook::new(config.seeded),
             seeded: config.seeded,
             say_work: config.say_work,
-            peak,
             seats: HashMap::default(),
             clock: Duration::ZERO,
             match_timeout: config.match_timeout,
             counters: Counters::default(),
             cuts: BTreeSet::new(),
-            notices,
+            notices: Vec::new(),
         }
     }
 
-    pub(super) fn run(mut self, inbox: Receiver<ToRoom>) {
-        let mut deepest = 0;
-        while let Ok(message) = inbox.recv() {
-            self.peak.record(channel::queued(&inbox) + 1, &mut deepest);
-            match message {
-                ToRoom::Command {
-                    client,
-                    outbox,
-                    command,
-                } => self.command(client, outbox, command),
-                ToRoom::Remove { client } => self.remove(client),
-                ToRoom::Tick { clock } => self.tick(clock),
-                ToRoom::Barrier => self.notify(Notice::BarrierAck),
-                ToRoom::Snapshot { reply } => {
-                    let rooms = self.book.views().collect();
-                    let counters = self.counters;
-                    // The caller may have given up waiting; nothing to do about it.
-                    let _ = reply.send(Part::Rooms { rooms, counters });
-                }
-                ToRoom::Stop => return,
+    /// Handles one message; what it has for the world waits in [`notices`](Self::notices).
+    pub(crate) fn handle<M: Mail>(&mut self, message: ToRoom<M>) -> Flow {
+        match message {
+            ToRoom::Command {
+                client,
+                outbox,
+                command,
+            } => self.command(client, outbox, command),
+            ToRoom::Remove { client } => self.remove(client),
+            ToRoom::Tick { clock } => self.tick(clock),
+            ToRoom::Barrier => self.notify(Notice::BarrierAck),
+            ToRoom::Snapshot { reply } => {
+                let rooms = self.book.views().collect();
+                let counters = self.counters;
+                reply.reply(Part::Rooms { rooms, counters });
             }
-            self.finish_cuts();
+            ToRoom::Stop => return Flow::Stop,
         }
+        self.finish_cuts();
+        Flow::Continue
+    }
+
+    /// The notices the last messages left for the world, oldest first.
+    pub(crate) fn notices(&mut self) -> std::vec::Drain<'_, Notice> {
+        self.notices.drain(..)
     }
 
     fn command(&mut self, client: ClientId, outbox: OutboxSender, command: Command) {
@@ -167,8 +162,7 @@ impl RoomActor {
         }
     }
 
-    fn notify(&self, notice: Notice) {
-        // An unbounded send fails only when the world is gone, that is, during shutdown.
-        let _ = self.notices.send(notice);
+    fn notify(&mut self, notice: Notice) {
+        self.notices.push(notice);
     }
 }

@@ -1,4 +1,4 @@
-//! Every message the actor engine's threads exchange.
+//! Every message the hub's actors exchange, whatever carries them.
 //!
 //! The topology is a tree, so no cycle of waiting sends can form:
 //!
@@ -8,8 +8,8 @@
 //!                                                └────── Notice (unbounded, never waits) ┘
 //! ```
 //!
-//! Only callers and the world ever wait on a send, and only downward; rooms never wait on
-//! anything. The notice channel is unbounded but cannot grow without bound: a `Done` answers a
+//! Only callers and the world ever wait on a send (a thread blocks, a task awaits), and only
+//! downward; rooms never wait on anything. The notice channel is unbounded but cannot grow without bound: a `Done` answers a
 //! command the world sent into a room's bounded queue, and the world drains notices before it
 //! sends anything, so `Done`s in flight stay within the rooms' queue capacities; a client is cut
 //! at most once (one `Cut`); each dissolved room and each barrier round gives one notice.
@@ -20,10 +20,10 @@ use crate::domain::command::Command;
 use crate::domain::ids::{ClientId, Player, RoomId};
 use crate::domain::outbox::OutboxSender;
 use crate::domain::snapshot::{Counters, RoomView};
-use crate::sync::channel::Sender;
+use crate::engines::hub::Mail;
 
 /// From the engine's callers to the world actor.
-pub(super) enum ToWorld {
+pub(crate) enum ToWorld<M: Mail> {
     Connect {
         client: ClientId,
         player: Player,
@@ -41,17 +41,17 @@ pub(super) enum ToWorld {
     },
     /// Answer on `done` once everything sent before is finished everywhere.
     Quiesce {
-        done: Sender<()>,
+        done: M::Done,
     },
     /// Send the world's part, and have every room send its part, to `reply`.
     Snapshot {
-        reply: Sender<Part>,
+        reply: M::Parts,
     },
     Stop,
 }
 
 /// From the world to one room actor.
-pub(super) enum ToRoom {
+pub(crate) enum ToRoom<M: Mail> {
     /// A client's room command; the room answers with [`Notice::Done`]. The outbox rides
     /// along so the room can answer a client that is not (or no longer) its member.
     Command {
@@ -70,13 +70,13 @@ pub(super) enum ToRoom {
     /// Answer with [`Notice::BarrierAck`] once everything before is done.
     Barrier,
     Snapshot {
-        reply: Sender<Part>,
+        reply: M::Parts,
     },
     Stop,
 }
 
 /// From a room actor back to the world; never waits.
-pub(super) enum Notice {
+pub(crate) enum Notice {
     /// The room finished `client`'s command and the client is (`seated`) or is not seated at
     /// `room`. `bounce` is a `Join` the room could not take because the client's seat had
     /// already dissolved: the world routes it again.
@@ -100,7 +100,7 @@ pub(super) enum Notice {
 }
 
 /// One actor's share of a snapshot.
-pub(super) enum Part {
+pub(crate) enum Part {
     World {
         clock: Duration,
         clients: Vec<(ClientId, Player)>,
