@@ -8,8 +8,9 @@
 //!   every list of calls (scripts, race scenarios, the checker's histories) is made of.
 //! - `lock`: the engine on shared state under parking_lot locks ([`LockEngine`]).
 //! - `actor`: the engine of actor threads fed by crossbeam channels ([`ActorEngine`]).
-//! - `rooms`, `courier`: room bookkeeping and outbox delivery that both engines share, so
-//!   they differ only in how they synchronize.
+//! - `task`: the same actors as tokio tasks fed by tokio mpsc (`TaskEngine`).
+//! - `hub`, `rooms`, `courier`: the actors' state machines, room bookkeeping and outbox
+//!   delivery that the engines share, so they differ only in how they synchronize.
 //! - `sync`: every primitive the engines use; loom's under `--cfg lockchan_loom`.
 //! - [`Command`], [`Event`], [`Snapshot`], [`outbox`]: the domain.
 //! - [`invariants`]: checks on snapshots and event streams, for tests and the duel.

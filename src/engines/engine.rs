@@ -1,6 +1,8 @@
 //! The contract every engine keeps: the `Engine` trait and the ordering promises an engine
 //! declares. Which engines exist, and how each is built, is the registry's business.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use crate::domain::command::Command;
@@ -31,8 +33,24 @@ pub trait Engine: Send + Sync {
     /// Registers a client whose events go to `outbox`, and returns its id.
     fn connect(&self, player: Player, outbox: OutboxSender) -> ClientId;
 
-    /// Runs `command` for `client`; its results arrive as events.
+    /// Runs `command` for `client`; its results arrive as events. May wait while the engine is
+    /// behind: on a lock (lock), for room in a full queue (actor: the thread blocks; task: see
+    /// its docs). A caller on an async runtime uses [`submit_async`](Self::submit_async).
     fn submit(&self, client: ClientId, command: Command);
+
+    /// `submit` for a caller on an async runtime: where the engine would wait for room in a
+    /// queue, the future waits instead, and the runtime's thread runs other tasks meanwhile.
+    /// The default runs `submit` at once, for an engine whose `submit` waits only for short
+    /// critical sections (lock) or that has no async path (actor, which then blocks the
+    /// thread while its world's queue is full).
+    fn submit_async<'a>(
+        &'a self,
+        client: ClientId,
+        command: Command,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        self.submit(client, command);
+        Box::pin(std::future::ready(()))
+    }
 
     /// Removes `client` from its room and from the world and closes its outbox. Nothing is
     /// delivered to it once this has taken effect.

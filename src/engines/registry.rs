@@ -68,6 +68,24 @@ const ACTOR: EngineEntry = EngineEntry {
     build: |shards, config| Box::new(ActorEngine::new(shards, config)),
 };
 
+/// The task engine's entry. It keeps the actor engine's orderings: the same hub, carried by
+/// tokio tasks instead of threads. Not in a loom or shuttle build, whose schedulers cannot
+/// run tokio.
+#[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+const TASK: EngineEntry = EngineEntry {
+    name: "task",
+    summary: "the same world and room actors as tokio tasks, fed by tokio mpsc",
+    sharded: true,
+    orderings: ACTOR.orderings,
+    palette: &[
+        (148, 103, 189),
+        (188, 189, 34),
+        (197, 176, 213),
+        (99, 60, 140),
+    ],
+    build: |shards, config| Box::new(crate::engines::task::TaskEngine::new(shards, config)),
+};
+
 /// The test-only engine: the sequential model behind one mutex (`tests/registry.rs`). It
 /// takes the strictest orderings there are, those of a lock engine with a single shard: every
 /// call is one step, done before it returns.
@@ -87,11 +105,15 @@ const SERIAL: EngineEntry = EngineEntry {
 
 /// Every engine, in the order tables list them. [`for_each_engine!`](crate::for_each_engine)
 /// lists the same engines for the test macros; a unit test below holds the two equal.
-#[cfg(not(feature = "test-engine"))]
-pub static ENGINES: &[EngineEntry] = &[LOCK, ACTOR];
-/// Every engine, in the order tables list them, with the test-only engine last.
-#[cfg(feature = "test-engine")]
-pub static ENGINES: &[EngineEntry] = &[LOCK, ACTOR, SERIAL];
+/// The test-only engine comes last, with the feature `test-engine`.
+pub static ENGINES: &[EngineEntry] = &[
+    LOCK,
+    ACTOR,
+    #[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+    TASK,
+    #[cfg(feature = "test-engine")]
+    SERIAL,
+];
 
 /// Expands `callback! { args... specs }` once, where `specs` is every registered engine at the
 /// shard counts the tests run, as `module: KIND / shards,` items: the sharded engines at one
@@ -112,7 +134,7 @@ pub static ENGINES: &[EngineEntry] = &[LOCK, ACTOR, SERIAL];
 #[macro_export]
 macro_rules! for_each_engine {
     ($($callback:ident)::+ { $($args:tt)* }, several = $several:tt) => {
-        $crate::__with_test_engines! {
+        $crate::__with_task_engine! {
             @several $several; $($callback)::+ { $($args)* }; [];
             // One row per engine: `KIND: module_1 module_2 module_3;` for an engine with shards,
             // `KIND: module;` for one without.
@@ -152,6 +174,28 @@ macro_rules! __for_each_engine {
     };
 }
 
+/// Appends the task engine's row in every build that registers it (not under loom or
+/// shuttle), then the test-only engine's. Defined in the library, so the cfgs are the
+/// library's.
+#[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_task_engine {
+    ($($walk:tt)*) => {
+        $crate::__with_test_engines! { $($walk)* TASK: task_1 task_2 task_3; }
+    };
+}
+
+/// Under loom or shuttle there is no task engine to add.
+#[cfg(any(lockchan_loom, lockchan_shuttle))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_task_engine {
+    ($($walk:tt)*) => {
+        $crate::__with_test_engines! { $($walk)* }
+    };
+}
+
 /// Appends the test-only engine's row when the `test-engine` feature registers it. Defined
 /// here, in the library, so the feature is the library's and not the caller's.
 #[cfg(feature = "test-engine")]
@@ -183,6 +227,9 @@ impl EngineKind {
     pub const LOCK: EngineKind = EngineKind(&LOCK);
     /// The actor engine, likewise.
     pub const ACTOR: EngineKind = EngineKind(&ACTOR);
+    /// The task engine (not in a loom or shuttle build).
+    #[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+    pub const TASK: EngineKind = EngineKind(&TASK);
     /// The test-only engine (feature `test-engine`).
     #[cfg(feature = "test-engine")]
     pub const SERIAL: EngineKind = EngineKind(&SERIAL);

@@ -181,3 +181,12 @@ pub(crate) mod channel {
         }
     }
 }
+
+/// The task engine's primitives: tokio's runtime, tasks and channels. Only in a normal build:
+/// loom cannot run tokio, and under shuttle the task engine is not built.
+pub(crate) mod task {
+    pub(crate) use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
+    pub(crate) use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
+    pub(crate) use tokio::sync::{mpsc, oneshot};
+    pub(crate) use tokio::task::{JoinHandle, block_in_place};
+}

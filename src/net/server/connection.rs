@@ -6,11 +6,11 @@
 //! a client that is being written to needs anyway, and a write that cannot finish within the
 //! write timeout cuts the client off rather than stall anything else.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -202,7 +202,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         metrics.messages_in.inc();
         // The original server's HandlePanic: a fault in handling one message costs that
         // message and its room, never the server.
-        let handled = catch_unwind(AssertUnwindSafe(|| self.handle(text)));
+        let handled = AssertUnwindSafe(handle(&self.shared, self.client, text))
+            .catch_unwind()
+            .await;
         let refusal = match handled {
             Ok(Ok(())) => return None,
             Ok(Err(refusal)) => {
@@ -215,19 +217,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         };
         self.send_now(Message::Text(refusal.frame())).await
-    }
-
-    /// Parses one frame and hands its command to the engine.
-    fn handle(&self, text: &str) -> Result<(), ProtocolError> {
-        let command = protocol::parse(self.client, text)?;
-        #[cfg(debug_assertions)]
-        if let Some(trigger) = &self.shared.config.panic_trigger
-            && text.contains(trigger.as_str())
-        {
-            panic!("test hook: a panic injected while handling {}", self.client);
-        }
-        self.shared.engine.submit(self.client, command);
-        Ok(())
     }
 
     async fn keepalive(&mut self) -> Option<End> {
@@ -313,4 +302,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         };
         let _ = timeout(CLOSE_REPLY_WAIT, goodbye).await;
     }
+}
+
+/// Parses one frame and hands its command to the engine, waiting (without holding the
+/// thread) while the engine's queue is full: the backpressure reaches this client's reads.
+/// It takes no connection, whose socket would have to be shared across the wait.
+async fn handle(shared: &Shared, client: ClientId, text: &str) -> Result<(), ProtocolError> {
+    let command = protocol::parse(client, text)?;
+    #[cfg(debug_assertions)]
+    if let Some(trigger) = &shared.config.panic_trigger
+        && text.contains(trigger.as_str())
+    {
+        panic!("test hook: a panic injected while handling {client}");
+    }
+    shared.engine.submit_async(client, command).await;
+    Ok(())
 }
