@@ -33,6 +33,10 @@ pub struct EngineEntry {
     pub palette: &'static [(u8, u8, u8)],
     /// Builds it with `shards` (1 for an engine without shards).
     pub build: fn(shards: usize, config: EngineConfig) -> Box<dyn Engine>,
+    /// Why loom cannot run it, for an engine built on primitives loom does not model. Declared
+    /// here, in every build, because a loom build does not compile such an engine and so its
+    /// tests cannot name it; the verification summary reads it where the loom log is silent.
+    pub beyond_loom: Option<&'static str>,
 }
 
 /// The lock engine's entry.
@@ -47,6 +51,7 @@ const LOCK: EngineEntry = EngineEntry {
     },
     palette: &[(31, 119, 180), (23, 190, 207), (44, 160, 44), (44, 62, 140)],
     build: |shards, config| Box::new(LockEngine::new(shards, config)),
+    beyond_loom: None,
 };
 
 /// The actor engine's entry.
@@ -66,6 +71,7 @@ const ACTOR: EngineEntry = EngineEntry {
         (227, 119, 194),
     ],
     build: |shards, config| Box::new(ActorEngine::new(shards, config)),
+    beyond_loom: None,
 };
 
 /// The task engine's entry. It keeps the actor engine's orderings: the same hub, carried by
@@ -84,6 +90,11 @@ const TASK: EngineEntry = EngineEntry {
         (99, 60, 140),
     ],
     build: |shards, config| Box::new(crate::engines::task::TaskEngine::new(shards, config)),
+    beyond_loom: Some(
+        "loom models std's threads and locks, not tokio's runtime, so a loom build leaves the \
+         task engine out; its hub state machines are the actor engine's, which loom runs, and \
+         shuttle (shuttle-tokio) and the real-thread race layers run the task engine itself",
+    ),
 };
 
 /// The test-only engine: the sequential model behind one mutex (`tests/registry.rs`). It
@@ -101,6 +112,7 @@ const SERIAL: EngineEntry = EngineEntry {
     },
     palette: &[(127, 127, 127)],
     build: |_, config| Box::new(crate::engines::serial::SerialEngine::new(config)),
+    beyond_loom: None,
 };
 
 /// Every engine, in the order tables list them. [`for_each_engine!`](crate::for_each_engine)

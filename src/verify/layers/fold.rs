@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Entry, Layer, LayerError, LayerLine};
+use crate::engines::registry::EngineSpec;
 use crate::verify::{LayerResult, Tally, VerificationReport};
 
 /// The inconclusive ceiling `verify --merge-layers` uses unless told otherwise: a layer whose
@@ -47,7 +48,10 @@ pub fn fold(
         verification.layers = Layer::ALL
             .into_iter()
             .map(|layer| {
-                let summed = sums.remove(&(engine.clone(), layer)).unwrap_or_default();
+                let mut summed = sums.remove(&(engine.clone(), layer)).unwrap_or_default();
+                if layer == Layer::Loom && summed == Summed::default() {
+                    summed.cannot_run = beyond_loom(engine);
+                }
                 let result = LayerResult::new(summed.tally, ceiling, summed.cannot_run);
                 (layer.name().to_owned(), result)
             })
@@ -56,4 +60,11 @@ pub fn fold(
     let mut unchecked: Vec<String> = sums.into_keys().map(|(engine, _)| engine).collect();
     unchecked.dedup();
     Ok(unchecked)
+}
+
+/// What the registry says loom cannot run `engine` for, if anything: such an engine is not
+/// compiled in a loom build, so the loom log cannot mention it.
+fn beyond_loom(engine: &str) -> Option<String> {
+    let spec: EngineSpec = engine.parse().ok()?;
+    spec.kind.entry().beyond_loom.map(str::to_owned)
 }

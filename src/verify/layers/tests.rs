@@ -243,3 +243,26 @@ fn the_markdown_shows_each_layer_and_says_when_none_were_folded_in() {
         "{markdown}"
     );
 }
+
+#[test]
+fn an_engine_loom_cannot_build_is_declared_by_the_registry_not_the_log() {
+    let mut report = checked(&["task/1", "actor/1"]);
+    // The loom log cannot name the task engine: a loom build does not compile it.
+    let mut lines: Vec<LayerLine> = all_passed("task/1")
+        .into_iter()
+        .filter(|l| l.layer != Layer::Loom)
+        .collect();
+    lines.extend(
+        all_passed("actor/1")
+            .into_iter()
+            .filter(|l| l.layer != Layer::Loom),
+    );
+    fold(&mut report, &lines, 0.05).expect("a valid ceiling");
+    let task = &report.engines["task/1"].layers["loom"];
+    assert_eq!(task.verdict, LayerVerdict::CannotRun);
+    assert!(report.verified(spec("task/1")));
+    // An engine loom can build gets no such pass: its silence fails it.
+    let actor = &report.engines["actor/1"].layers["loom"];
+    assert_eq!(actor.verdict, LayerVerdict::NotRun);
+    assert!(!report.verified(spec("actor/1")));
+}
