@@ -130,6 +130,7 @@ async fn a_flooding_client_is_warned_then_closed_with_1008(spec: EngineSpec) {
     let server = TestServer::start(spec, ServerConfig { rate, ..config() }).await;
     let mut flood = server.client("flood").await;
     let mut calm = server.client("calm").await;
+    let started = std::time::Instant::now();
     for _ in 0..3 * rate {
         // A refused command: an answer per message that gets through.
         flood.send(json!({"type":"leave"})).await;
@@ -146,6 +147,10 @@ async fn a_flooding_client_is_warned_then_closed_with_1008(spec: EngineSpec) {
         }
     };
     assert_eq!(close.code, CloseCode::Policy);
+    // The bucket refills in real time: on a loaded machine the flood's frames may reach the
+    // server spread out, and each token refilled meanwhile lets one more through (and may
+    // start a new run of drops, warned once more). Within a 50 ms spread there is none.
+    let refills = (started.elapsed().as_secs_f64() * f64::from(rate)).floor() as usize;
     let codes: Vec<&str> = answers
         .iter()
         .filter(|a| a["type"] == "error")
@@ -154,11 +159,14 @@ async fn a_flooding_client_is_warned_then_closed_with_1008(spec: EngineSpec) {
     // At most a second's burst got through to the engine. (How many of its answers arrive
     // before the close depends on the engine: the actor engine answers asynchronously.)
     let refused = codes.iter().filter(|&&c| c == "not_in_room").count();
-    assert!(refused <= rate as usize, "{codes:?}");
-    assert_eq!(
-        codes.iter().filter(|&&c| c == "rate_limited").count(),
-        1,
-        "{codes:?}"
+    assert!(
+        refused <= rate as usize + refills,
+        "{refills} refills: {codes:?}"
+    );
+    let warnings = codes.iter().filter(|&&c| c == "rate_limited").count();
+    assert!(
+        (1..=1 + refills).contains(&warnings),
+        "{refills} refills: {codes:?}"
     );
     // The calm client is unaffected.
     calm.send(json!({"type":"join","limit":2})).await;
