@@ -370,3 +370,15 @@ fn render_table(runs: &[Run]) -> String {
     out
 }
 
+#[cfg(test)]
+mod tests {
+    use lockchan::gate::GATE_E2E_SCENARIO;
+    use lockchan::load::Scenario;
+
+    /// The gate judges the end-to-end trials of the scenario it names; that name must be the
+    /// load's own name for its mixed profile, or the gate would never find them.
+    #[test]
+    fn the_gates_scenario_is_the_loads_mixed_profile() {
+        assert_eq!(Scenario::Mixed.to_string(), GATE_E2E_SCENARIO);
+    }
+}
