@@ -26,7 +26,8 @@
 //!   on `mixed` in interleaved rounds, or the tie rule's pick among those nobody beats.
 //! - [`seeded`]: planted bugs (feature `seeded-bugs`) that prove the checks can fail.
 //! - [`work`]: simulated game logic, for the critical-section dial of the benchmarks.
-//! - [`duel`]: the seeded workload that runs both engines and the model side by side.
+//! - [`duel`]: the seeded workload that runs both engines and the model side by side;
+//!   [`e2e`]: the end-to-end duel's trials (`duel --e2e`), which the gate also judges on.
 //! - [`server`]: `lockchan serve`, the WebSocket server on the gate's engine, with its admin
 //!   page; [`load`]: `lockchan load`, the load generator that drives it end to end.
 
@@ -40,7 +41,7 @@ pub mod verify;
 
 pub use crate::{
     engines::{ENGINE_SOURCE_HASH, seeded, work},
-    measure::{bench_extras, duel, gate, report, trials, verdict},
+    measure::{bench_extras, duel, e2e, gate, report, trials, verdict},
     net::{load, server},
     spec::{invariants, script},
 };

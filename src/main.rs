@@ -119,35 +119,40 @@ struct DuelArgs {
     /// Connected clients.
     #[arg(long, default_value_t = DuelConfig::default().clients)]
     clients: usize,
-    /// Caller threads driving each engine (the model always gets one).
-    #[arg(long, default_value_t = DuelConfig::default().threads)]
+    /// Caller threads driving each engine (the model always gets one; not with --e2e).
+    #[arg(long, default_value_t = DuelConfig::default().threads, conflicts_with = "e2e")]
     threads: usize,
-    /// Shard counts to run each engine at, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = DuelConfig::default().shards)]
+    /// Shard counts to run each engine at, comma-separated (not with --e2e: see --engines).
+    #[arg(long, value_delimiter = ',', default_values_t = DuelConfig::default().shards,
+          conflicts_with = "e2e")]
     shards: Vec<usize>,
     /// User limit of every room (2 to 16).
     #[arg(long, default_value_t = DuelConfig::default().room_size,
           value_parser = clap::value_parser!(u8).range(2..=16))]
     room_size: u8,
-    /// Rounds of join, say, shout, tick and leave.
-    #[arg(long, default_value_t = DuelConfig::default().rounds)]
+    /// Rounds of join, say, shout, tick and leave (not with --e2e, whose interleaved rounds
+    /// are --trials).
+    #[arg(long, default_value_t = DuelConfig::default().rounds, conflicts_with = "e2e")]
     rounds: usize,
-    /// Says per client per round.
-    #[arg(long, default_value_t = DuelConfig::default().says)]
+    /// Says per client per round (not with --e2e: see --say-rate).
+    #[arg(long, default_value_t = DuelConfig::default().says, conflicts_with = "e2e")]
     says: usize,
-    /// Shouts to everyone per round.
-    #[arg(long, default_value_t = DuelConfig::default().shouts)]
+    /// Shouts to everyone per round (not with --e2e: see --shout-rate).
+    #[arg(long, default_value_t = DuelConfig::default().shouts, conflicts_with = "e2e")]
     shouts: usize,
-    /// Seed of the workload's choices and of the trials' order.
+    /// Seed of the workload's choices and of the trials' order (with --e2e, of the rounds'
+    /// order).
     #[arg(long, default_value_t = DuelConfig::default().seed)]
     seed: u64,
     /// Interleaved trials of every engine (each round runs each once, in a shuffled order);
-    /// the verdict lines compare them.
+    /// the verdict lines compare them. With --e2e too: each trial a server and a load run. 5 is
+    /// the fewest at which the rank test can tell two engines apart at 5% (3 against 3 never
+    /// can).
     #[arg(long, default_value_t = DuelConfig::default().trials,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     trials: usize,
-    /// Where to write the figures as JSON.
-    #[arg(long, default_value = "reports/duel.json")]
+    /// Where to write the figures as JSON (not with --e2e: see --e2e-out).
+    #[arg(long, default_value = "reports/duel.json", conflicts_with = "e2e")]
     out: PathBuf,
     #[command(flatten)]
     e2e: cli::e2e::E2eArgs,
@@ -306,7 +311,13 @@ fn merge_layers(dir: &std::path::Path, log: &std::path::Path, ceiling: f64) -> a
 
 fn duel(args: DuelArgs) -> anyhow::Result<()> {
     if args.e2e.e2e {
-        return cli::e2e::e2e(&args.e2e, args.clients, args.room_size);
+        let shared = cli::e2e::Shared {
+            clients: args.clients,
+            room_size: args.room_size,
+            rounds: args.trials,
+            seed: args.seed,
+        };
+        return cli::e2e::e2e(&args.e2e, &shared);
     }
     if !args.clients.is_multiple_of(usize::from(args.room_size)) {
         anyhow::bail!(

@@ -81,10 +81,14 @@ fn run_gate(tree: &Tree) -> Gate {
     let path = tree.path("reports").join(gate::TRIALS_FILE);
     let set = trials();
     set.write(&path).expect("the trials are written");
+    let paths = gate::GatePaths {
+        trials: path.clone(),
+        verification: tree.path("reports").join(report::VERIFICATION_FILE),
+        e2e_trials: tree.path("reports").join(gate::E2E_TRIALS_FILE),
+    };
     let gate = gate::decide(
         Some(&ResultSet::read(&path).expect("the trials read back")),
-        &path,
-        &tree.path("reports").join(report::VERIFICATION_FILE),
+        &paths,
         Criteria::default(),
     )
     .expect("the gate decides");

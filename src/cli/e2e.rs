@@ -1,6 +1,9 @@
 //! `lockchan duel --e2e`: the same binary serves on each engine in turn (every registered one
 //! by default), the same load runs against each, and the table puts them side by side, with
-//! whether each server returned to its baseline afterwards.
+//! whether each server returned to its baseline afterwards. The engines run in interleaved
+//! rounds (the duel's `--trials`, each round in an order shuffled from `--seed`); every run
+//! is kept in the JSON, its figures are kept as trials (`lockchan::e2e`) beside it, and the
+//! verdict lines under the table judge every pair of engines on them.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -10,7 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use lockchan::EngineSpec;
+use lockchan::e2e::{E2eFigures, E2eTrials, trials_path};
 use lockchan::load::{LoadReport, Scenario, ServerStats, fetch_server_stats, write_plots};
+use lockchan::verdict::{Criteria, Provenance, schedule};
 use serde::Serialize;
 
 use super::load::LoadArgs;
@@ -41,15 +46,28 @@ pub(crate) struct E2eArgs {
     /// Most load clients per process (e2e).
     #[arg(long, default_value_t = 10_000)]
     clients_per_worker: usize,
-    /// Where the e2e results go (JSON; the table beside it as .md, plots under plots/).
+    /// Where the e2e results go (JSON; the table beside it as .md, the trials as
+    /// <stem>-trials.json, plots under plots/).
     #[arg(long, default_value = "reports/e2e.json")]
     e2e_out: PathBuf,
 }
 
-/// One engine's end-to-end result.
+/// The duel's flags the end-to-end duel uses too.
+pub(crate) struct Shared {
+    pub(crate) clients: usize,
+    pub(crate) room_size: u8,
+    /// Interleaved rounds: each runs every engine once.
+    pub(crate) rounds: usize,
+    /// Seeds the order of the rounds.
+    pub(crate) seed: u64,
+}
+
+/// One engine's end-to-end result in one round.
 #[derive(Serialize)]
 struct Run {
     engine: String,
+    /// The interleaved round it ran in, from 0.
+    round: usize,
     load: LoadReport,
     /// The server before the load, and after every client had gone.
     before: ServerStats,
@@ -60,9 +78,18 @@ struct Run {
     exit_code: Option<i32>,
 }
 
-pub(crate) fn e2e(args: &E2eArgs, clients: usize, room_size: u8) -> anyhow::Result<()> {
+pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
+    let Shared {
+        clients,
+        room_size,
+        rounds,
+        seed,
+    } = *shared;
     if clients == 0 {
         bail!("--clients must be at least 1");
+    }
+    if rounds == 0 {
+        bail!("--trials must be at least 1");
     }
     if let Some(dir) = args.e2e_out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -72,44 +99,101 @@ pub(crate) fn e2e(args: &E2eArgs, clients: usize, room_size: u8) -> anyhow::Resu
     } else {
         args.engines.clone()
     };
+    let names: Vec<String> = engines.iter().map(ToString::to_string).collect();
+    let mut trials = E2eTrials::new(&args.scenario.to_string(), clients, Provenance::read());
     let mut runs = Vec::new();
-    for engine in engines {
-        eprintln!(
-            "e2e: {engine}: {clients} clients, scenario {}",
-            args.scenario
-        );
-        let run = run_engine(args, engine, clients, room_size)
-            .with_context(|| format!("the end-to-end run on {engine}"))?;
-        let stem = args
-            .e2e_out
-            .file_stem()
-            .map_or("e2e".into(), |s| s.to_string_lossy().into_owned());
-        let plots = args
-            .e2e_out
-            .with_file_name(lockchan::report::LOAD_PLOTS_DIR);
-        let name = format!("{stem}-{}", engine.to_string().replace('/', "-"));
-        write_plots(&run.load, &plots, &name).context("writing the e2e plots")?;
-        runs.push(run);
+    for (round, order) in schedule(engines.len(), rounds, seed)
+        .into_iter()
+        .enumerate()
+    {
+        for index in order {
+            let engine = engines[index];
+            eprintln!(
+                "e2e: round {}/{rounds}: {engine}: {clients} clients, scenario {}",
+                round + 1,
+                args.scenario
+            );
+            let run = run_engine(args, engine, clients, room_size, round).with_context(|| {
+                format!("the end-to-end run on {engine} in round {}", round + 1)
+            })?;
+            trials
+                .record(&run.engine, &figures(&run.load))
+                .with_context(|| format!("keeping the figures of {engine}"))?;
+            runs.push(run);
+        }
     }
-    let table = render_table(&runs);
+    // One table row per run, engine by engine in the order given, each engine's rounds in order.
+    runs.sort_by_key(|run| {
+        let engine = names.iter().position(|name| *name == run.engine);
+        (engine, run.round)
+    });
+    let stem = args
+        .e2e_out
+        .file_stem()
+        .map_or("e2e".into(), |s| s.to_string_lossy().into_owned());
+    let plots = args
+        .e2e_out
+        .with_file_name(lockchan::report::LOAD_PLOTS_DIR);
+    let mut plotted = Vec::new();
+    for name in &names {
+        let Some(run) = median_run(&runs, name) else {
+            continue;
+        };
+        let file = format!("{stem}-{}", name.replace('/', "-"));
+        write_plots(&run.load, &plots, &file).context("writing the e2e plots")?;
+        plotted.push(format!("{name}: round {}", run.round + 1));
+    }
+    let lines = trials.verdict_lines(&names, Criteria::default());
+    let mut table = render_table(&runs);
+    table += &format!(
+        "\nEach engine's plots are of its run of median relay p99 ({}).\n\n",
+        plotted.join(", ")
+    );
+    for line in &lines {
+        table += &format!("- {line}\n");
+    }
     println!("{table}");
     let json = serde_json::to_string_pretty(&runs)?;
     std::fs::write(&args.e2e_out, json + "\n")
         .with_context(|| format!("writing {}", args.e2e_out.display()))?;
     let md = args.e2e_out.with_extension("md");
-    std::fs::write(&md, table + "\n").with_context(|| format!("writing {}", md.display()))?;
+    std::fs::write(&md, table).with_context(|| format!("writing {}", md.display()))?;
+    let trials_file = trials_path(&args.e2e_out);
+    trials
+        .set()
+        .write(&trials_file)
+        .context("writing the e2e trials")?;
     println!(
-        "wrote {}, {} and plots/ beside them",
+        "wrote {}, {}, {} and plots/ beside them",
         args.e2e_out.display(),
-        md.display()
+        md.display(),
+        trials_file.display()
     );
     if let Some(run) = runs.iter().find(|run| !run.back_to_baseline) {
         bail!(
-            "{} did not return to its baseline after the load",
-            run.engine
+            "{} did not return to its baseline after the load in round {}",
+            run.engine,
+            run.round + 1
         );
     }
     Ok(())
+}
+
+/// A run's figures as trials: relay p99 where a relay was timed, CPU per frame where the
+/// server's samples gave a steady window with frames in it.
+fn figures(load: &LoadReport) -> E2eFigures {
+    E2eFigures {
+        relay_p99_ms: (load.relay.samples > 0).then_some(load.relay.p99_ms),
+        server_cpu_us_per_frame: load.server_cpu_us_per_frame,
+    }
+}
+
+/// `engine`'s run of median relay p99 (the upper middle one of an even count: the plots show
+/// a typical run, and of two, the slower).
+fn median_run<'a>(runs: &'a [Run], engine: &str) -> Option<&'a Run> {
+    let mut own: Vec<&Run> = runs.iter().filter(|run| run.engine == engine).collect();
+    own.sort_by(|a, b| a.load.relay.p99_ms.total_cmp(&b.load.relay.p99_ms));
+    own.get(own.len() / 2).copied()
 }
 
 fn run_engine(
@@ -117,6 +201,7 @@ fn run_engine(
     engine: EngineSpec,
     clients: usize,
     room_size: u8,
+    round: usize,
 ) -> anyhow::Result<Run> {
     let (public, admin) = (free_port()?, free_port()?);
     let exe = std::env::current_exe().context("finding this program to start the server")?;
@@ -164,6 +249,7 @@ fn run_engine(
     let (shutdown_seconds, exit_code) = server.terminate()?;
     Ok(Run {
         engine: engine.to_string(),
+        round,
         load: report,
         before,
         after,
@@ -243,18 +329,19 @@ async fn wait_for_baseline(admin: &str, before: &ServerStats) -> ServerStats {
 
 fn render_table(runs: &[Run]) -> String {
     let mut out = String::from(
-        "| engine | clients ok / failed | errors | TPS | received/s | relay p50 / p99 ms | \
+        "| engine | round | clients ok / failed | errors | TPS | received/s | relay p50 / p99 ms | \
          shout p99 ms | tick p99 ms | server RSS peak MiB | bytes / client | CPU % | \
-         baseline after | RSS after MiB | shutdown s |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
+         CPU µs / frame | baseline after | RSS after MiB | shutdown s |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
     );
     for run in runs {
         let l = &run.load;
         let peak = l.server.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         out += &format!(
-            "| {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {:.1} | {:.2} |\n",
+            "| {} | {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
             run.engine,
+            run.round + 1,
             l.connect_ok,
             l.connect_failed,
             l.errors_total,
@@ -269,6 +356,8 @@ fn render_table(runs: &[Run]) -> String {
                 .map_or("–".to_owned(), |b| format!("{b:.0}")),
             l.server_cpu_percent
                 .map_or("–".to_owned(), |c| format!("{c:.0}")),
+            l.server_cpu_us_per_frame
+                .map_or("–".to_owned(), |c| format!("{c:.2}")),
             if run.back_to_baseline {
                 "yes"
             } else {
@@ -279,4 +368,17 @@ fn render_table(runs: &[Run]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use lockchan::gate::GATE_E2E_SCENARIO;
+    use lockchan::load::Scenario;
+
+    /// The gate judges the end-to-end trials of the scenario it names; that name must be the
+    /// load's own name for its mixed profile, or the gate would never find them.
+    #[test]
+    fn the_gates_scenario_is_the_loads_mixed_profile() {
+        assert_eq!(Scenario::Mixed.to_string(), GATE_E2E_SCENARIO);
+    }
 }

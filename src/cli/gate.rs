@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use lockchan::gate::stability::Procedure;
 use lockchan::gate::{
-    Choice, GATE_THREADS, GATE_WORKLOAD, Gate, STABILITY_FILE, Stability, decide,
+    Choice, GATE_THREADS, GATE_WORKLOAD, Gate, GatePaths, STABILITY_FILE, Stability, decide,
     read_verification, verified_specs,
 };
 use lockchan::trials::{TrialDone, measure};
@@ -29,6 +29,10 @@ pub(crate) struct GateArgs {
     /// The trials' result set: written after measuring, read with --from-trials.
     #[arg(long, default_value = "reports/gate-trials.json")]
     trials: PathBuf,
+    /// The end-to-end trials (`lockchan duel --e2e`): when present, from this build's engine
+    /// sources and the machine of the trials, also judged on (relay p99, server CPU per frame).
+    #[arg(long, default_value = "reports/e2e-trials.json")]
+    e2e_trials: PathBuf,
     /// Decide from the saved trials instead of measuring.
     #[arg(long, conflicts_with_all = ["repeat", "quick", "rounds", "bench"])]
     from_trials: bool,
@@ -51,10 +55,14 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
         alpha: args.alpha,
         min_effect: args.min_effect / 100.0,
     };
+    let paths = GatePaths {
+        trials: args.trials.clone(),
+        verification: args.verification.clone(),
+        e2e_trials: args.e2e_trials.clone(),
+    };
     if args.from_trials {
         let trials = ResultSet::read(&args.trials).context("reading the trials")?;
-        let gate = decide(Some(&trials), &args.trials, &args.verification, criteria)
-            .context("deciding the gate")?;
+        let gate = decide(Some(&trials), &paths, criteria).context("deciding the gate")?;
         finish(&gate, &args.out)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -94,8 +102,7 @@ pub(crate) fn gate(args: GateArgs) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
-        let gate = decide(trials.as_ref(), &args.trials, &args.verification, criteria)
-            .context("deciding the gate")?;
+        let gate = decide(trials.as_ref(), &paths, criteria).context("deciding the gate")?;
         let seconds = started.elapsed().as_secs_f64();
         finish(&gate, &args.out)?;
         eprintln!("gate: procedure {} took {seconds:.0} s", procedure + 1);

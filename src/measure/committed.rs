@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::duel::DuelReport;
+use crate::e2e::is_trials_file;
 use crate::engines::registry::EngineSpec;
 use crate::gate::Gate;
 use crate::load::{LoadReport, ServerStats};
 use crate::measure::files::read_json;
+use crate::measure::verdict::ResultSet;
 use crate::verify::VerificationReport;
 
 fn committed(name: &str) -> PathBuf {
@@ -57,9 +59,10 @@ fn the_committed_gate_loads_and_chooses_a_verified_engine() {
     assert!(summary.verified(spec), "{spec} is not verified");
 }
 
-/// Each `e2e*.json` is a list of runs, one per engine. The run itself is declared by the
-/// binary (`cli/e2e.rs`); the library's parts of it, the load report and the server's stats,
-/// are read with their own types.
+/// Each `e2e*.json` is a list of runs, one per engine and round. The run itself is declared by
+/// the binary (`cli/e2e.rs`); the library's parts of it, the load report and the server's
+/// stats, are read with their own types. The trials written beside a run (`e2e-trials.json`)
+/// are a result set, not runs: they are read as one.
 #[test]
 fn the_committed_e2e_runs_read_as_load_reports() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(committed(""))
@@ -74,6 +77,14 @@ fn the_committed_e2e_runs_read_as_load_reports() {
         })
         .collect();
     files.sort();
+    let (trials, files): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|path| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_trials_file)
+    });
+    for path in trials {
+        ResultSet::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    }
     assert!(!files.is_empty(), "no e2e*.json under reports/");
     for path in files {
         let runs: Vec<serde_json::Value> = read_json(&path).expect("an e2e file is JSON");

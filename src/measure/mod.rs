@@ -1,5 +1,6 @@
-//! Measurement and its decisions: the duel, the gate that picks the served engine, the
-//! report, the verdicts every comparison is stated in, and what this process costs.
+//! Measurement and its decisions: the duel, the end-to-end duel's trials, the gate that picks
+//! the served engine, the report, the verdicts every comparison is stated in, and what this
+//! process costs.
 //!
 //! What the gate and the report both read sits here, beside them, so that neither reaches
 //! into the other: `criterion` (criterion's result files), `bench_extras` (the benches'
@@ -9,6 +10,7 @@
 pub mod bench_extras;
 pub(crate) mod criterion;
 pub mod duel;
+pub mod e2e;
 pub(crate) mod files;
 pub(crate) mod format;
 pub mod gate;

@@ -43,6 +43,15 @@ impl Fixture {
         self.reports().join("verification.json")
     }
 
+    /// The gate's inputs under their default names in this tree's reports.
+    pub(crate) fn gate_paths(&self) -> crate::gate::GatePaths {
+        crate::gate::GatePaths {
+            trials: self.reports().join(crate::gate::TRIALS_FILE),
+            verification: self.verification_path(),
+            e2e_trials: self.reports().join(crate::gate::E2E_TRIALS_FILE),
+        }
+    }
+
     pub(crate) fn write(&self, path: &Path, text: &str) {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("the fixture directory is created");

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::DuelReport;
 use crate::engines::registry::{EngineKind, EngineSpec};
-use crate::measure::verdict::{Better, Criteria, Trials, Verdict};
+use crate::measure::verdict::{Better, Criteria, PairMetric, pair_lines};
 
 pub fn render_table(report: &DuelReport) -> String {
     let mut out = String::new();
@@ -59,35 +59,26 @@ pub fn verdict_lines(report: &DuelReport) -> Vec<String> {
         for (i, a) in specs.iter().enumerate() {
             for b in &specs[i + 1..] {
                 let ((ops_a, p99_a), (ops_b, p99_b)) = (of(a), of(b));
-                if ops_a.len() < 2 || ops_b.len() < 2 {
-                    lines.push(format!(
-                        "{a} vs {b}: one trial each, nothing to judge (run with --trials 5 or more)"
-                    ));
-                    continue;
-                }
-                for (metric, better, va, vb) in [
-                    ("throughput", Better::Higher, &ops_a, &ops_b),
-                    ("p99", Better::Lower, &p99_a, &p99_b),
-                ] {
-                    let (na, nb) = (a.to_string(), b.to_string());
-                    let verdict = Verdict::judge(
-                        Trials {
-                            name: &na,
-                            values: va,
+                lines.extend(pair_lines(
+                    &a.to_string(),
+                    &b.to_string(),
+                    &[
+                        PairMetric {
+                            label: "throughput",
+                            better: Better::Higher,
+                            a: &ops_a,
+                            b: &ops_b,
                         },
-                        Trials {
-                            name: &nb,
-                            values: vb,
+                        PairMetric {
+                            label: "p99",
+                            better: Better::Lower,
+                            a: &p99_a,
+                            b: &p99_b,
                         },
-                        better,
-                        Criteria::default(),
-                    );
-                    lines.push(match verdict {
-                        Ok(v) if v.is_tie() => format!("{metric}: {a} ~ {b}: {v}"),
-                        Ok(v) => format!("{metric}: {v}"),
-                        Err(err) => format!("{metric}: {a} vs {b} cannot be judged: {err}"),
-                    });
-                }
+                    ],
+                    Criteria::default(),
+                    "--trials",
+                ));
             }
         }
     }

@@ -10,6 +10,12 @@
 //! trials themselves go to a result set (`reports/gate-trials.json`) that `lockchan compare`
 //! and `lockchan gate --from-trials` read.
 //!
+//! When the end-to-end duel's trials are there too (`reports/e2e-trials.json`, written by
+//! `lockchan duel --e2e`: see [`crate::measure::e2e`]), the candidates that have them are
+//! also judged on relay p99 and on the server's CPU per delivered frame, on the `mixed`
+//! scenario's run. They are used only when they were measured on this build's engine sources
+//! and on the machine of the `mixed` trials; otherwise the gate says why it left them out.
+//!
 //! - `choose.rs`: candidates, standings, the tie rule and the reason.
 //! - `stability.rs`: `--repeat`'s procedures, whether they agree, how far medians moved.
 
@@ -23,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engines::ENGINE_SOURCE_HASH;
 use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
+pub use crate::measure::e2e::E2E_TRIALS_FILE;
 use crate::measure::files::{InputError, read_json_if_present, write_json};
 use crate::measure::verdict::{
     Criteria, Provenance, ResultSet, ResultsError, Verdict, VerdictError,
@@ -42,6 +49,10 @@ pub const GATE_WORKLOAD: &str = "mixed";
 /// server runs on, and would reward whichever engine copes best with oversubscription rather
 /// than with the work.
 pub const GATE_THREADS: u32 = 4;
+
+/// The scenario of the end-to-end trials the gate judges on: the load's mixed profile, the
+/// end-to-end counterpart of [`GATE_WORKLOAD`].
+pub const GATE_E2E_SCENARIO: &str = "mixed";
 
 /// The shard counts the gate measures for an engine that has shards.
 pub const GATE_SHARDS: [usize; 3] = [1, 2, 4];
@@ -137,6 +148,14 @@ pub struct Candidate {
     pub median_ops_per_sec: Option<f64>,
     #[serde(default)]
     pub median_p99_us: Option<f64>,
+    /// Its end-to-end runs with a relay p99 when the end-to-end trials were used; 0 otherwise,
+    /// and in gates written before the gate read them.
+    #[serde(default)]
+    pub e2e_trials: usize,
+    #[serde(default)]
+    pub median_relay_p99_ms: Option<f64>,
+    #[serde(default)]
+    pub median_server_cpu_us_per_frame: Option<f64>,
 }
 
 impl Candidate {
@@ -175,6 +194,20 @@ pub struct Decision {
     pub verdicts: Vec<MetricVerdict>,
     /// Where and from what the trials were measured.
     pub provenance: Provenance,
+    /// The end-to-end trials the verdicts also rest on; absent when no pair was judged on
+    /// them, and in gates written before the gate read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_to_end: Option<EndToEndEvidence>,
+}
+
+/// The end-to-end trials behind some of a decision's verdicts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndToEndEvidence {
+    /// Their case, `e2e/mixed/c19000`.
+    pub case: String,
+    /// The most runs any judged candidate has there.
+    pub rounds: usize,
+    pub provenance: Provenance,
 }
 
 /// One verdict between two candidates on one metric.
@@ -191,12 +224,30 @@ pub struct GateInputs {
     #[serde(alias = "criterion")]
     pub trials: InputStatus,
     pub verification: InputStatus,
+    /// The end-to-end trials; absent in gates written before the gate read them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_trials: Option<InputStatus>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputStatus {
     pub path: String,
     pub found: bool,
+    /// Why an input that was found was not used; absent when it was used (or not found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+/// Where the gate's inputs are.
+#[derive(Clone, Debug)]
+pub struct GatePaths {
+    /// The `mixed` trials' result set: where `lockchan gate` writes them and
+    /// `--from-trials` reads them (the trials themselves are passed to [`decide`]).
+    pub trials: PathBuf,
+    /// The verification summary; without it nothing is chosen.
+    pub verification: PathBuf,
+    /// The end-to-end trials ([`E2E_TRIALS_FILE`]); used when present and fresh.
+    pub e2e_trials: PathBuf,
 }
 
 /// The verified engines the gate measures: every registered engine at each of
@@ -218,31 +269,40 @@ pub fn read_verification(path: &Path) -> Result<Option<VerificationReport>, Gate
     Ok(read_json_if_present(path)?)
 }
 
-/// Decides from `trials` (the result set written by [`crate::measure::trials::measure`], at `trials_path`; `None`
-/// when there are none) and the verification summary at `verification`. Missing inputs are a
-/// decision (nothing chosen), not an error; an input that exists but cannot be read is.
+/// Decides from `trials` (the result set written by [`crate::measure::trials::measure`], at
+/// `paths.trials`; `None` when there are none), the verification summary and, when present,
+/// the end-to-end trials, each at its path in `paths`. Missing inputs are a decision (nothing
+/// chosen, or no end-to-end verdict), not an error; an input that exists but cannot be read
+/// is.
 pub fn decide(
     trials: Option<&ResultSet>,
-    trials_path: &Path,
-    verification: &Path,
+    paths: &GatePaths,
     criteria: Criteria,
 ) -> Result<Gate, GateError> {
-    let summary = read_verification(verification)?;
-    let decided = choose::choose(trials, summary.as_ref(), criteria, verification)?;
+    let summary = read_verification(&paths.verification)?;
+    let e2e = if paths.e2e_trials.exists() {
+        Some(ResultSet::read(&paths.e2e_trials)?)
+    } else {
+        None
+    };
+    let decided = choose::choose(trials, e2e.as_ref(), summary.as_ref(), criteria, paths)?;
+    let status = |path: &Path, found: bool| InputStatus {
+        path: path.display().to_string(),
+        found,
+        ignored: None,
+    };
     Ok(Gate {
         choice: decided.choice,
         reason: decided.reason,
         candidates: decided.candidates,
         decision: decided.decision,
         inputs: GateInputs {
-            trials: InputStatus {
-                path: trials_path.display().to_string(),
-                found: trials.is_some(),
-            },
-            verification: InputStatus {
-                path: verification.display().to_string(),
-                found: summary.is_some(),
-            },
+            trials: status(&paths.trials, trials.is_some()),
+            verification: status(&paths.verification, summary.is_some()),
+            e2e_trials: Some(InputStatus {
+                ignored: decided.e2e_ignored,
+                ..status(&paths.e2e_trials, e2e.is_some())
+            }),
         },
         engine_source_hash: Some(ENGINE_SOURCE_HASH.to_owned()),
     })
@@ -315,15 +375,9 @@ mod tests {
     #[test]
     fn a_saved_gate_loads_back_and_one_naming_no_engine_does_not() {
         let fixture = Fixture::new("gate-roundtrip");
-        let trials = fixture.reports().join(TRIALS_FILE);
         let out = fixture.reports().join(GATE_FILE);
-        let gate = decide(
-            None,
-            &trials,
-            &fixture.verification_path(),
-            Criteria::default(),
-        )
-        .expect("the gate decides");
+        let gate =
+            decide(None, &fixture.gate_paths(), Criteria::default()).expect("the gate decides");
         gate.save(&out).expect("the gate is written");
         assert_eq!(Gate::load(&out).expect("the gate loads"), gate);
 
@@ -371,13 +425,8 @@ mod tests {
     fn a_corrupt_verification_file_is_an_error_naming_it() {
         let fixture = Fixture::new("gate-corrupt");
         fixture.write(&fixture.verification_path(), "{\"engines\": ");
-        let err = decide(
-            None,
-            &fixture.reports().join(TRIALS_FILE),
-            &fixture.verification_path(),
-            Criteria::default(),
-        )
-        .expect_err("a corrupt file is not a decision");
+        let err = decide(None, &fixture.gate_paths(), Criteria::default())
+            .expect_err("a corrupt file is not a decision");
         assert_eq!(
             err.to_string(),
             format!("cannot parse {}", fixture.verification_path().display())

@@ -113,6 +113,7 @@ mod tests {
         let status = InputStatus {
             path: String::new(),
             found: true,
+            ignored: None,
         };
         let gate = Gate {
             choice: None,
@@ -124,6 +125,9 @@ mod tests {
                 trials: 10,
                 median_ops_per_sec: Some(lock1_ops),
                 median_p99_us: Some(1000.0),
+                e2e_trials: 0,
+                median_relay_p99_ms: None,
+                median_server_cpu_us_per_frame: None,
             }],
             decision: Some(Decision {
                 case: "mixed/t4".to_owned(),
@@ -134,10 +138,12 @@ mod tests {
                 tie_rule: String::new(),
                 verdicts: Vec::new(),
                 provenance: Provenance::default(),
+                end_to_end: None,
             }),
             inputs: GateInputs {
                 trials: status.clone(),
                 verification: status,
+                e2e_trials: None,
             },
             engine_source_hash: None,
         };

@@ -281,7 +281,7 @@ fn one_machine_and_commit_measured_on_two_dates_is_one_machine() {
 
 #[test]
 fn the_report_opens_with_the_verdicts_of_the_interleaved_trials_and_the_gate() {
-    use crate::gate::{GATE_FILE, TRIALS_FILE, decide};
+    use crate::gate::{GATE_FILE, decide};
     use crate::measure::trials::{OPS_METRIC, P99_METRIC, ROUNDS_FILE};
     use crate::measure::verdict::{Better, Criteria, Provenance, ResultSet};
 
@@ -321,13 +321,7 @@ fn the_report_opens_with_the_verdicts_of_the_interleaved_trials_and_the_gate() {
         }
     }
     set.write(&f.reports().join(ROUNDS_FILE)).expect("written");
-    let gate = decide(
-        Some(&set),
-        &f.reports().join(TRIALS_FILE),
-        &f.verification_path(),
-        Criteria::default(),
-    )
-    .expect("decided");
+    let gate = decide(Some(&set), &f.gate_paths(), Criteria::default()).expect("decided");
     gate.save(&f.reports().join(GATE_FILE)).expect("written");
 
     let (_, markdown) = report(&f);

@@ -38,9 +38,11 @@
 //! - `compare.rs`: [`compare`] of two result sets, its table and its failures.
 //! - `rounds.rs`: the interleaved schedule of trials.
 //! - `standings.rs`: N contenders on several metrics, one decision.
+//! - `lines.rs`: two contenders on several metrics, a line each (the duels' verdict lines).
 
 mod compare;
 mod decide;
+mod lines;
 mod results;
 mod rounds;
 mod standings;
@@ -50,6 +52,7 @@ pub use self::compare::{
     Change, CompareError, CompareSettings, Comparison, NEW, OLD, Row, compare,
 };
 pub use self::decide::{Better, Criteria, Outcome, TieReason, Trials, Verdict, VerdictError};
+pub use self::lines::{PairMetric, pair_lines};
 pub use self::results::{
     CaseTrials, ContenderTrials, Metric, Provenance, RESULTS_FORMAT, ResultSet, ResultsError,
 };

@@ -59,6 +59,11 @@ pub struct Provenance {
     pub cores: Option<usize>,
     /// The clock at reading, UTC, `2026-01-02T03:04:05Z`.
     pub date: Option<String>,
+    /// The fingerprint of the engine sources of the measuring build
+    /// ([`crate::ENGINE_SOURCE_HASH`]), so a reader can tell trials of other engine code from
+    /// trials of its own; absent from sets written before it was recorded.
+    #[serde(default)]
+    pub engine_source_hash: Option<String>,
 }
 
 /// Why a result set could not be read, built or written.
@@ -209,8 +214,8 @@ impl ResultSet {
 
 impl Provenance {
     /// Reads the provenance of a measurement starting now: the commit checked out in the
-    /// working directory, the toolchain, the CPU, the core count and the clock. A reading
-    /// that fails is left `None`.
+    /// working directory, the toolchain, the CPU, the core count, the clock and the engine
+    /// sources this build was made from. A reading that fails is left `None`.
     pub fn read() -> Provenance {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
@@ -245,6 +250,7 @@ impl Provenance {
                 .duration_since(UNIX_EPOCH)
                 .ok()
                 .map(|since| utc_date(since.as_secs())),
+            engine_source_hash: Some(crate::engines::ENGINE_SOURCE_HASH.to_owned()),
         }
     }
 }
@@ -316,6 +322,21 @@ mod tests {
             back.trials("mixed/4threads", "lock/1", "throughput"),
             Some(&[3.0, 1.0, 2.0][..])
         );
+    }
+
+    #[test]
+    fn the_engine_source_hash_is_recorded_and_a_set_without_it_still_reads() {
+        assert_eq!(
+            Provenance::read().engine_source_hash.as_deref(),
+            Some(crate::engines::ENGINE_SOURCE_HASH)
+        );
+        let old: Provenance = serde_json::from_str(
+            r#"{"commit": null, "dirty": null, "rustc": null, "cpu": null,
+                                     "cores": 2, "date": null}"#,
+        )
+        .expect("a provenance without the hash reads");
+        assert_eq!(old.engine_source_hash, None);
+        assert_eq!(old.cores, Some(2));
     }
 
     #[test]

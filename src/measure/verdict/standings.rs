@@ -11,16 +11,29 @@
 //! that any verdict the decision rests on is a chance win stays at `alpha`. Measured on this
 //! machine, that is what made three gate procedures agree: at 5% per test, one procedure of
 //! three found lock/1's p99 below lock/2's at p = 0.004 and the other two did not.
+//!
+//! A contender may lack trials on a metric (the gate's end-to-end figures exist only for the
+//! engines the end-to-end duel ran). A pair where either side lacks them is not judged on that
+//! metric: no verdict, and no test counted in the family, so the family's size is the number
+//! of tests actually made.
 
 use serde::{Deserialize, Serialize};
 
 use super::decide::{Better, Criteria, Trials, Verdict, VerdictError};
 
-/// One contender's trials on each metric, in the order of the metrics given to [`rank`].
+/// One contender's trials on each metric, in the order of the metrics given to [`rank`]. An
+/// empty slice, or no slice at all past the end, is a metric it was not measured on.
 #[derive(Clone, Debug)]
 pub struct Entry<'a> {
     pub name: &'a str,
     pub trials: Vec<&'a [f64]>,
+}
+
+impl<'a> Entry<'a> {
+    /// Its trials on the metric at `index`, empty when it has none.
+    fn on(&self, index: usize) -> &'a [f64] {
+        self.trials.get(index).copied().unwrap_or(&[])
+    }
 }
 
 /// A metric the standings judge on.
@@ -61,38 +74,43 @@ impl Standings {
     }
 }
 
-/// Judges every pair of `entries` on every metric of `metrics`, each test at `criteria.alpha`
-/// divided by the number of tests.
+/// Judges every pair of `entries` on every metric of `metrics` that both have trials on, each
+/// test at `criteria.alpha` divided by the number of tests made.
 pub fn rank(
     entries: &[Entry<'_>],
     metrics: &[Judged<'_>],
     criteria: Criteria,
 ) -> Result<Standings, VerdictError> {
-    let pairs = entries.len() * entries.len().saturating_sub(1) / 2;
-    let tests = (pairs * metrics.len()).max(1);
-    let criteria = Criteria {
-        alpha: criteria.alpha / tests as f64,
-        ..criteria
-    };
-    let mut verdicts = Vec::new();
+    let mut tests = Vec::new();
     for (i, a) in entries.iter().enumerate() {
         for b in &entries[i + 1..] {
             for (m, metric) in metrics.iter().enumerate() {
-                let verdict = Verdict::judge(
-                    Trials {
-                        name: a.name,
-                        values: a.trials[m],
-                    },
-                    Trials {
-                        name: b.name,
-                        values: b.trials[m],
-                    },
-                    metric.better,
-                    criteria,
-                )?;
-                verdicts.push((metric.name.to_owned(), verdict));
+                let (ta, tb) = (a.on(m), b.on(m));
+                if !ta.is_empty() && !tb.is_empty() {
+                    tests.push((metric, (a.name, ta), (b.name, tb)));
+                }
             }
         }
+    }
+    let criteria = Criteria {
+        alpha: criteria.alpha / tests.len().max(1) as f64,
+        ..criteria
+    };
+    let mut verdicts = Vec::with_capacity(tests.len());
+    for (metric, (a, ta), (b, tb)) in tests {
+        let verdict = Verdict::judge(
+            Trials {
+                name: a,
+                values: ta,
+            },
+            Trials {
+                name: b,
+                values: tb,
+            },
+            metric.better,
+            criteria,
+        )?;
+        verdicts.push((metric.name.to_owned(), verdict));
     }
     let mut standings = Standings {
         winner: None,
@@ -200,6 +218,116 @@ mod tests {
         assert_eq!(s.unbeaten, ["a", "b", "c"]);
         let alone = rank(&entries[..2], &one_metric, Criteria::default()).expect("valid trials");
         assert_eq!(alone.winner.as_deref(), Some("a"));
+    }
+
+    const TWO_METRICS: [Judged<'static>; 2] = [
+        Judged {
+            name: "ops",
+            better: Better::Higher,
+        },
+        Judged {
+            name: "relay_p99",
+            better: Better::Lower,
+        },
+    ];
+
+    #[test]
+    fn a_metric_one_contender_lacks_is_not_judged_for_its_pairs_nor_counted() {
+        // a and b have both metrics, c only the first: three pairs on ops, one on relay_p99.
+        let (ops, relay) = (around(100.0, 10), around(50.0, 10));
+        let entries = [
+            Entry {
+                name: "a",
+                trials: vec![&ops, &relay],
+            },
+            Entry {
+                name: "b",
+                trials: vec![&ops, &relay],
+            },
+            Entry {
+                name: "c",
+                trials: vec![&ops, &[]],
+            },
+        ];
+        let s = rank(&entries, &TWO_METRICS, Criteria::default()).expect("valid trials");
+        let judged: Vec<(&str, &str, &str)> = s
+            .verdicts
+            .iter()
+            .map(|(metric, v)| (metric.as_str(), v.a.as_str(), v.b.as_str()))
+            .collect();
+        assert_eq!(
+            judged,
+            [
+                ("ops", "a", "b"),
+                ("relay_p99", "a", "b"),
+                ("ops", "a", "c"),
+                ("ops", "b", "c"),
+            ]
+        );
+        // Four tests made, not six: each at 0.05 / 4.
+        for (_, verdict) in &s.verdicts {
+            assert!((verdict.criteria.alpha - 0.05 / 4.0).abs() < 1e-12);
+        }
+        // A slice missing past the end is as absent as an empty one.
+        let short = [
+            entries[0].clone(),
+            entries[1].clone(),
+            Entry {
+                name: "c",
+                trials: vec![&ops],
+            },
+        ];
+        let again = rank(&short, &TWO_METRICS, Criteria::default()).expect("valid trials");
+        assert_eq!(again, s);
+    }
+
+    #[test]
+    fn a_contender_beaten_on_a_metric_only_some_have_loses() {
+        // Equal on ops; b's relay p99 is twice a's. c has no relay figures, so it ties with
+        // both, and a, which beats b, is not a winner over c.
+        let ops = around(100.0, 10);
+        let (fast, slow) = (around(50.0, 10), around(100.0, 10));
+        let entries = [
+            Entry {
+                name: "a",
+                trials: vec![&ops, &fast],
+            },
+            Entry {
+                name: "b",
+                trials: vec![&ops, &slow],
+            },
+            Entry {
+                name: "c",
+                trials: vec![&ops],
+            },
+        ];
+        let s = rank(&entries, &TWO_METRICS, Criteria::default()).expect("valid trials");
+        assert!(s.beats("a", "b"), "{:#?}", s.verdicts);
+        assert!(!s.beats("a", "c") && !s.beats("c", "b"));
+        assert_eq!(s.winner, None);
+        assert_eq!(s.unbeaten, ["a", "c"]);
+        // Between a and b alone, a wins outright.
+        let pair = rank(&entries[..2], &TWO_METRICS, Criteria::default()).expect("valid");
+        assert_eq!(pair.winner.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn no_test_made_is_no_verdict_and_no_winner_among_several() {
+        let ops = around(100.0, 10);
+        let entries = [
+            Entry {
+                name: "a",
+                trials: vec![&ops, &[]],
+            },
+            Entry {
+                name: "b",
+                trials: vec![&[], &ops],
+            },
+        ];
+        let s = rank(&entries, &TWO_METRICS, Criteria::default()).expect("valid trials");
+        assert!(s.verdicts.is_empty());
+        assert_eq!(s.winner, None);
+        assert_eq!(s.unbeaten, ["a", "b"]);
     }
 
     #[test]

@@ -116,6 +116,10 @@ pub struct LoadReport {
     pub server_rss_per_client_bytes: Option<f64>,
     /// The server's CPU use over the steady part of the run, in % of one core.
     pub server_cpu_percent: Option<f64>,
+    /// The server's CPU time per frame its clients received, in microseconds, over the same
+    /// steady window, as `cpu_us_per_frame` below defines it. Absent from reports written before it.
+    #[serde(default)]
+    pub server_cpu_us_per_frame: Option<f64>,
 }
 
 impl LoadReport {
@@ -167,6 +171,7 @@ impl LoadReport {
             tick: merged(results, |r| &r.tick),
             server_rss_per_client_bytes: rss_per_client(&server),
             server_cpu_percent: cpu_percent(&server, ramp_s),
+            server_cpu_us_per_frame: cpu_us_per_frame(&server, &seconds, ramp_s),
             seconds,
             server,
         }
@@ -180,11 +185,36 @@ fn rss_per_client(server: &[ServerSample]) -> Option<f64> {
         .then(|| (full.rss_bytes as f64 - baseline.rss_bytes as f64) / full.connections as f64)
 }
 
+/// The steady window of the server's samples: its first and last sample after the ramp, when
+/// they are more than half a second apart. Both CPU figures are taken over it.
+fn steady_window(server: &[ServerSample], ramp_s: f64) -> Option<(&ServerSample, &ServerSample)> {
+    let mut steady = server.iter().filter(|s| s.t > ramp_s);
+    let first = steady.next()?;
+    let last = steady.next_back()?;
+    (last.t - first.t > 0.5).then_some((first, last))
+}
+
 fn cpu_percent(server: &[ServerSample], ramp_s: f64) -> Option<f64> {
-    let steady: Vec<&ServerSample> = server.iter().filter(|s| s.t > ramp_s).collect();
-    let (first, last) = (steady.first()?, steady.last()?);
-    let seconds = last.t - first.t;
-    (seconds > 0.5).then(|| 100.0 * (last.cpu_seconds - first.cpu_seconds) / seconds)
+    let (first, last) = steady_window(server, ramp_s)?;
+    Some(100.0 * (last.cpu_seconds - first.cpu_seconds) / (last.t - first.t))
+}
+
+/// The server's CPU time per delivered frame, in microseconds: the CPU seconds the server
+/// spent between the first and the last sample of the steady window (`steady_window`),
+/// divided by the frames the clients received in the same window (every line of the run
+/// after the window's first sample up to its last: a line counts the frames since the line
+/// before it, and each sample is taken just after the line of its second). Every frame a
+/// client receives is one the server delivered, so this is the server's cost of a delivery,
+/// whatever the mix of relays, shouts and ticks. `None` without a window or without a frame
+/// received in it.
+fn cpu_us_per_frame(server: &[ServerSample], seconds: &[SecondLine], ramp_s: f64) -> Option<f64> {
+    let (first, last) = steady_window(server, ramp_s)?;
+    let frames: f64 = seconds
+        .iter()
+        .filter(|line| line.t > first.t && line.t <= last.t)
+        .map(|line| line.received_per_s)
+        .sum();
+    (frames > 0.0).then(|| 1e6 * (last.cpu_seconds - first.cpu_seconds) / frames)
 }
 
 /// The report for people: what ran, connections, throughput, errors, latencies, the server.
@@ -229,6 +259,9 @@ pub fn render_summary(report: &LoadReport) -> String {
     }
     if let Some(cpu) = report.server_cpu_percent {
         out += &format!("server CPU over the steady part: {cpu:.0}% of one core\n");
+    }
+    if let Some(per_frame) = report.server_cpu_us_per_frame {
+        out += &format!("server CPU per frame received: {per_frame:.2} µs\n");
     }
     out
 }
@@ -304,4 +337,72 @@ pub fn write_plots(report: &LoadReport, dir: &Path, stem: &str) -> std::io::Resu
         std::fs::write(dir.join(format!("{stem}-{name}.svg")), svg)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t: f64, cpu_seconds: f64) -> ServerSample {
+        ServerSample {
+            t,
+            connections: 0,
+            rss_bytes: 0,
+            cpu_seconds,
+            tokio_alive_tasks: 0,
+            rooms_open: 0,
+            rooms_matched: 0,
+        }
+    }
+
+    fn line(t: f64, received: f64) -> SecondLine {
+        SecondLine {
+            t,
+            connected: 0,
+            tps: 0.0,
+            received_per_s: received,
+            errors: 0,
+            mean_ms: 0.0,
+            p99_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn cpu_per_frame_is_the_windows_cpu_over_the_windows_frames() {
+        // Ramp of 2 s: the window runs from the sample at 3 s to the one at 5 s, 0.3 CPU
+        // seconds; the frames are the lines at 4 s and 5 s (the line at 3 s counts the
+        // second before the window, the one at 6 s a second after it).
+        let server = [
+            sample(0.0, 0.0),
+            sample(2.0, 0.5),
+            sample(3.0, 1.0),
+            sample(4.0, 1.1),
+            sample(5.0, 1.3),
+        ];
+        let seconds = [
+            line(1.0, 100.0),
+            line(2.0, 100.0),
+            line(3.0, 7_000.0),
+            line(4.0, 10_000.0),
+            line(5.0, 20_000.0),
+            line(6.0, 50_000.0),
+        ];
+        let per_frame = cpu_us_per_frame(&server, &seconds, 2.0).expect("a window");
+        assert!((per_frame - 10.0).abs() < 1e-9, "{per_frame}");
+        // The same window as the CPU share: 0.3 s over 2 s is 15% of a core.
+        let percent = cpu_percent(&server, 2.0).expect("a window");
+        assert!((percent - 15.0).abs() < 1e-9, "{percent}");
+    }
+
+    #[test]
+    fn no_window_or_no_frame_is_no_figure() {
+        let seconds = [line(3.0, 10.0), line(4.0, 10.0)];
+        // One sample after the ramp is no window.
+        let one = [sample(0.0, 0.0), sample(3.0, 1.0)];
+        assert_eq!(cpu_us_per_frame(&one, &seconds, 2.0), None);
+        // A window in which nothing was received.
+        let two = [sample(3.0, 1.0), sample(4.0, 2.0)];
+        assert_eq!(cpu_us_per_frame(&two, &[line(4.0, 0.0)], 2.0), None);
+        assert!(cpu_us_per_frame(&two, &seconds, 2.0).is_some());
+    }
 }

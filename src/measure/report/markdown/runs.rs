@@ -137,8 +137,9 @@ pub(super) fn e2e_section(out: &mut String, e2e: &EndToEnd) {
         return;
     };
     out.push_str(
-        "Real WebSocket clients from `lockchan load` against `lockchan serve`, one engine after \
-         the other, same binary and flags (`e2e.json` has every figure):\n\n",
+        "Real WebSocket clients from `lockchan load` against `lockchan serve`, each engine in \
+         turn, same binary and flags (`e2e.json` has every run's figures, and the verdict lines \
+         under the table, when there, judge the rounds' trials):\n\n",
     );
     out.push_str(table.trim_end());
     out.push_str("\n\n");
