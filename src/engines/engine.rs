@@ -72,6 +72,12 @@ pub trait Engine: Send + Sync {
         None
     }
 
+    /// How many tasks are alive on the engine's async runtime, for an engine that runs on
+    /// one: the leak check holds it to its count just after the engine started.
+    fn runtime_tasks(&self) -> Option<usize> {
+        None
+    }
+
     /// The deepest any of the engine's queues has been, for an engine that has queues.
     fn peak_queue_depth(&self) -> Option<usize> {
         None

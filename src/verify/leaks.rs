@@ -1,6 +1,7 @@
 //! The leak check, in the spirit of the original server's goroutine and memory checks: after
 //! many connect / match / chat / disconnect cycles every registry is empty, every outbox was
-//! let go, the engine's threads are gone once it is dropped, and resident memory stops growing.
+//! let go, an engine on an async runtime has no more tasks alive than when it started, the
+//! engine's threads are gone once it is dropped, and resident memory stops growing.
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ const WARM_UP: usize = 10;
 pub(crate) fn check(builder: &Builder, cycles: usize) -> Result<u64, String> {
     let threads_before = thread_count();
     let engine = builder.build(EngineConfig::default());
+    let tasks_at_start = engine.runtime_tasks();
     let mut rss_after_warm_up = None;
     for cycle in 0..cycles {
         let clients: Vec<_> = (0..CLIENTS)
@@ -58,6 +60,14 @@ pub(crate) fn check(builder: &Builder, cycles: usize) -> Result<u64, String> {
             if rx.try_recv() != Err(RecvError::Closed(crate::CloseReason::Disconnected)) {
                 return Err(format!("cycle {cycle}: {id}'s outbox was not let go"));
             }
+        }
+        if let (Some(start), Some(now)) = (tasks_at_start, engine.runtime_tasks())
+            && now > start
+        {
+            return Err(format!(
+                "cycle {cycle}: {now} tasks alive on the engine's runtime, {start} after it \
+                 started"
+            ));
         }
         if cycle + 1 == WARM_UP {
             rss_after_warm_up = resident_kb();

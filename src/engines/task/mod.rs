@@ -271,6 +271,10 @@ impl Engine for TaskEngine {
         Some(state)
     }
 
+    fn runtime_tasks(&self) -> Option<usize> {
+        Some(self.handle.metrics().num_alive_tasks())
+    }
+
     fn peak_queue_depth(&self) -> Option<usize> {
         Some(self.peak.deepest())
     }
