@@ -19,6 +19,16 @@
 //! thread. `quiesce` and `snapshot` wait for answers the same way. `connect`, `disconnect` and
 //! `tick` never wait.
 //!
+//! **Why an async path.** Three rules could keep a full queue from blocking a runtime thread.
+//! A non-blocking `submit` answering `busy` would let an engine refuse a command for load,
+//! which the model has no word for: every engine's differential tests and every client would
+//! have to allow it, and a client would have to retry. A queue per client in front of the
+//! world moves the wait instead of removing it, and costs memory per client at the 19,000
+//! clients the server holds. An awaited send keeps the world's bound as the one point of
+//! backpressure, costs one boxed future per command, and puts the wait on the client whose
+//! frame is being handled: its task stops reading its socket, and TCP pushes back on that
+//! client alone — the Go server's read pump blocking on the hub's channel, without a thread.
+//!
 //! **Runtime.** Built inside a multi-thread tokio runtime (the server's), the engine spawns its
 //! tasks there; anywhere else (benches, the duel, verify, a current-thread test runtime) it
 //! starts a multi-thread runtime of its own with a worker per core.
