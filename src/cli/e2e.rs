@@ -159,6 +159,22 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
     let md = args.e2e_out.with_extension("md");
     std::fs::write(&md, table).with_context(|| format!("writing {}", md.display()))?;
     let trials_file = trials_path(&args.e2e_out);
+    let failed: Vec<String> = runs.iter().filter_map(Run::failure).collect();
+    if !failed.is_empty() {
+        // A failed run measured a failure, not the engine: no trials speak for this set, and
+        // an older trials file beside it would speak for runs no longer there.
+        if trials_file.exists() {
+            std::fs::remove_file(&trials_file)
+                .with_context(|| format!("removing the stale {}", trials_file.display()))?;
+        }
+        println!(
+            "wrote {} and {}; no trials: {} run(s) failed",
+            args.e2e_out.display(),
+            md.display(),
+            failed.len()
+        );
+        bail!("{}", failed.join("; "));
+    }
     trials
         .set()
         .write(&trials_file)
@@ -169,14 +185,30 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
         md.display(),
         trials_file.display()
     );
-    if let Some(run) = runs.iter().find(|run| !run.back_to_baseline) {
-        bail!(
-            "{} did not return to its baseline after the load in round {}",
-            run.engine,
-            run.round + 1
-        );
-    }
     Ok(())
+}
+
+impl Run {
+    /// What went wrong in this run, if anything: a client that could not connect, an error
+    /// the load saw, or a server that did not return to its baseline.
+    fn failure(&self) -> Option<String> {
+        let load = &self.load;
+        let what = if load.connect_failed > 0 || load.errors_total > 0 {
+            format!(
+                "{} failed connects and {} errors",
+                load.connect_failed, load.errors_total
+            )
+        } else if !self.back_to_baseline {
+            "no return to its baseline after the load".to_owned()
+        } else {
+            return None;
+        };
+        Some(format!(
+            "{} in round {}: {what}",
+            self.engine,
+            self.round + 1
+        ))
+    }
 }
 
 /// A run's figures as trials: relay p99 where a relay was timed, CPU per frame where the

@@ -720,6 +720,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_gate_speaks_for_the_engine_sources_its_trials_measured() {
+        let fixture = Fixture::new("gate-sources");
+        fixture.verification(&[("lock/1", &[true]), ("lock/2", &[true])]);
+        let mut set = tied_trials();
+        let fresh = decide_with(&fixture, Some(&set));
+        assert_eq!(fresh.stale_reason(), None);
+        // Trials of other engine code, decided again by this binary (`--from-trials`).
+        set.provenance.engine_source_hash = Some("0123".to_owned());
+        let stale = decide_with(&fixture, Some(&set));
+        assert_eq!(stale.engine_source_hash.as_deref(), Some("0123"));
+        assert!(stale.stale_reason().is_some_and(|r| r.contains("0123")));
+        // Trials that do not say what they measured speak for nothing in particular.
+        set.provenance.engine_source_hash = None;
+        assert!(decide_with(&fixture, Some(&set)).stale_reason().is_some());
+    }
+
     /// Where and from what trials were measured: this build's engine sources unless `hash`
     /// says otherwise, on `cpu` with two cores.
     fn provenance(hash: &str, cpu: &str) -> Provenance {

@@ -106,8 +106,10 @@ pub struct Gate {
     #[serde(default)]
     pub decision: Option<Decision>,
     pub inputs: GateInputs,
-    /// The fingerprint of the engine sources the deciding binary was built from
-    /// ([`ENGINE_SOURCE_HASH`]); absent in gates written before it was recorded.
+    /// The fingerprint of the engine sources the gate speaks for: those its trials measured
+    /// (their provenance's), or, with no trials, those of the deciding binary
+    /// ([`ENGINE_SOURCE_HASH`]). Absent when the trials do not record one, and in gates
+    /// written before it was recorded: either way such a gate is stale.
     #[serde(default)]
     pub engine_source_hash: Option<String>,
 }
@@ -304,7 +306,11 @@ pub fn decide(
                 ..status(&paths.e2e_trials, e2e.is_some())
             }),
         },
-        engine_source_hash: Some(ENGINE_SOURCE_HASH.to_owned()),
+        // `--from-trials` on trials of other engine code decides for that code, not this.
+        engine_source_hash: match trials {
+            Some(trials) => trials.provenance.engine_source_hash.clone(),
+            None => Some(ENGINE_SOURCE_HASH.to_owned()),
+        },
     })
 }
 
