@@ -89,7 +89,8 @@ struct VerifyArgs {
     /// Seed of the scripts and races.
     #[arg(long, default_value_t = VerifyConfig::default().seed)]
     seed: u64,
-    /// Seconds any one check may take before it counts as stalled (a deadlock or lost reply).
+    /// Seconds a check may go without progress before it counts as stalled (a deadlock or a
+    /// lost reply); one still moving is waited for, and reported as slow at the ceiling.
     #[arg(long, default_value_t = VerifyConfig::default().time_limit.as_secs())]
     time_limit: u64,
     /// Directory for verification.json and VERIFICATION.md.

@@ -8,11 +8,16 @@ mod common;
 use std::sync::Arc;
 
 use lockchan::verify::race::{RaceConfig, race, race_engine_config};
+use lockchan::verify::watchdog::Progress;
 use lockchan::{Engine, EngineSpec};
 
-fn many_threads_keep_every_rule(spec: EngineSpec) {
+fn many_threads_keep_every_rule(spec: EngineSpec, progress: Progress) {
     let engine: Arc<dyn Engine> = spec.build(race_engine_config()).into();
-    let config = RaceConfig::default();
+    progress.watch_engine(&engine);
+    let config = RaceConfig {
+        progress,
+        ..RaceConfig::default()
+    };
     let broken = race(engine.clone(), &config);
     assert!(broken.is_empty(), "{spec}: {broken:#?}");
     let counters = engine.snapshot().counters;
@@ -21,4 +26,4 @@ fn many_threads_keep_every_rule(spec: EngineSpec) {
     assert!(counters.rooms_matched > 0, "{spec}: no room ever matched");
 }
 
-per_engine!(many_threads_keep_every_rule);
+per_engine!(watched: many_threads_keep_every_rule);

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lockchan::script::{Step, run_engine, run_model};
-use lockchan::{Call, Command, EngineConfig, EngineSpec};
+use lockchan::verify::watchdog::Progress;
+use lockchan::{Call, Command, Engine, EngineConfig, EngineSpec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -44,7 +45,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// Scripts with an outbox of `capacity`: 3 makes slow consumers common, 256 makes them rare.
-fn matches_model(spec: EngineSpec, capacity: usize) {
+fn matches_model(spec: EngineSpec, capacity: usize, progress: &Progress) {
     let cases = Config {
         cases: 128,
         ..Config::default()
@@ -53,8 +54,10 @@ fn matches_model(spec: EngineSpec, capacity: usize) {
     let scripts = proptest::collection::vec(step(), 1..60);
     let result = runner.run(&scripts, |steps| {
         let expected = run_model(&config(), capacity, &steps);
-        let engine = spec.build(config());
+        let engine: Arc<dyn Engine> = spec.build(config()).into();
+        progress.watch_engine(&engine);
         let actual = run_engine(&*engine, capacity, &steps);
+        progress.step();
         prop_assert_eq!(&actual, &expected, "{} differs from the model", spec);
         Ok(())
     });
@@ -63,15 +66,16 @@ fn matches_model(spec: EngineSpec, capacity: usize) {
     }
 }
 
-fn matches_model_with_roomy_outboxes(spec: EngineSpec) {
-    matches_model(spec, 256);
+fn matches_model_with_roomy_outboxes(spec: EngineSpec, progress: Progress) {
+    matches_model(spec, 256, &progress);
 }
 
-fn matches_model_with_slow_consumers(spec: EngineSpec) {
-    matches_model(spec, 3);
+fn matches_model_with_slow_consumers(spec: EngineSpec, progress: Progress) {
+    matches_model(spec, 3, &progress);
 }
 
 per_engine!(
+    watched:
     matches_model_with_roomy_outboxes,
     matches_model_with_slow_consumers
 );

@@ -65,6 +65,7 @@ pub(crate) fn check(builder: &Builder, scripts: u64, seed: u64) -> Result<u64, S
                 "script {case} (seed {seed}, outbox {capacity}) differs from the model: {steps:?}"
             ));
         }
+        builder.progress().step();
     }
     Ok(scripts)
 }

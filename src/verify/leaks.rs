@@ -69,6 +69,7 @@ pub(crate) fn check(builder: &Builder, cycles: usize) -> Result<u64, String> {
                  started"
             ));
         }
+        builder.progress().step();
         if cycle + 1 == WARM_UP {
             rss_after_warm_up = resident_kb();
         }

@@ -16,19 +16,19 @@ pub mod linearize;
 pub mod race;
 pub mod scenario;
 mod summary;
-mod watchdog;
+pub mod watchdog;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::domain::config::EngineConfig;
 use crate::engines::engine::Engine;
 use crate::engines::registry::EngineSpec;
 use crate::seeded::Seeded;
-use watchdog::{Watched, watch};
+use watchdog::{Progress, SLOW_CEILING, Watched, watch};
 
 /// Kept here too for the tests that take it from `lockchan::verify`.
 pub use crate::domain::panic::panic_message;
@@ -49,7 +49,9 @@ pub struct VerifyConfig {
     /// Connect / match / chat / disconnect cycles per engine for the leak check.
     pub leak_cycles: usize,
     pub seed: u64,
-    /// The longest any one check may run before it counts as stalled.
+    /// How long a check may go without progress (a script run, a race's call, a leak cycle)
+    /// before it counts as stalled; one still moving is waited for up to
+    /// [`SLOW_CEILING`](watchdog::SLOW_CEILING) and then reported as slow.
     pub time_limit: Duration,
 }
 
@@ -65,7 +67,7 @@ impl Default for VerifyConfig {
             races: 10,
             leak_cycles: 100,
             seed: 1,
-            time_limit: Duration::from_secs(120),
+            time_limit: watchdog::STALL_AFTER,
         }
     }
 }
@@ -146,28 +148,24 @@ fn run_check(
         config.leak_cycles,
         config.seed,
     );
-    let builder = Builder::new(spec, seeded);
-    let watched_engine = builder.clone();
-    let watched = watch(check, config.time_limit, move || match check {
-        "differential" => differential::check(&builder, scripts, seed),
-        "race_invariants" => race_check(&builder, races, seed),
-        _ => leaks::check(&builder, cycles),
-    });
+    let progress = Progress::default();
+    let builder = Builder::new(spec, seeded, progress.clone());
+    let watched = watch(
+        check,
+        &progress,
+        config.time_limit,
+        SLOW_CEILING,
+        move || match check {
+            "differential" => differential::check(&builder, scripts, seed),
+            "race_invariants" => race_check(&builder, races, seed),
+            _ => leaks::check(&builder, cycles),
+        },
+    );
+    let failure = watched.failure(check, &progress);
     let (passed, explored, detail) = match watched {
         Watched::Finished(Ok(explored)) => (true, explored, None),
         Watched::Finished(Err(broken)) => (false, 0, Some(broken)),
-        Watched::Panicked(message) => (false, 0, Some(format!("panicked: {message}"))),
-        Watched::Stalled => {
-            let limit = config.time_limit.as_secs();
-            let why = match crate::sync::deadlock_cycles() {
-                Some(cycles) => format!("no answer within {limit} s: deadlock: {cycles}"),
-                None => format!(
-                    "no answer within {limit} s and no lock cycle: a lost reply or a stall{}",
-                    watched_engine.latest_state()
-                ),
-            };
-            (false, 0, Some(why))
-        }
+        _ => (false, 0, failure),
     };
     CheckResult {
         name: check.to_owned(),
@@ -178,22 +176,21 @@ fn run_check(
     }
 }
 
-/// Builds the engine under check, and remembers the latest one so that a watchdog that finds
-/// the check stalled can ask it what it is stuck on. Only a weak reference is kept: holding the
-/// engine would keep its threads alive and fool the leak check.
+/// Builds the engine under check, and names it to the check's [`Progress`] so that a watchdog
+/// that finds the check stalled can ask it what it is stuck on.
 #[derive(Clone)]
 pub(crate) struct Builder {
     spec: EngineSpec,
     seeded: Seeded,
-    latest: Arc<std::sync::Mutex<Option<Weak<dyn Engine>>>>,
+    progress: Progress,
 }
 
 impl Builder {
-    fn new(spec: EngineSpec, seeded: Seeded) -> Builder {
+    fn new(spec: EngineSpec, seeded: Seeded, progress: Progress) -> Builder {
         Builder {
             spec,
             seeded,
-            latest: Arc::default(),
+            progress,
         }
     }
 
@@ -203,19 +200,13 @@ impl Builder {
             ..config
         };
         let engine: Arc<dyn Engine> = self.spec.build(config).into();
-        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        *latest = Some(Arc::downgrade(&engine));
+        self.progress.watch_engine(&engine);
         engine
     }
 
-    /// The latest engine's own account of its state, as a clause to append.
-    fn latest_state(&self) -> String {
-        let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        let engine = latest.as_ref().and_then(Weak::upgrade);
-        match engine.and_then(|engine| engine.diagnose()) {
-            Some(state) => format!("; stuck engine: {state}"),
-            None => String::new(),
-        }
+    /// Where the check counts its steps.
+    pub(crate) fn progress(&self) -> &Progress {
+        &self.progress
     }
 }
 
@@ -224,6 +215,7 @@ fn race_check(builder: &Builder, races: u64, seed: u64) -> Result<u64, String> {
         let engine = builder.build(race::race_engine_config());
         let config = race::RaceConfig {
             seed: seed.wrapping_add(run),
+            progress: builder.progress().clone(),
             ..race::RaceConfig::default()
         };
         let broken = race::race(engine, &config);

@@ -15,14 +15,17 @@ use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::{OutboxReceiver, outbox};
 use crate::engines::engine::Engine;
 use crate::invariants::{StreamCheck, check_empty, check_snapshot};
+use crate::verify::watchdog::Progress;
 
 /// The shape of one race.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RaceConfig {
     pub threads: usize,
     pub clients_per_thread: usize,
     pub ops_per_thread: usize,
     pub seed: u64,
+    /// Counts every call a caller made, for a watchdog to tell a stall from slowness.
+    pub progress: Progress,
 }
 
 impl Default for RaceConfig {
@@ -32,6 +35,7 @@ impl Default for RaceConfig {
             clients_per_thread: 40,
             ops_per_thread: 3000,
             seed: 1,
+            progress: Progress::default(),
         }
     }
 }
@@ -137,6 +141,7 @@ fn caller(
                 Command::Leave
             };
             engine.submit(who, command);
+            config.progress.step();
             continue;
         }
         let who = clients[rng.random_range(0..clients.len())].0;
@@ -153,6 +158,7 @@ fn caller(
             },
         };
         engine.submit(who, command);
+        config.progress.step();
         if op % 16 == 0 {
             for ((_, rx), check) in clients.iter().zip(&mut checks) {
                 rx.drain().iter().for_each(|event| check.observe(event));

@@ -13,10 +13,17 @@ pub mod server;
 /// Runs each named `fn(EngineSpec)` once per engine under test, as `lock_1::name`,
 /// `lock_3::name`, `actor_1::name`, `actor_3::name` and so on for every registered engine
 /// (`lockchan::for_each_engine!`), so every engine passes the same tests under the same names.
+/// Each runs under the watchdog (`lockchan::verify::watchdog`): one that takes no step for its
+/// stall bound fails with what the engine is stuck on, instead of hanging the suite.
+/// `per_engine!(watched: ...)` is for a long `fn(EngineSpec, Progress)` that counts its steps
+/// (and names its engine) on the `Progress`, so only a stop in its progress is a stall.
 /// `per_engine!(async: ...)` does the same for `async fn(EngineSpec)`, each on its own
 /// two-worker tokio runtime.
 #[macro_export]
 macro_rules! per_engine {
+    (watched: $($test:ident),* $(,)?) => {
+        lockchan::for_each_engine!($crate::per_engine { @engines watched [$($test),*] }, several = 3);
+    };
     ($($test:ident),* $(,)?) => {
         lockchan::for_each_engine!($crate::per_engine { @engines sync [$($test),*] }, several = 3);
     };
@@ -48,7 +55,22 @@ macro_rules! per_engine {
                 #[test]
                 fn $test() {
                     let spec = lockchan::EngineSpec::new(lockchan::EngineKind::$kind, $shards);
-                    super::$test(spec);
+                    let name = concat!(stringify!($module), "::", stringify!($test));
+                    lockchan::verify::watchdog::run_watched(name, move |_| super::$test(spec));
+                }
+            )*
+        }
+    };
+    (@watched $module:ident, $kind:ident, $shards:literal; [$($test:ident),*]) => {
+        mod $module {
+            $(
+                #[test]
+                fn $test() {
+                    let spec = lockchan::EngineSpec::new(lockchan::EngineKind::$kind, $shards);
+                    let name = concat!(stringify!($module), "::", stringify!($test));
+                    lockchan::verify::watchdog::run_watched(name, move |progress| {
+                        super::$test(spec, progress)
+                    });
                 }
             )*
         }
