@@ -318,6 +318,20 @@ impl LockEngine {
 }
 
 impl Engine for LockEngine {
+    /// Which shards are locked at this moment: a stuck call holds its shards for good, so a
+    /// watchdog that finds a stall sees them. Never waits: each shard is only tried.
+    fn diagnose(&self) -> Option<String> {
+        let held: Vec<String> = (0..self.shards.len())
+            .filter(|&shard| self.shards[shard].try_lock().is_none())
+            .map(|shard| shard.to_string())
+            .collect();
+        let shards = self.shards.len();
+        Some(match held.as_slice() {
+            [] => format!("none of {shards} shards locked"),
+            held => format!("shards locked of {shards}: {}", held.join(", ")),
+        })
+    }
+
     fn name(&self) -> String {
         format!("lock/{}", self.shards.len())
     }
@@ -405,5 +419,21 @@ fn deliver_to_all(shard: &mut Shard, event: &Event, cuts: &mut Cuts) {
     let mut courier = Courier { counters, cuts };
     for (id, entry) in clients.iter() {
         courier.send(*id, &entry.outbox, event.clone());
+    }
+}
+
+#[cfg(all(test, not(any(lockchan_loom, lockchan_shuttle))))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watchdog_is_told_which_shards_are_held() {
+        let engine = LockEngine::new(3, EngineConfig::default());
+        assert_eq!(
+            engine.diagnose().as_deref(),
+            Some("none of 3 shards locked")
+        );
+        let _held = engine.shards[1].lock();
+        assert_eq!(engine.diagnose().as_deref(), Some("shards locked of 3: 1"));
     }
 }
