@@ -111,8 +111,8 @@ pub fn detect_seeded(
 ) -> Vec<Detection> {
     use crate::seeded::{Seeded, SeededBug};
     SeededBug::ALL
-        .into_iter()
-        .map(|bug| {
+        .iter()
+        .map(|&bug| {
             let seeded = Seeded::new(Some(bug));
             let spec = bug.engine();
             let checks = CHECKS
