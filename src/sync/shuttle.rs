@@ -95,10 +95,53 @@ pub(crate) mod task {
     pub(crate) use ::shuttle_tokio::select;
     pub(crate) use ::shuttle_tokio::sync::Mutex as AsyncMutex;
     pub(crate) use ::shuttle_tokio::sync::mpsc::error::{TryRecvError, TrySendError};
-    pub(crate) use ::shuttle_tokio::sync::{mpsc, oneshot};
+    pub(crate) use ::shuttle_tokio::sync::oneshot;
     pub(crate) use ::shuttle_tokio::task::JoinHandle;
     // shuttle does not model time: its sleep is one yield to the scheduler.
     pub(crate) use ::shuttle_tokio::time::sleep;
+
+    /// shuttle-tokio's channels, but for one difference from tokio that the task engine's
+    /// ordering rests on (docs/findings/shuttle-task2-try-recv-in-flight.md).
+    ///
+    /// tokio's `UnboundedReceiver::try_recv` never returns `Empty` spuriously: when a send is
+    /// half done (its slot taken, its value not yet written) it parks until the value is there.
+    /// shuttle-tokio's can: a sender pushes its message, then releases the receiver's permit
+    /// at a later step, and a `try_recv` between the two sees no permit and says `Empty` with
+    /// the message queued, so a message sent after it by another thread can be handled first.
+    /// This `try_recv` waits out such a send as tokio does. (The bounded `Receiver`'s
+    /// `try_recv` has the same gap; no engine calls it.)
+    pub(crate) mod mpsc {
+        use super::TryRecvError;
+
+        pub(crate) use ::shuttle_tokio::sync::mpsc::{Receiver, Sender, UnboundedSender, channel};
+
+        pub(crate) struct UnboundedReceiver<T>(::shuttle_tokio::sync::mpsc::UnboundedReceiver<T>);
+
+        pub(crate) fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
+            let (tx, rx) = ::shuttle_tokio::sync::mpsc::unbounded_channel();
+            (tx, UnboundedReceiver(rx))
+        }
+
+        impl<T> UnboundedReceiver<T> {
+            pub(crate) async fn recv(&mut self) -> Option<T> {
+                self.0.recv().await
+            }
+
+            /// `Empty` only when nothing is queued, not even by a send still in progress.
+            pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+                loop {
+                    match self.0.try_recv() {
+                        // A message is queued, its permit not yet released: a send in
+                        // progress, which tokio's `try_recv` would park for.
+                        Err(TryRecvError::Empty) if !self.0.is_empty() => {
+                            ::shuttle::thread::yield_now();
+                        }
+                        other => return other,
+                    }
+                }
+            }
+        }
+    }
 
     /// shuttle has one executor per execution and no runtimes: tasks are spawned into the
     /// running execution, and a synchronous caller (a shuttle thread) waits by blocking on the

@@ -182,6 +182,8 @@ async fn deliver_when_room(outbox: &OutboxSender, event: Event) {
 /// another thread's send is half done it waits for it. So every control message whose send
 /// returned before the command's send began is handled first (a thread's disconnect before
 /// its later commands), even when the `select!` above found the control queue empty.
+/// shuttle-tokio's `try_recv` lacks that guarantee; the shuttle backend of `crate::sync` adds
+/// it (docs/findings/shuttle-task2-try-recv-in-flight.md).
 fn earlier_control(
     world: &mut World<Tasks>,
     control: &mut mpsc::UnboundedReceiver<ToWorld<Tasks>>,
