@@ -10,12 +10,13 @@
 //!
 //! proptest generates a scenario (a sequential setup, then 2 to 4 threads of up to 16 calls)
 //! and a seed; the scenario runs on every registered engine at one and two shards (lock/1,
-//! lock/2, actor/1, actor/2: `lockchan::for_each_engine!`) under a PCT scheduler and then a
-//! random one, [`SCHEDULES`] schedules each. Every schedule's run must be explained
+//! lock/2, actor/1, actor/2, task/1, task/2: `lockchan::for_each_engine!`) under a PCT
+//! scheduler and then a random one, [`SCHEDULES`] schedules each. The task engine's tokio
+//! tasks and channels run on shuttle-tokio here, so its tasks are scheduled like threads. Every schedule's run must be explained
 //! by some order of its calls through the model's rules, its teardown must leave nothing
 //! behind, and shuttle fails a schedule that deadlocks. A failure shrinks to a small scenario
 //! and prints a regression test to paste below, with the shuttle schedule that replays it
-//! (`shuttle::replay`). Each case runs under a time limit ([`CASE_LIMIT`]). The rest of what
+//! ([`replay`]; the harness records the schedule itself, see [`Recording`]). Each case runs under a time limit ([`CASE_LIMIT`]). The rest of what
 //! `lockchan verify` checks (every sharded engine at four shards) runs in one more test.
 //!
 //! Every case's schedules are tallied per engine — passed, failed, or inconclusive (the
@@ -44,8 +45,11 @@ use lockchan::verify::linearize::{Budget, LinearizeError};
 use lockchan::verify::scenario::{Scenario, ScenarioError, Who::*, run_and_check, scenario_config};
 use lockchan::{Call, EngineConfig, EngineKind, EngineSpec};
 use proptest::prelude::*;
-use shuttle::scheduler::{PctScheduler, RandomScheduler, Scheduler};
-use shuttle::{Config, MaxSteps, Runner};
+use shuttle::scheduler::{
+    PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
+};
+use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
+use shuttle_engine::scheduler::serialization::serialize_schedule;
 
 /// Schedules per scenario and scheduler.
 const SCHEDULES: usize = 16;
@@ -98,7 +102,67 @@ fn shuttle_config() -> Config {
     // schedule.
     config.stack_size = 4 << 20;
     config.max_steps = MaxSteps::FailAfter(2_000_000);
+    // shuttle 0.9 prints a failing schedule to stderr only; the harness records its own
+    // (`Recording`) and puts it in the failure's message, so shuttle's copy would be noise.
+    config.failure_persistence = FailurePersistence::None;
     config
+}
+
+/// A scheduler that writes down the schedule of the execution it is in, step for step as
+/// shuttle does: the schedule the execution starts from, then each task chosen and each random
+/// number drawn. shuttle 0.8 put a failing schedule in its panic message; 0.9 only prints it,
+/// so this is how a failure still carries the schedule that replays it.
+struct Recording<S> {
+    inner: S,
+    schedule: Arc<std::sync::Mutex<Schedule>>,
+}
+
+impl<S: Scheduler> Recording<S> {
+    fn new(inner: S) -> Recording<S> {
+        Recording {
+            inner,
+            schedule: Arc::default(),
+        }
+    }
+
+    fn schedule(&self) -> Arc<std::sync::Mutex<Schedule>> {
+        self.schedule.clone()
+    }
+}
+
+/// The recorded schedule, encoded for `replay` on one line (shuttle wraps a long one).
+fn encoded(schedule: &std::sync::Mutex<Schedule>) -> String {
+    let schedule = schedule.lock().unwrap_or_else(|p| p.into_inner());
+    serialize_schedule(&schedule).split_whitespace().collect()
+}
+
+impl<S: Scheduler> Scheduler for Recording<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        let start = self.inner.new_execution()?;
+        *self.schedule.lock().unwrap_or_else(|p| p.into_inner()) = start.clone();
+        Some(start)
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        is_yielding: bool,
+    ) -> Option<TaskId> {
+        let next = self.inner.next_task(runnable, current, is_yielding);
+        if let Some(task) = next {
+            let mut schedule = self.schedule.lock().unwrap_or_else(|p| p.into_inner());
+            schedule.push_task(task);
+        }
+        next
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut schedule = self.schedule.lock().unwrap_or_else(|p| p.into_inner());
+        schedule.push_random();
+        drop(schedule);
+        self.inner.next_u64()
+    }
 }
 
 /// One execution: the scenario on a fresh engine, checked; a panic carries the reason.
@@ -126,11 +190,16 @@ fn explore(
     counts: &Arc<Counts>,
 ) -> Result<(), Failure> {
     let (config, scenario, counts) = (config.clone(), scenario.clone(), counts.clone());
+    let scheduler = Recording::new(scheduler);
+    let schedule = scheduler.schedule();
     let runner = Runner::new(scheduler, shuttle_config());
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         runner.run(move || execution(spec, &config, &scenario, &counts));
     }))
-    .map_err(|panic| Failure::from_panic(&panic_message(panic)))
+    .map_err(|panic| Failure {
+        message: panic_message(panic),
+        schedule: Some(encoded(&schedule)),
+    })
 }
 
 /// A failed schedule: shuttle's message and the schedule string to replay it.
@@ -141,20 +210,6 @@ struct Failure {
 }
 
 impl Failure {
-    /// shuttle puts the schedule in its panic message, between `failing schedule:\n"\n` and
-    /// the next `\n"`.
-    fn from_panic(message: &str) -> Failure {
-        let schedule = message
-            .split_once("failing schedule:\n\"\n")
-            .and_then(|(_, rest)| rest.split_once("\n\""))
-            // shuttle wraps a long schedule over several lines.
-            .map(|(schedule, _)| schedule.split_whitespace().collect());
-        Failure {
-            message: message.to_owned(),
-            schedule,
-        }
-    }
-
     /// The failure as a test to paste into this file.
     fn regression(&self, spec: EngineSpec, scenario: &Scenario) -> String {
         let schedule = self
@@ -173,15 +228,22 @@ impl Failure {
     }
 }
 
-/// Replays one schedule of a scenario, as a regression test does.
+/// Replays one schedule of a scenario, as a regression test does, under the harness's own
+/// settings (`shuttle::replay` would take shuttle's default stack, too small for the checker).
 #[allow(dead_code)] // Used by pasted regression tests.
 fn replay(spec: EngineSpec, scenario: &Scenario, schedule: &str) {
-    let (config, scenario) = (scenario_config(), scenario.clone());
+    replay_with(spec, &scenario_config(), scenario, schedule);
+}
+
+/// [`replay`] with the engine's settings given.
+fn replay_with(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, schedule: &str) {
+    let (config, scenario) = (config.clone(), scenario.clone());
     let counts = Counts::default();
-    shuttle::replay(
-        move || execution(spec, &config, &scenario, &counts),
-        schedule,
+    let runner = Runner::new(
+        ReplayScheduler::new_from_encoded(schedule),
+        shuttle_config(),
     );
+    runner.run(move || execution(spec, &config, &scenario, &counts));
 }
 
 /// PCT then random schedules of `scenario` on `spec`, seeded so that a shrinking proptest
@@ -367,6 +429,57 @@ fn a_join_bounced_while_its_client_disconnects_still_runs() {
     }
 }
 
+/// Found by this file when the task engine joined it (2026-12-01): on task/2 a client's
+/// `Leave`, sent after the same thread's `disconnect` of that client had returned, ran before
+/// the disconnect and was refused as `not_in_room` into the outbox the disconnect then closed.
+/// shuttle-tokio's `try_recv` said `Empty` while another thread's control message was half
+/// sent, which tokio's never does, and the world's look at earlier control messages relies on
+/// that; the shim now waits out a half-finished send as tokio does.
+/// docs/findings/shuttle-task2-try-recv-in-flight.md has the story.
+#[test]
+fn a_command_after_its_clients_disconnect_never_overtakes_it() {
+    let scenario = Scenario {
+        setup: vec![Call::connect(), Call::connect(), Call::connect()],
+        threads: vec![
+            vec![
+                Call::Disconnect(Shared(2)),
+                Call::leave(Shared(2)),
+                Call::leave(Shared(2)),
+                Call::join(Shared(2), 2),
+                Call::leave(Own(0)),
+                Call::Disconnect(Shared(1)),
+                Call::join(Shared(1), 2),
+                Call::join(Shared(1), 2),
+                Call::join(Shared(1), 2),
+                Call::Tick(Duration::from_millis(500)),
+                Call::join(Shared(1), 2),
+                Call::Tick(Duration::from_millis(500)),
+                Call::join(Shared(1), 2),
+            ],
+            vec![Call::connect()],
+            vec![Call::say(Shared(0), ""), Call::join(Shared(1), 2)],
+            vec![
+                Call::leave(Own(0)),
+                Call::shout(Own(0), ""),
+                Call::join(Shared(0), 2),
+                Call::Disconnect(Shared(2)),
+                Call::Disconnect(Shared(0)),
+                Call::join(Shared(0), 2),
+                Call::join(Shared(0), 2),
+            ],
+        ],
+    };
+    // The schedule that found it replays no longer once the shim waits, so the scenario is
+    // explored afresh: the seed that found it, and the fixed regression seeds.
+    let spec = "task/2".parse().expect("a registered engine");
+    let found_with = 670_532_315_750_411_547;
+    for seed in std::iter::once(found_with).chain(0..SEEDS_FOR_REGRESSIONS) {
+        if let Err(regression) = case(spec, &scenario, seed, true) {
+            panic!("seed {seed}: {regression}");
+        }
+    }
+}
+
 /// Every planted race is caught: scenarios are generated until one fails (at most
 /// [`SEEDED_CASES`]), and the test prints how many scenarios and how long it took.
 #[cfg(feature = "seeded-bugs")]
@@ -392,18 +505,21 @@ mod seeded {
                 .new_tree(&mut runner)
                 .expect("scenarios always generate")
                 .current();
-            let config = config.clone();
+            let (explored, config) = (scenario.clone(), config.clone());
             // Counted apart and never recorded: a seeded engine's runs are not the real one's.
             let unrecorded = Arc::new(Counts::default());
             let outcome = within(CASE_LIMIT, move || {
-                schedules(spec, &config, &scenario, case as u64, &unrecorded)
+                schedules(spec, &config, &explored, case as u64, &unrecorded)
             });
             let why = match outcome {
                 Ok(Ok(())) => continue,
-                Ok(Err(failure)) => failure.message,
+                Ok(Err(failure)) => {
+                    replays(bug, &scenario, &failure);
+                    failure.message
+                }
                 Err(stalled) => stalled,
             };
-            let first = why.lines().find(|l| l.contains(": ")).unwrap_or("");
+            let first = why.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             println!(
                 "{bug} on {spec}: caught in scenario {case} after {:.1?}: {first}",
                 start.elapsed()
@@ -411,6 +527,24 @@ mod seeded {
             return;
         }
         panic!("{bug} on {spec}: not caught in {SEEDED_CASES} scenarios");
+    }
+
+    /// The schedule the harness recorded for a failure replays it: the failure again.
+    fn replays(bug: SeededBug, scenario: &Scenario, failure: &Failure) {
+        let spec = bug.engine();
+        let config = EngineConfig {
+            seeded: Seeded::new(Some(bug)),
+            ..scenario_config()
+        };
+        let schedule = failure.schedule.clone().expect("a recorded schedule");
+        let scenario = scenario.clone();
+        let replayed = within(CASE_LIMIT, move || {
+            replay_with(spec, &config, &scenario, &schedule);
+        });
+        assert!(
+            replayed.is_err(),
+            "{bug} on {spec}: its recorded schedule ran clean on replay"
+        );
     }
 
     #[test]
@@ -441,5 +575,20 @@ mod seeded {
     #[test]
     fn double_matched() {
         caught(SeededBug::DoubleMatched);
+    }
+
+    #[test]
+    fn lock_across_await() {
+        caught(SeededBug::LockAcrossAwait);
+    }
+
+    #[test]
+    fn bounded_notice_cycle() {
+        caught(SeededBug::BoundedNoticeCycle);
+    }
+
+    #[test]
+    fn dropped_quiesce_reply() {
+        caught(SeededBug::DroppedQuiesceReply);
     }
 }

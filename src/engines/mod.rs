@@ -4,7 +4,8 @@
 //! - `lock`: shared state striped over parking_lot mutexes.
 //! - `hub`: the channel design's world and room actors as state machines, carried by
 //!   `actor`: a world actor and room actors on threads, fed by crossbeam channels, and by
-//!   `task`: the same actors as tokio tasks, fed by tokio mpsc (not under loom or shuttle).
+//!   `task`: the same actors as tokio tasks, fed by tokio mpsc (not under loom; under shuttle
+//!   on shuttle-tokio).
 //! - `rooms`, `courier`: room bookkeeping and outbox delivery every engine shares, so the
 //!   engines differ only in how they synchronize.
 //! - `registry`: the table of engines every consumer iterates.
@@ -21,7 +22,7 @@ pub(crate) mod rooms;
 pub mod seeded;
 #[cfg(feature = "test-engine")]
 pub(crate) mod serial;
-#[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+#[cfg(not(lockchan_loom))]
 pub(crate) mod task;
 pub mod work;
 

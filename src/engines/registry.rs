@@ -75,9 +75,9 @@ const ACTOR: EngineEntry = EngineEntry {
 };
 
 /// The task engine's entry. It keeps the actor engine's orderings: the same hub, carried by
-/// tokio tasks instead of threads. Not in a loom or shuttle build, whose schedulers cannot
-/// run tokio.
-#[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+/// tokio tasks instead of threads. Not in a loom build, which cannot run tokio; under shuttle
+/// it runs on shuttle-tokio (`crate::sync`'s shuttle backend).
+#[cfg(not(lockchan_loom))]
 const TASK: EngineEntry = EngineEntry {
     name: "task",
     summary: "the same world and room actors as tokio tasks, fed by tokio mpsc",
@@ -121,7 +121,7 @@ const SERIAL: EngineEntry = EngineEntry {
 pub static ENGINES: &[EngineEntry] = &[
     LOCK,
     ACTOR,
-    #[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+    #[cfg(not(lockchan_loom))]
     TASK,
     #[cfg(feature = "test-engine")]
     SERIAL,
@@ -186,10 +186,9 @@ macro_rules! __for_each_engine {
     };
 }
 
-/// Appends the task engine's row in every build that registers it (not under loom or
-/// shuttle), then the test-only engine's. Defined in the library, so the cfgs are the
-/// library's.
-#[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+/// Appends the task engine's row in every build that registers it (not under loom), then the
+/// test-only engine's. Defined in the library, so the cfgs are the library's.
+#[cfg(not(lockchan_loom))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __with_task_engine {
@@ -198,8 +197,8 @@ macro_rules! __with_task_engine {
     };
 }
 
-/// Under loom or shuttle there is no task engine to add.
-#[cfg(any(lockchan_loom, lockchan_shuttle))]
+/// Under loom there is no task engine to add.
+#[cfg(lockchan_loom)]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __with_task_engine {
@@ -239,8 +238,8 @@ impl EngineKind {
     pub const LOCK: EngineKind = EngineKind(&LOCK);
     /// The actor engine, likewise.
     pub const ACTOR: EngineKind = EngineKind(&ACTOR);
-    /// The task engine (not in a loom or shuttle build).
-    #[cfg(not(any(lockchan_loom, lockchan_shuttle)))]
+    /// The task engine (not in a loom build).
+    #[cfg(not(lockchan_loom))]
     pub const TASK: EngineKind = EngineKind(&TASK);
     /// The test-only engine (feature `test-engine`).
     #[cfg(feature = "test-engine")]

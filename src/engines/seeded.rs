@@ -12,6 +12,12 @@
 //! | `lost_reply` | actor | a room actor drops its answer to a `Leave`, stranding the client's later commands and `quiesce` |
 //! | `leaked_client` | actor | the world forgets a disconnected client that was seated |
 //! | `double_matched` | both | a matched room that loses a member reopens, fills again and matches twice |
+//! | `lock_across_await` | task | the world keeps an async mutex's guard across its awaited send into a room's full queue, and that room takes the same mutex before its next message |
+//! | `bounded_notice_cycle` | task | rooms await a bounded notice queue to the world while the world awaits a room's full queue: a cycle of bounded channels |
+//! | `dropped_quiesce_reply` | task | the answer to a quiesce is never sent and its `oneshot` sender is kept, so the caller waits forever |
+//! | `awaited_full_outbox` | task | the world awaits room in a client's full outbox instead of cutting the client off |
+//!
+//! The task engine's bugs exist wherever the task engine does: not in a loom build.
 
 use std::fmt;
 use std::str::FromStr;
@@ -26,16 +32,33 @@ pub enum SeededBug {
     LostReply,
     LeakedClient,
     DoubleMatched,
+    #[cfg(not(lockchan_loom))]
+    LockAcrossAwait,
+    #[cfg(not(lockchan_loom))]
+    BoundedNoticeCycle,
+    #[cfg(not(lockchan_loom))]
+    DroppedQuiesceReply,
+    #[cfg(not(lockchan_loom))]
+    AwaitedFullOutbox,
 }
 
 impl SeededBug {
-    pub const ALL: [SeededBug; 6] = [
+    /// Every planted bug of this build, in the order tables list them.
+    pub const ALL: &'static [SeededBug] = &[
         SeededBug::CheckThenActJoin,
         SeededBug::LockOrderInversion,
         SeededBug::DeliveryAfterDisconnect,
         SeededBug::LostReply,
         SeededBug::LeakedClient,
         SeededBug::DoubleMatched,
+        #[cfg(not(lockchan_loom))]
+        SeededBug::LockAcrossAwait,
+        #[cfg(not(lockchan_loom))]
+        SeededBug::BoundedNoticeCycle,
+        #[cfg(not(lockchan_loom))]
+        SeededBug::DroppedQuiesceReply,
+        #[cfg(not(lockchan_loom))]
+        SeededBug::AwaitedFullOutbox,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +69,14 @@ impl SeededBug {
             SeededBug::LostReply => "lost_reply",
             SeededBug::LeakedClient => "leaked_client",
             SeededBug::DoubleMatched => "double_matched",
+            #[cfg(not(lockchan_loom))]
+            SeededBug::LockAcrossAwait => "lock_across_await",
+            #[cfg(not(lockchan_loom))]
+            SeededBug::BoundedNoticeCycle => "bounded_notice_cycle",
+            #[cfg(not(lockchan_loom))]
+            SeededBug::DroppedQuiesceReply => "dropped_quiesce_reply",
+            #[cfg(not(lockchan_loom))]
+            SeededBug::AwaitedFullOutbox => "awaited_full_outbox",
         }
     }
 
@@ -58,6 +89,11 @@ impl SeededBug {
             SeededBug::LostReply | SeededBug::LeakedClient | SeededBug::DoubleMatched => {
                 crate::EngineKind::ACTOR
             }
+            #[cfg(not(lockchan_loom))]
+            SeededBug::LockAcrossAwait
+            | SeededBug::BoundedNoticeCycle
+            | SeededBug::DroppedQuiesceReply
+            | SeededBug::AwaitedFullOutbox => crate::EngineKind::TASK,
         };
         crate::EngineSpec::new(kind, 2)
     }
@@ -74,7 +110,8 @@ impl FromStr for SeededBug {
 
     fn from_str(s: &str) -> Result<SeededBug, String> {
         SeededBug::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|bug| bug.name() == s)
             .ok_or_else(|| format!("unknown seeded bug `{s}`"))
     }

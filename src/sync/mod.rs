@@ -1,16 +1,21 @@
 //! The one door to synchronization primitives.
 //!
-//! Every engine takes its mutexes, atomics, channels and threads from here and never names
-//! `parking_lot`, `crossbeam-channel`, `std::sync`, `loom` or `shuttle` itself. There are three
-//! implementations of one API, chosen here and nowhere else:
+//! Every engine takes its mutexes, atomics, channels, threads and tasks from here and never
+//! names `parking_lot`, `crossbeam-channel`, `std::sync`, `tokio`, `loom` or `shuttle` itself.
+//! There are three implementations of one API, chosen here and nowhere else:
 //!
-//! - `native.rs` (a normal build): parking_lot's locks, crossbeam's channels, std's threads;
+//! - `native.rs` (a normal build): parking_lot's locks, crossbeam's channels, std's threads,
+//!   and tokio for the task engine;
 //! - `mocked.rs` (`RUSTFLAGS="--cfg lockchan_loom"`): loom's models, so a small race can be
 //!   checked under every interleaving (`tests/loom.rs`; the shim's own checks are
 //!   `loom_tests.rs`);
 //! - `shuttle.rs` (`RUSTFLAGS="--cfg lockchan_shuttle"`): shuttle's, so whole generated
 //!   scenarios run under a controlled, randomized scheduler that can replay a failing
-//!   schedule (`tests/shuttle.rs`).
+//!   schedule (`tests/shuttle.rs`); the task engine's tokio comes from shuttle-tokio there.
+//!
+//! The task engine's `task` module (tokio's channels and `select!`, and `TaskRuntime`: where
+//! its tasks run and how a synchronous caller waits for them) exists in the native and shuttle
+//! backends only: loom cannot run tokio.
 //!
 //! The two controlled backends share their channels (`condvar_channel.rs`), built on each
 //! checker's mutex and condvar.

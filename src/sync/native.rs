@@ -182,11 +182,111 @@ pub(crate) mod channel {
     }
 }
 
-/// The task engine's primitives: tokio's runtime, tasks and channels. Only in a normal build:
-/// loom cannot run tokio, and under shuttle the task engine is not built.
+/// The task engine's primitives: tokio's tasks, channels, async mutex and `select!`, and
+/// [`TaskRuntime`](task::TaskRuntime), which decides where the engine's tasks run and how a
+/// synchronous caller waits for one of them. Not in a loom build: loom cannot run tokio; under
+/// shuttle the same names come from shuttle-tokio (`shuttle.rs`).
 pub(crate) mod task {
-    pub(crate) use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
+    use std::future::Future;
+    use std::time::Duration;
+
+    use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
+    use tokio::task::block_in_place;
+
+    pub(crate) use tokio::select;
+    pub(crate) use tokio::sync::Mutex as AsyncMutex;
     pub(crate) use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
     pub(crate) use tokio::sync::{mpsc, oneshot};
-    pub(crate) use tokio::task::{JoinHandle, block_in_place};
+    pub(crate) use tokio::task::JoinHandle;
+    pub(crate) use tokio::time::sleep;
+
+    /// Where an engine's tasks run: the multi-thread runtime it was built in (the server's), or
+    /// else a multi-thread runtime of its own with a worker per core (benches, the duel,
+    /// verify, a current-thread test runtime).
+    pub(crate) struct TaskRuntime {
+        handle: Handle,
+        own: Option<Runtime>,
+    }
+
+    impl TaskRuntime {
+        /// The current runtime if it is a multi-thread one, else a new one whose threads are
+        /// called `name`.
+        pub(crate) fn start(name: &str) -> TaskRuntime {
+            if let Ok(current) = Handle::try_current()
+                && current.runtime_flavor() == RuntimeFlavor::MultiThread
+            {
+                return TaskRuntime {
+                    handle: current,
+                    own: None,
+                };
+            }
+            let runtime = Builder::new_multi_thread()
+                .thread_name(name)
+                .enable_time()
+                .build()
+                .expect("starting the task engine's runtime");
+            TaskRuntime {
+                handle: runtime.handle().clone(),
+                own: Some(runtime),
+            }
+        }
+
+        pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            self.handle.spawn(future)
+        }
+
+        /// Runs `future` to its end from synchronous code, wherever that code runs, without
+        /// stalling the tasks of the runtime it may be on: a plain thread blocks; a
+        /// multi-thread runtime's worker hands its other tasks on first (`block_in_place`); a
+        /// current-thread runtime's only thread cannot, so the engine's own runtime (which it
+        /// then has) drives the future from a helper thread.
+        pub(crate) fn wait<F>(&self, future: F) -> F::Output
+        where
+            F: Future + Send,
+            F::Output: Send,
+        {
+            match Handle::try_current() {
+                Err(_) => self.handle.block_on(future),
+                Ok(current) if current.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                    block_in_place(|| current.block_on(future))
+                }
+                Ok(_) => std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| self.handle.block_on(future))
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }),
+            }
+        }
+
+        /// Lets the engine's `tasks` end, once it has told them to stop. On a runtime of its
+        /// own it waits for them, then for the runtime's worker threads, so that dropping the
+        /// engine leaves no thread behind (unless it is dropped inside a runtime, where waiting
+        /// for threads would block it: they are let go). On a runtime it shares, the tasks end
+        /// by themselves.
+        pub(crate) fn shut_down(&mut self, tasks: Vec<JoinHandle<()>>) {
+            let Some(runtime) = self.own.take() else {
+                return;
+            };
+            // A panicked task has already reported itself; shutting down goes on.
+            self.wait(async move {
+                for task in tasks {
+                    let _ = task.await;
+                }
+            });
+            match Handle::try_current() {
+                Err(_) => runtime.shutdown_timeout(Duration::from_secs(10)),
+                Ok(_) => runtime.shutdown_background(),
+            }
+        }
+
+        /// How many tasks the runtime runs, for a watchdog's report.
+        pub(crate) fn alive_tasks(&self) -> Option<usize> {
+            Some(self.handle.metrics().num_alive_tasks())
+        }
+    }
 }

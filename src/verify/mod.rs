@@ -113,8 +113,8 @@ pub fn detect_seeded(
 ) -> Vec<Detection> {
     use crate::seeded::{Seeded, SeededBug};
     SeededBug::ALL
-        .into_iter()
-        .map(|bug| {
+        .iter()
+        .map(|&bug| {
             let seeded = Seeded::new(Some(bug));
             let spec = bug.engine();
             let checks = CHECKS
@@ -212,7 +212,13 @@ impl Builder {
 
 fn race_check(builder: &Builder, races: u64, seed: u64) -> Result<u64, String> {
     for run in 0..races {
-        let engine = builder.build(race::race_engine_config());
+        // Every other race, from the first, with queues of two (the backpressure paths).
+        let engine_config = if run % 2 == 0 {
+            race::backpressure_engine_config()
+        } else {
+            race::race_engine_config()
+        };
+        let engine = builder.build(engine_config);
         let config = race::RaceConfig {
             seed: seed.wrapping_add(run),
             progress: builder.progress().clone(),

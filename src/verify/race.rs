@@ -48,6 +48,16 @@ pub fn race_engine_config() -> EngineConfig {
     }
 }
 
+/// [`race_engine_config`] with queues of two, so a channel engine's callers and world really
+/// wait on full queues: the backpressure paths, which queues of 1024 rarely reach (a cycle of
+/// waiting sends shows only there). `verify` runs every other race under it.
+pub fn backpressure_engine_config() -> EngineConfig {
+    EngineConfig {
+        queue_capacity: 2,
+        ..race_engine_config()
+    }
+}
+
 /// Runs one race on `engine` and returns every broken rule.
 pub fn race(engine: Arc<dyn Engine>, config: &RaceConfig) -> Vec<String> {
     let running = Arc::new(AtomicBool::new(true));

@@ -11,6 +11,8 @@ use crate::domain::command::Command;
 use crate::domain::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
 use crate::domain::event::{ErrorCode, Event};
 use crate::domain::ids::{ClientId, Player};
+#[cfg(not(lockchan_loom))]
+use crate::domain::outbox::PushError;
 use crate::domain::outbox::{CloseReason, OutboxSender};
 use crate::domain::snapshot::Counters;
 use crate::engines::courier::Courier;
@@ -37,6 +39,10 @@ pub(crate) struct World<M: Mail> {
     barrier: Option<Round<M>>,
     /// Quiesce callers that arrived during a round; they need a round of their own.
     waiting: Vec<M::Done>,
+    /// Seeded `awaited_full_outbox`: broadcasts that found a client's outbox full, held for the
+    /// task engine's loop to await room for ([`held`](Self::held)) instead of cutting the
+    /// client off. Always empty otherwise.
+    held: Vec<(OutboxSender, Event)>,
 }
 
 /// What the world knows of a client.
@@ -107,6 +113,7 @@ impl<M: Mail> World<M> {
             departed: HashMap::default(),
             barrier: None,
             waiting: Vec::new(),
+            held: Vec::new(),
         }
     }
 
@@ -134,6 +141,13 @@ impl<M: Mail> World<M> {
     /// The messages for room actors the last calls left, oldest first, by room index.
     pub(crate) fn outgoing(&mut self) -> std::vec::Drain<'_, (usize, ToRoom<M>)> {
         self.outgoing.drain(..)
+    }
+
+    /// Seeded `awaited_full_outbox`: the deliveries the last calls held back because the
+    /// outbox was full. Empty in a real engine. (A loom build has no task engine to ask.)
+    #[cfg_attr(lockchan_loom, allow(dead_code))]
+    pub(crate) fn held(&mut self) -> std::vec::Drain<'_, (OutboxSender, Event)> {
+        self.held.drain(..)
     }
 
     fn on_message(&mut self, message: ToWorld<M>) {
@@ -340,12 +354,30 @@ impl<M: Mail> World<M> {
     }
 
     fn broadcast(&mut self, event: &Event) {
+        #[cfg(not(lockchan_loom))]
+        if self.config.seeded.has(SeededBug::AwaitedFullOutbox) {
+            return self.broadcast_holding_full(event);
+        }
         let mut courier = Courier {
             counters: &mut self.counters,
             cuts: &mut self.cuts,
         };
         for (id, entry) in &self.clients {
             courier.send(*id, &entry.outbox, event.clone());
+        }
+    }
+
+    /// Seeded `awaited_full_outbox`: the mistake is to treat a full outbox as backpressure, a
+    /// delivery to wait for, rather than a slow consumer to cut off.
+    #[cold]
+    #[cfg(not(lockchan_loom))]
+    fn broadcast_holding_full(&mut self, event: &Event) {
+        for entry in self.clients.values() {
+            match entry.outbox.try_push(event.clone()) {
+                Ok(()) => self.counters.events_delivered += 1,
+                Err(PushError::Full) => self.held.push((entry.outbox.clone(), event.clone())),
+                Err(PushError::Closed) => {}
+            }
         }
     }
 

@@ -31,7 +31,15 @@
 //!
 //! **Runtime.** Built inside a multi-thread tokio runtime (the server's), the engine spawns its
 //! tasks there; anywhere else (benches, the duel, verify, a current-thread test runtime) it
-//! starts a multi-thread runtime of its own with a worker per core.
+//! starts a multi-thread runtime of its own with a worker per core. That decision, and how a
+//! synchronous caller waits, are `crate::sync::task::TaskRuntime`'s: under shuttle
+//! (`--cfg lockchan_shuttle`) the same code runs on shuttle-tokio, its tasks scheduled by
+//! shuttle, and a caller waits by blocking its shuttle thread.
+//!
+//! **Seeded bugs** (feature `seeded-bugs`, [`crate::seeded`]): a lock guard held across an
+//! `.await` and a cycle of bounded channels (in `loops.rs`), a quiesce answer never sent
+//! ([`Answer`]), and a full client outbox awaited instead of cut off (the world holds the
+//! delivery; its loop awaits room).
 //!
 //! [`DisconnectOrder::ClosesFirst`]: crate::engines::engine::DisconnectOrder::ClosesFirst
 
@@ -47,30 +55,42 @@ use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::OutboxSender;
 use crate::domain::snapshot::Snapshot;
 use crate::engines::engine::Engine;
-use crate::engines::hub::messages::{Part, ToRoom, ToWorld};
+use crate::engines::hub::messages::{Notice, Part, ToRoom, ToWorld};
 use crate::engines::hub::room::RoomActor;
 use crate::engines::hub::world::World;
 use crate::engines::hub::{Mail, QueuePeak, Reply, assemble};
+use crate::seeded::SeededBug;
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicU64, Ordering};
-use crate::sync::task::{
-    Builder, Handle, JoinHandle, Runtime, RuntimeFlavor, TrySendError, block_in_place, mpsc,
-    oneshot,
-};
+use crate::sync::task::{AsyncMutex, JoinHandle, TaskRuntime, TrySendError, mpsc, oneshot};
 
 /// The task engine's replies: a `oneshot` for the one answer to a quiesce, an unbounded
 /// channel for the parts of a snapshot.
 pub(crate) struct Tasks;
 
 impl Mail for Tasks {
-    type Done = oneshot::Sender<()>;
+    type Done = Answer;
     type Parts = mpsc::UnboundedSender<Part>;
 }
 
-impl Reply<()> for oneshot::Sender<()> {
+/// The answer to a quiesce: a `oneshot` the world sends on once the round is over.
+pub(crate) struct Answer {
+    done: oneshot::Sender<()>,
+    /// Seeded `dropped_quiesce_reply`.
+    dropped: bool,
+}
+
+impl Reply<()> for Answer {
     fn reply(self, value: ()) {
+        if self.dropped {
+            // The mistake: the answer is put aside and never sent, while its sender lives on
+            // (as one kept in a list that nobody drains would): the asker's `oneshot` neither
+            // resolves nor closes, and the asker waits forever.
+            std::mem::forget(self.done);
+            return;
+        }
         // The asker may have given up waiting; nothing to do about it.
-        let _ = self.send(value);
+        let _ = self.done.send(value);
     }
 }
 
@@ -89,29 +109,48 @@ pub struct TaskEngine {
     /// The last client id handed out; `Relaxed` because only uniqueness matters.
     last_client: AtomicU64,
     shards: usize,
-    /// The runtime the tasks run on, and the runtime itself when the engine started its own.
-    handle: Handle,
-    own_runtime: Option<Runtime>,
+    /// Where the tasks run (see the module's doc).
+    runtime: TaskRuntime,
     tasks: Vec<JoinHandle<()>>,
     /// The rooms' queues, only to report their depth when a watchdog asks; never sent on.
     room_queues: Vec<mpsc::Sender<ToRoom<Tasks>>>,
+    /// The notice queue when it is bounded (seeded `bounded_notice_cycle`), likewise.
+    notice_queue: Option<mpsc::Sender<Notice>>,
     peak: Arc<QueuePeak>,
+    /// Seeded `dropped_quiesce_reply`: every quiesce's answer is dropped.
+    drops_answers: bool,
 }
 
 impl TaskEngine {
     pub fn new(shards: usize, config: EngineConfig) -> TaskEngine {
         let shards = shards.max(1);
         let capacity = config.queue_capacity.max(1);
-        let (handle, own_runtime) = runtime();
-        let (notice_tx, notice_rx) = mpsc::unbounded_channel();
+        let seeded = config.seeded;
+        let runtime = TaskRuntime::start("lockchan-task");
+        let (notice_tx, notice_rx) = if seeded.has(SeededBug::BoundedNoticeCycle) {
+            // The mistake: notices get a bounded queue like every other, which rooms await.
+            loops::notices(Some(capacity))
+        } else {
+            loops::notices(None)
+        };
+        let notice_queue = notice_tx.bounded();
+        // Seeded `lock_across_await`: a ledger the world and the rooms share behind an async
+        // mutex (see `loops::Ledger`).
+        let ledger = seeded
+            .has(SeededBug::LockAcrossAwait)
+            .then(|| Arc::new(AsyncMutex::new(0)));
         let peak = Arc::new(QueuePeak::default());
         let mut tasks = Vec::with_capacity(shards + 1);
         let mut rooms = Vec::with_capacity(shards);
         for index in 0..shards {
             let (tx, rx) = mpsc::channel(capacity);
             let actor = RoomActor::new(index, shards, &config);
-            let room = loops::run_room(actor, rx, notice_tx.clone(), peak.clone());
-            tasks.push(handle.spawn(room));
+            let inbox = loops::RoomInbox {
+                messages: rx,
+                ledger: ledger.clone(),
+            };
+            let room = loops::run_room(actor, inbox, notice_tx.clone(), peak.clone());
+            tasks.push(runtime.spawn(room));
             rooms.push(tx);
         }
         drop(notice_tx);
@@ -124,17 +163,19 @@ impl TaskEngine {
             commands: commands_rx,
             notices: notice_rx,
         };
-        tasks.push(handle.spawn(loops::run_world(world, inboxes, rooms, peak.clone())));
+        let outlets = loops::WorldOutlets { rooms, ledger };
+        tasks.push(runtime.spawn(loops::run_world(world, inboxes, outlets, peak.clone())));
         TaskEngine {
             commands,
             control,
             last_client: AtomicU64::new(0),
             shards,
-            handle,
-            own_runtime,
+            runtime,
             tasks,
             room_queues,
+            notice_queue,
             peak,
+            drops_answers: seeded.has(SeededBug::DroppedQuiesceReply),
         }
     }
 
@@ -160,41 +201,14 @@ impl TaskEngine {
     }
 
     /// Runs `future` to its end from synchronous code, wherever that code runs, without
-    /// stalling the tasks of the runtime it may be on.
+    /// stalling the tasks of the runtime it may be on (`TaskRuntime::wait`).
     fn wait<F>(&self, future: F) -> F::Output
     where
         F: Future + Send,
         F::Output: Send,
     {
-        match Handle::try_current() {
-            Err(_) => self.handle.block_on(future),
-            Ok(current) if current.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                block_in_place(|| current.block_on(future))
-            }
-            // A current-thread runtime's only thread cannot hand its tasks on; the engine's own
-            // runtime (which it then has) drives the future from a helper thread.
-            Ok(_) => std::thread::scope(|scope| {
-                scope
-                    .spawn(|| self.handle.block_on(future))
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }),
-        }
+        self.runtime.wait(future)
     }
-}
-
-/// The runtime to spawn on: the current one if it is a multi-thread runtime, else a new one.
-fn runtime() -> (Handle, Option<Runtime>) {
-    if let Ok(current) = Handle::try_current()
-        && current.runtime_flavor() == RuntimeFlavor::MultiThread
-    {
-        return (current, None);
-    }
-    let runtime = Builder::new_multi_thread()
-        .thread_name("lockchan-task")
-        .build()
-        .expect("starting the task engine's runtime");
-    (runtime.handle().clone(), Some(runtime))
 }
 
 impl Engine for TaskEngine {
@@ -254,6 +268,10 @@ impl Engine for TaskEngine {
 
     fn quiesce(&self) {
         let (done, finished) = oneshot::channel();
+        let done = Answer {
+            done,
+            dropped: self.drops_answers,
+        };
         self.command(ToWorld::Quiesce { done });
         self.wait(finished)
             .expect("the world answers every quiesce");
@@ -273,11 +291,16 @@ impl Engine for TaskEngine {
             );
             state.push_str(&format!(", room-{index} queue {depth}/{capacity}"));
         }
-        let metrics = self.handle.metrics();
-        state.push_str(&format!(
-            ", runtime tasks alive {}",
-            metrics.num_alive_tasks()
-        ));
+        if let Some(queue) = &self.notice_queue {
+            let (depth, capacity) = (
+                queue.max_capacity() - queue.capacity(),
+                queue.max_capacity(),
+            );
+            state.push_str(&format!(", notice queue {depth}/{capacity}"));
+        }
+        if let Some(alive) = self.runtime.alive_tasks() {
+            state.push_str(&format!(", runtime tasks alive {alive}"));
+        }
         Some(state)
     }
 
@@ -295,21 +318,6 @@ impl Drop for TaskEngine {
         // Stop goes on the control queue, read first: commands still queued are dropped.
         let _ = self.control.send(ToWorld::Stop);
         let tasks = std::mem::take(&mut self.tasks);
-        if let Some(runtime) = self.own_runtime.take() {
-            // A panicked task has already reported itself; shutting down goes on.
-            self.wait(async move {
-                for task in tasks {
-                    let _ = task.await;
-                }
-            });
-            match Handle::try_current() {
-                // Its tasks are done: wait for its worker threads to end, so that dropping the
-                // engine leaves no thread behind.
-                Err(_) => runtime.shutdown_timeout(Duration::from_secs(10)),
-                // Waiting for threads inside a runtime would block it: let them go.
-                Ok(_) => runtime.shutdown_background(),
-            }
-        }
-        // On a runtime it shares, the engine's tasks end by themselves once the rooms stop.
+        self.runtime.shut_down(tasks);
     }
 }
