@@ -305,7 +305,7 @@ impl Engine for TaskEngine {
     }
 
     fn runtime_tasks(&self) -> Option<usize> {
-        Some(self.handle.metrics().num_alive_tasks())
+        self.runtime.alive_tasks()
     }
 
     fn peak_queue_depth(&self) -> Option<usize> {
