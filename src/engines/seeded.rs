@@ -13,7 +13,7 @@
 //! | `leaked_client` | actor | the world forgets a disconnected client that was seated |
 //! | `double_matched` | both | a matched room that loses a member reopens, fills again and matches twice |
 //! | `lock_across_await` | task | the world keeps an async mutex's guard across its awaited send into a room's full queue, and that room takes the same mutex before its next message |
-//! | `bounded_notice_cycle` | task | rooms await a bounded notice queue to the world while the world awaits a room's full queue: a cycle of bounded channels |
+//! | `bounded_notice_cycle` | task | rooms await a bounded notice queue (one slot) to the world while the world awaits a room's full queue: a cycle of bounded channels |
 //! | `dropped_quiesce_reply` | task | the answer to a quiesce is never sent and its `oneshot` sender is kept, so the caller waits forever |
 //! | `awaited_full_outbox` | task | the world awaits room in a client's full outbox instead of cutting the client off |
 //!

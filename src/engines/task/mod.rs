@@ -128,8 +128,9 @@ impl TaskEngine {
         let seeded = config.seeded;
         let runtime = TaskRuntime::start("lockchan-task");
         let (notice_tx, notice_rx) = if seeded.has(SeededBug::BoundedNoticeCycle) {
-            // The mistake: notices get a bounded queue like every other, which rooms await.
-            loops::notices(Some(capacity))
+            // The mistake: notices get a bounded queue, which rooms await, of one slot ("a room
+            // answers each message with one notice, and the world reads notices first").
+            loops::notices(Some(1))
         } else {
             loops::notices(None)
         };
