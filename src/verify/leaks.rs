@@ -22,6 +22,10 @@ const CLIENTS: usize = 500;
 const WARM_UP: usize = 10;
 
 /// Runs `cycles` cycles and returns how many ran, or what leaked.
+///
+/// The thread count and resident memory are the whole process's: a caller that runs other
+/// engines or threads at the same time (tests in one binary run in parallel) must keep them
+/// apart from this check, or it reports their threads as this engine's.
 pub(crate) fn check(builder: &Builder, cycles: usize) -> Result<u64, String> {
     let threads_before = thread_count();
     let engine = builder.build(EngineConfig::default());
