@@ -72,7 +72,9 @@ fn the_test_macro_hands_it_to_every_suite() {
 /// `lockchan verify` checks it by default, and it passes every check.
 #[test]
 fn verify_checks_it_by_default_and_it_passes() {
-    let _alone = WHOLE_PROCESS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _alone = WHOLE_PROCESS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let defaults = VerifyConfig::default();
     assert!(
         defaults.engines.contains(&serial()),
@@ -100,7 +102,9 @@ fn verify_checks_it_by_default_and_it_passes() {
 /// (and the verification) back with it in.
 #[test]
 fn the_duel_runs_it_and_the_report_reads_it_back() {
-    let _alone = WHOLE_PROCESS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _alone = WHOLE_PROCESS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let config = DuelConfig {
         clients: 60,
         threads: 2,

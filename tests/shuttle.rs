@@ -480,6 +480,37 @@ fn a_command_after_its_clients_disconnect_never_overtakes_it() {
     }
 }
 
+/// Found by `scripts/verify-all` on lock/4, then by CI on lock/2 (2026-12-01): a seated
+/// client's own refusal (`already_in_room`, `invalid_limit`) went into its outbox under its
+/// client shard alone, so it could land between the `MemberJoined` and `Matched` that a
+/// neighbour's join delivers to it under the room's shard. At two shards c1's join 3 takes
+/// shard 1 only and c2's join 4 shard 0 only. docs/findings/shuttle-lock4-join-events-split.md
+/// has the story.
+#[test]
+fn a_refusal_never_splits_a_neighbours_join() {
+    let scenario = Scenario {
+        setup: vec![
+            Call::connect(),
+            Call::connect(),
+            Call::connect(),
+            Call::join(Shared(1), 3),
+            Call::join(Shared(2), 3),
+        ],
+        threads: vec![
+            vec![Call::join(Shared(0), 3)],
+            vec![Call::join(Shared(1), 4), Call::join(Shared(1), 4)],
+            vec![Call::join(Shared(2), 17), Call::join(Shared(2), 17)],
+        ],
+    };
+    for spec in lockchan::all_specs(&[1, 2, 4]) {
+        for seed in 0..SEEDS_FOR_REGRESSIONS {
+            if let Err(regression) = case(spec, &scenario, seed, true) {
+                panic!("seed {seed}: {regression}");
+            }
+        }
+    }
+}
+
 /// Every planted race is caught: scenarios are generated until one fails (at most
 /// [`SEEDED_CASES`]), and the test prints how many scenarios and how long it took.
 #[cfg(feature = "seeded-bugs")]

@@ -16,7 +16,8 @@
 
 use std::time::Duration;
 
-use crate::domain::command::Command;
+use crate::domain::command::{Command, CommandKind};
+use crate::domain::event::ErrorCode;
 use crate::domain::ids::{ClientId, Player, RoomId};
 use crate::domain::outbox::OutboxSender;
 use crate::domain::snapshot::{Counters, RoomView};
@@ -58,6 +59,14 @@ pub(crate) enum ToRoom<M: Mail> {
         client: ClientId,
         outbox: OutboxSender,
         command: Command,
+    },
+    /// Refuse a seated client's command that the world found invalid, in this room's order
+    /// (see `World::run_command`); answered with [`Notice::Done`] like a command.
+    Refuse {
+        client: ClientId,
+        outbox: OutboxSender,
+        code: ErrorCode,
+        kind: CommandKind,
     },
     /// Take the client out of its room here, if any, without a `Left`: it disconnected.
     Remove {

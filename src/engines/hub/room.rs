@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::messages::{Notice, Part, ToRoom};
 use super::{Flow, Mail, Reply};
-use crate::domain::command::Command;
+use crate::domain::command::{Command, CommandKind};
 use crate::domain::config::EngineConfig;
 use crate::domain::event::ErrorCode;
 use crate::domain::ids::{ClientId, RoomId};
@@ -59,6 +59,12 @@ impl RoomActor {
                 outbox,
                 command,
             } => self.command(client, outbox, command),
+            ToRoom::Refuse {
+                client,
+                outbox,
+                code,
+                kind,
+            } => self.refuse(client, outbox, code, kind),
             ToRoom::Remove { client } => self.remove(client),
             ToRoom::Tick { clock } => self.tick(clock),
             ToRoom::Barrier => self.notify(Notice::BarrierAck),
@@ -123,6 +129,29 @@ impl RoomActor {
             room,
             seated,
             bounce,
+        });
+    }
+
+    fn refuse(
+        &mut self,
+        client: ClientId,
+        outbox: OutboxSender,
+        code: ErrorCode,
+        kind: CommandKind,
+    ) {
+        let mut courier = Courier {
+            counters: &mut self.counters,
+            cuts: &mut self.cuts,
+        };
+        courier.error(client, &outbox, code, kind);
+        self.finish_cuts();
+        let seated = self.seats.contains_key(&client);
+        let room = self.index;
+        self.notify(Notice::Done {
+            client,
+            room,
+            seated,
+            bounce: None,
         });
     }
 

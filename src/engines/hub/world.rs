@@ -270,6 +270,20 @@ impl<M: Mail> World<M> {
             _ => None,
         };
         if let Some(code) = refusal {
+            if let Some(room) = self.clients[&client].room {
+                // The room actor that seats the client may be midway through sending it one
+                // step's events (a neighbour's `MemberJoined`, then `Matched`): the refusal
+                // goes through that room's queue so it cannot land between them.
+                let kind = command.kind();
+                let outbox = self.track(client, room, false);
+                let message = ToRoom::Refuse {
+                    client,
+                    outbox,
+                    code,
+                    kind,
+                };
+                return self.send_room(room, message);
+            }
             let outbox = &self.clients[&client].outbox;
             let mut courier = Courier {
                 counters: &mut self.counters,
@@ -290,13 +304,29 @@ impl<M: Mail> World<M> {
     /// `Join` to the one that owns the limit's rooms.
     fn route(&mut self, client: ClientId, command: Command) {
         let shards = self.shards;
-        let entry = self.clients.get_mut(&client).expect("routed clients exist");
+        let entry = self.clients.get(&client).expect("routed clients exist");
         let room = match (&command, entry.room) {
             (_, Some(room)) => room,
             (Command::Join { limit }, None) => room_shard(*limit, shards),
             _ => unreachable!("only a Join goes to a room without a seat"),
         };
         let say = matches!(command, Command::Say { .. });
+        let outbox = self.track(client, room, say);
+        let message = ToRoom::Command {
+            client,
+            outbox,
+            command,
+        };
+        self.send_room(room, message);
+    }
+
+    /// Counts one more of `client`'s messages that room actor `room` will answer with a
+    /// `Done`, and hands back the outbox to send with it.
+    fn track(&mut self, client: ClientId, room: usize, say: bool) -> OutboxSender {
+        let entry = self
+            .clients
+            .get_mut(&client)
+            .expect("tracked clients exist");
         match &mut entry.pending {
             Some(pending) => {
                 debug_assert_eq!(pending.room, room, "pipelined commands share a room actor");
@@ -311,14 +341,8 @@ impl<M: Mail> World<M> {
                 })
             }
         }
-        let outbox = entry.outbox.clone();
         self.in_flight += 1;
-        let message = ToRoom::Command {
-            client,
-            outbox,
-            command,
-        };
-        self.send_room(room, message);
+        entry.outbox.clone()
     }
 
     fn drain_stash(&mut self, client: ClientId) {

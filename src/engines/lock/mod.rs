@@ -7,8 +7,8 @@
 //! | call                 | locks taken                                                   |
 //! |----------------------|---------------------------------------------------------------|
 //! | `connect`            | the client's shard                                            |
-//! | `Join`               | the client's shard and the shard of the limit's rooms         |
-//! | `Leave`, `Say`, `disconnect` | the client's shard and its room's shard              |
+//! | `Join`               | the client's shard and the shard of the limit's rooms; when it is seated (refused), its room's shard instead |
+//! | `Leave`, `Say`, `disconnect`, a refusal | the client's shard and its room's shard    |
 //! | `Shout`, tick's `Tick` | each shard in turn, one at a time                           |
 //! | tick's expiry, `snapshot` | every shard (only when some room has expired, for expiry) |
 //!
@@ -16,6 +16,11 @@
 //! holds all of them took them in index order. Nothing blocks while a lock is held: events go
 //! into outboxes with a push that never waits, and clients whose outbox was full are removed
 //! after every lock of the call is released.
+//!
+//! **One call's events to a client arrive together**, broadcasts aside: every event but a
+//! broadcast's is sent while the recipient's room's shard is held (a room's events) or while
+//! its own shard and, when it is seated, its room's are (its own answers), so two calls that
+//! send to one client always share a lock. (Found by shuttle: docs/findings/shuttle-lock4-join-events-split.md.)
 //!
 //! Broadcasts (`Shout`, `Tick`) visit one shard at a time rather than stopping the world: each
 //! client gets each broadcast exactly once, but two broadcasts may reach two shards' clients
@@ -130,13 +135,48 @@ impl LockEngine {
         }
     }
 
+    /// The locks a `Join` into the rooms of shard `rs` needs: those of [`lock_client`] when the
+    /// client is seated (the join is refused, and its refusal must not land between two events
+    /// its room is sending it), else its own shard and `rs`. `None` if the client is unknown.
+    ///
+    /// [`lock_client`]: LockEngine::lock_client
+    fn lock_for_join(&self, client: ClientId, rs: usize) -> Option<(Locked<'_>, Option<RoomId>)> {
+        let cs = self.client_shard(client);
+        loop {
+            let (locked, seat) = self.lock_client(client)?;
+            if seat.is_some() || rs == cs {
+                return Some((locked, seat));
+            }
+            let Locked::One(guard) = locked else {
+                unreachable!("an unseated client's lock_client holds its own shard only")
+            };
+            if cs < rs || self.has(SeededBug::LockOrderInversion) {
+                let room = self.shards[rs].lock();
+                return Some((
+                    Locked::Two {
+                        client: guard,
+                        room,
+                    },
+                    None,
+                ));
+            }
+            // As in `lock_client`: let go, take both in order, and check the client did not
+            // sit down meanwhile (if it did, start again to lock its room instead).
+            drop(guard);
+            let mut locked = self.lock_pair(cs, rs);
+            if locked.client_shard().clients.get(&client)?.seat.is_none() {
+                return Some((locked, None));
+            }
+        }
+    }
+
     fn join(&self, client: ClientId, limit: u8, cuts: &mut Cuts) {
         if !(MIN_ROOM_LIMIT..=MAX_ROOM_LIMIT).contains(&limit) {
             return self.refuse(client, ErrorCode::InvalidLimit, CommandKind::Join, cuts);
         }
-        let cs = self.client_shard(client);
         let rs = room_shard(limit, self.shards.len());
         if self.has(SeededBug::CheckThenActJoin) {
+            let cs = self.client_shard(client);
             // The mistake: look under one hold of the locks, act under another.
             let mut locked = self.lock_pair(cs, rs);
             let seated = locked
@@ -165,17 +205,20 @@ impl LockEngine {
                 }
             }
         }
-        let mut locked = self.lock_pair(cs, rs);
-        let sides = locked.sides();
-        let Some(entry) = sides.clients.get_mut(&client) else {
+        let Some((mut locked, seat)) = self.lock_for_join(client, rs) else {
             return self.count_unknown();
         };
+        let sides = locked.sides();
+        let entry = sides
+            .clients
+            .get_mut(&client)
+            .expect("lock_for_join found it");
         sides.counters.commands += 1;
         let mut courier = Courier {
             counters: sides.counters,
             cuts,
         };
-        if entry.seat.is_some() {
+        if seat.is_some() {
             let (code, kind) = (ErrorCode::AlreadyInRoom, CommandKind::Join);
             return courier.error(client, &entry.outbox, code, kind);
         }
@@ -241,17 +284,23 @@ impl LockEngine {
         }
     }
 
-    /// Counts a command refused before any state was looked at, and tells its client.
+    /// Counts a command refused before any state was looked at, and tells its client, under
+    /// [`lock_client`]'s locks: a refusal sent under the client's shard alone could land between
+    /// two events that one call of its room sends it.
+    ///
+    /// [`lock_client`]: LockEngine::lock_client
     fn refuse(&self, client: ClientId, code: ErrorCode, kind: CommandKind, cuts: &mut Cuts) {
-        let mut shard = self.shards[self.client_shard(client)].lock();
-        let Shard {
-            clients, counters, ..
-        } = &mut *shard;
-        let Some(entry) = clients.get(&client) else {
+        let Some((mut locked, _)) = self.lock_client(client) else {
             return self.count_unknown();
         };
-        counters.commands += 1;
-        Courier { counters, cuts }.error(client, &entry.outbox, code, kind);
+        let sides = locked.sides();
+        let entry = sides.clients.get(&client).expect("lock_client found it");
+        sides.counters.commands += 1;
+        Courier {
+            counters: sides.counters,
+            cuts,
+        }
+        .error(client, &entry.outbox, code, kind);
     }
 
     /// Removes a client, its seat and its entry, under the locks `lock_client` took.
