@@ -21,7 +21,7 @@
 //!
 //! - **A racing join per engine** (two tests, below): the first checks written, kept as they
 //!   were.
-//! - **Seven race scenarios** (35 tests), each one function of `loom/scenarios.rs` that
+//! - **Eight race scenarios** (40 tests), each one function of `loom/scenarios.rs` that
 //!   returns the race as data (its clients, setup, the racer's and the main thread's calls,
 //!   and every outcome with what each client hears there), run by the one runner of
 //!   `loom/race.rs` on lock/1, lock/2, lock/4, actor/1 and actor/2 under the same names
@@ -55,6 +55,11 @@
 //!   6. `a_leave_racing_the_matching_join…`: a member's `Leave` races the join that takes the
 //!      last seat. Matched first: the leaver hears `Matched` then `Left`, the others `Matched`
 //!      then `MemberLeft`. Left first: the room never matched with the leaver in it.
+//!   7. `a_leave_racing_its_rooms_expiry…`: a seated client's `Leave` races the tick that
+//!      dissolves its room; on lock/2 the leave re-locks (its room's shard is below its own),
+//!      so the seat can change inside that window. Left first, or timed out first and the
+//!      leave refused as `not_in_room`; never a leave acting on the dissolved room (which
+//!      `seat_mismatches` would count and `check_snapshot` report).
 //!
 //! The runner checks each client's stream with `StreamCheck` and the settled state with
 //! `check_snapshot`, then demands that the settled world is one of the scenario's outcomes
@@ -337,4 +342,5 @@ on_every_engine!(
     a_shout_racing_another_clients_disconnect_reaches_only_open_outboxes,
     joins_that_cross_shards_in_opposite_directions_never_deadlock,
     the_match_timeout_racing_the_last_join_either_matches_or_dissolves_never_both,
+    a_leave_racing_its_rooms_expiry_acts_on_the_seat_it_finds_after_relocking,
 );

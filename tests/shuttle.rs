@@ -510,6 +510,40 @@ fn a_refusal_never_splits_a_neighbours_join() {
     }
 }
 
+/// Issue 14, item 4: a client's seat changes while its own call is between the lock engine's
+/// two acquisitions. At two shards c1 (shard 1) sits in a room of four (shard 0), so its
+/// `Say`, `Leave` and disconnect let go of shard 1 and lock 0 then 1; meanwhile the tick
+/// dissolves that room (the match timeout is 3 s) and c2 joins and leaves rooms of four. With
+/// the seat's revalidation after the re-lock removed, this fails on the first seed: c1 acts on
+/// the dissolved room, which `seat_mismatches` counts and the snapshot rules report.
+#[test]
+fn a_seat_that_changes_inside_the_relock_window_is_revalidated() {
+    let scenario = Scenario {
+        setup: vec![Call::connect(), Call::connect(), Call::join(Shared(0), 4)],
+        threads: vec![
+            vec![
+                Call::say(Shared(0), ""),
+                Call::leave(Shared(0)),
+                Call::join(Shared(0), 4),
+                Call::say(Shared(0), ""),
+                Call::Disconnect(Shared(0)),
+            ],
+            vec![
+                Call::Tick(Duration::from_secs(3)),
+                Call::Tick(Duration::from_secs(6)),
+            ],
+            vec![Call::join(Shared(1), 4), Call::leave(Shared(1))],
+        ],
+    };
+    for spec in lockchan::all_specs(&[1, 2, 4]) {
+        for seed in 0..SEEDS_FOR_REGRESSIONS {
+            if let Err(regression) = case(spec, &scenario, seed, true) {
+                panic!("seed {seed}: {regression}");
+            }
+        }
+    }
+}
+
 /// Every planted race is caught: scenarios are generated until one fails (at most
 /// [`SEEDED_CASES`]), and the test prints how many scenarios and how long it took.
 #[cfg(feature = "seeded-bugs")]

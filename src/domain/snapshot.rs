@@ -53,6 +53,11 @@ pub struct Counters {
     pub rooms_opened: u64,
     pub rooms_matched: u64,
     pub rooms_timed_out: u64,
+    /// Commands that found their client's seat and its room's members disagreeing: the seat
+    /// an engine read under its locks (or its room actor's table) named a room that did not
+    /// hold the client. Always an engine bug; the model never counts one, and
+    /// `check_snapshot` reports any as broken, in release builds too.
+    pub seat_mismatches: u64,
 }
 
 impl AddAssign for Counters {
@@ -67,6 +72,7 @@ impl AddAssign for Counters {
         self.rooms_opened += other.rooms_opened;
         self.rooms_matched += other.rooms_matched;
         self.rooms_timed_out += other.rooms_timed_out;
+        self.seat_mismatches += other.seat_mismatches;
     }
 }
 

@@ -13,9 +13,15 @@ use crate::domain::snapshot::Snapshot;
 
 /// Rules on one snapshot: no room over its limit or empty, an open room never marked matched
 /// and a full room always matched, every member a known client seated there, no client in two
-/// rooms.
+/// rooms, and no command that found its client's seat wrong.
 pub fn check_snapshot(snapshot: &Snapshot) -> Vec<String> {
     let mut broken = Vec::new();
+    if snapshot.counters.seat_mismatches > 0 {
+        broken.push(format!(
+            "{} commands found their client's seat naming a room that did not hold it",
+            snapshot.counters.seat_mismatches
+        ));
+    }
     let mut seated: HashMap<ClientId, RoomId> = HashMap::new();
     for (id, room) in &snapshot.rooms {
         let limit = usize::from(id.limit);

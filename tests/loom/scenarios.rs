@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use lockchan::{ClientId, Command, EngineKind, Event, RoomId};
+use lockchan::{ClientId, Command, CommandKind, EngineKind, ErrorCode, Event, RoomId};
 
 use crate::race::Fact::{Connected, CreatedAt, Matched, Members, Rooms, Seated, UnknownClient};
 use crate::race::Heard::{Exactly, OneOf, WithOnce};
@@ -440,6 +440,59 @@ pub(crate) fn the_match_timeout_racing_the_last_join_either_matches_or_dissolves
                     ),
                     (b, Exactly(vec![tick, joined(second, &[b])])),
                 ],
+            },
+        ],
+        two_room_actors_at_most: 1,
+    }
+}
+
+/// A seated client's `Leave` races the tick that dissolves its room (issue 14, item 4). The
+/// room of four is shard 0 at two and four shards, its member `a` is shard 1, so on lock/2 the
+/// leave lets go of shard 1 and locks 0 then 1: the expiry may take the seat away inside that
+/// window, and the leave must act on the seat it finds after re-locking. Either it left first
+/// (`Left`, the tick anywhere) or the room timed out first (`Tick`, `MatchTimeout`, and the
+/// leave refused as `not_in_room`).
+pub(crate) fn a_leave_racing_its_rooms_expiry_acts_on_the_seat_it_finds_after_relocking(
+    _: EngineKind,
+) -> Scenario {
+    let [a] = ids();
+    let r = room(4, 1);
+    // The room opened at 0 s and the match timeout is 10 s.
+    let now = Duration::from_secs(10);
+    let tick = Event::Tick { at: now };
+    let refused = Event::Error {
+        code: ErrorCode::NotInRoom,
+        command: CommandKind::Leave,
+    };
+    Scenario {
+        clients: vec!["a"],
+        setup: vec![Submit(a, join(4))],
+        racer: vec![Submit(a, Command::Leave)],
+        main: vec![Tick(now)],
+        gone: vec![],
+        outcomes: vec![
+            Outcome {
+                name: "left, then the tick",
+                reached: OnEveryEngine,
+                facts: vec![Rooms(0), Seated(a, None)],
+                heard: vec![(
+                    a,
+                    WithOnce(vec![joined(r, &[a]), Event::Left { room: r }], tick.clone()),
+                )],
+            },
+            Outcome {
+                name: "timed out, then the leave refused",
+                reached: OnEveryEngine,
+                facts: vec![Rooms(0), Seated(a, None)],
+                heard: vec![(
+                    a,
+                    Exactly(vec![
+                        joined(r, &[a]),
+                        tick,
+                        Event::MatchTimeout { room: r },
+                        refused,
+                    ]),
+                )],
             },
         ],
         two_room_actors_at_most: 1,

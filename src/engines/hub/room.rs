@@ -107,11 +107,15 @@ impl RoomActor {
             }
             (Command::Leave, Some(room)) => {
                 self.seats.remove(&client);
-                self.book.leave(room, client, true, &mut courier);
+                if !self.book.leave(room, client, true, &mut courier) {
+                    courier.counters.seat_mismatches += 1;
+                }
             }
             (Command::Say { data }, Some(room)) => {
                 crate::work::burn(self.say_work);
-                self.book.say(room, client, data, &mut courier);
+                if !self.book.say(room, client, data, &mut courier) {
+                    courier.counters.seat_mismatches += 1;
+                }
             }
             (Command::Leave | Command::Say { .. }, None) => {
                 courier.error(client, &outbox, ErrorCode::NotInRoom, kind);
