@@ -1,6 +1,12 @@
 //! The race check: many caller threads on one engine at once, some of them commanding the same
 //! clients, with a ticker taking snapshots; then every stream rule, snapshot consistency and an
 //! empty engine after every client disconnects.
+//!
+//! Each thread's first clients stop reading: their outboxes hold [`STOPPED_READER_OUTBOX`]
+//! events and are never drained, and each shouts one more time than that at the start, so
+//! every broadcast, relay and tick of the race may meet a full outbox. Each must end cut off as
+//! a slow consumer; an engine that waited for room instead stalls the race, which a watchdog
+//! reports with the engine's diagnosis.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
 use crate::domain::ids::{ClientId, Player};
-use crate::domain::outbox::{OutboxReceiver, outbox};
+use crate::domain::outbox::{CloseReason, OutboxReceiver, outbox};
 use crate::engines::engine::Engine;
 use crate::invariants::{StreamCheck, check_empty, check_snapshot};
 use crate::verify::watchdog::Progress;
@@ -23,6 +29,8 @@ pub struct RaceConfig {
     pub threads: usize,
     pub clients_per_thread: usize,
     pub ops_per_thread: usize,
+    /// How many of each thread's clients never read (see the module doc).
+    pub stopped_readers: usize,
     pub seed: u64,
     /// Counts every call a caller made, for a watchdog to tell a stall from slowness.
     pub progress: Progress,
@@ -34,11 +42,15 @@ impl Default for RaceConfig {
             threads: 4,
             clients_per_thread: 40,
             ops_per_thread: 3000,
+            stopped_readers: 1,
             seed: 1,
             progress: Progress::default(),
         }
     }
 }
+
+/// The outbox of a client that stops reading: small, so it fills within the race.
+pub const STOPPED_READER_OUTBOX: usize = 2;
 
 /// The config races run under: a short match timeout, so ticks dissolve rooms mid-run.
 pub fn race_engine_config() -> EngineConfig {
@@ -79,7 +91,12 @@ pub fn race(engine: Arc<dyn Engine>, config: &RaceConfig) -> Vec<String> {
         .map(|thread| {
             (0..config.clients_per_thread)
                 .map(|n| {
-                    let (tx, rx) = outbox(crate::DEFAULT_OUTBOX_CAPACITY);
+                    let capacity = if n < config.stopped_readers {
+                        STOPPED_READER_OUTBOX
+                    } else {
+                        crate::DEFAULT_OUTBOX_CAPACITY
+                    };
+                    let (tx, rx) = outbox(capacity);
                     let name = format!("t{thread}-{n}");
                     (engine.connect(Player::new(name.clone(), name), tx), rx)
                 })
@@ -138,6 +155,16 @@ fn caller(
         .collect();
     // Numbered payloads are per sender; only this thread numbers its own clients' messages.
     let mut seq = 0u64;
+    let stopped = config.stopped_readers.min(clients.len());
+    // A stopped reader hears its own shouts: one more than its outbox holds must cut it.
+    for (id, _) in &clients[..stopped] {
+        for _ in 0..=STOPPED_READER_OUTBOX {
+            seq += 1;
+            let text = format!("{seq}").into();
+            engine.submit(*id, Command::Shout { text });
+            config.progress.step();
+        }
+    }
     for op in 0..config.ops_per_thread {
         seq += 1;
         let roll = rng.random_range(0..100);
@@ -170,7 +197,8 @@ fn caller(
         engine.submit(who, command);
         config.progress.step();
         if op % 16 == 0 {
-            for ((_, rx), check) in clients.iter().zip(&mut checks) {
+            let reading = clients.iter().zip(&mut checks).skip(stopped);
+            for ((_, rx), check) in reading {
                 rx.drain().iter().for_each(|event| check.observe(event));
             }
         }
@@ -181,9 +209,17 @@ fn caller(
     }
     engine.quiesce();
     let mut broken = Vec::new();
-    for ((_, rx), mut check) in clients.into_iter().zip(checks) {
+    for (n, ((id, rx), mut check)) in clients.into_iter().zip(checks).enumerate() {
         check.read_to_end(&rx);
         broken.extend(check.broken);
+        if n < stopped && rx.close_reason() != Some(CloseReason::SlowConsumer) {
+            let reason = rx.close_reason();
+            broken.push(format!(
+                "{id} stopped reading with an outbox of {STOPPED_READER_OUTBOX} and shouted \
+                 {} times, yet was not cut off as a slow consumer (closed: {reason:?})",
+                STOPPED_READER_OUTBOX + 1
+            ));
+        }
     }
     broken
 }
