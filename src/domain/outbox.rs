@@ -128,6 +128,13 @@ impl OutboxSender {
         }
     }
 
+    /// How many events wait for the reader right now (used by the seeded
+    /// `lock_across_blocking_call`; an engine never needs to wait for a reader).
+    #[cfg(all(feature = "seeded-bugs", not(lockchan_loom)))]
+    pub(crate) fn queued(&self) -> usize {
+        self.tx.len()
+    }
+
     /// Closes the outbox for `reason` and returns true, unless it was closed already (then the
     /// first reason stands and this returns false). Events already queued stay readable.
     pub fn close(&self, reason: CloseReason) -> bool {

@@ -16,8 +16,11 @@
 //! | `bounded_notice_cycle` | task | rooms await a bounded notice queue (one slot) to the world while the world awaits a room's full queue: a cycle of bounded channels |
 //! | `dropped_quiesce_reply` | task | the answer to a quiesce is never sent and its `oneshot` sender is kept, so the caller waits forever |
 //! | `awaited_full_outbox` | task | the world awaits room in a client's full outbox instead of cutting the client off |
+//! | `temporary_guard_relock` | lock | a shout checks its client through a guard in a `match` scrutinee, which lives to the end of the `match`, then locks every shard for the broadcast: the same shard twice |
+//! | `lock_across_blocking_call` | lock | a disconnect "flushes" the client's outbox before closing it, waiting for the reader with the shards still locked |
 //!
-//! The task engine's bugs exist wherever the task engine does: not in a loom build.
+//! The task engine's bugs exist wherever the task engine does: not in a loom build; nor does
+//! `lock_across_blocking_call`, whose wait is a sleep loop that loom cannot model.
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,6 +43,9 @@ pub enum SeededBug {
     DroppedQuiesceReply,
     #[cfg(not(lockchan_loom))]
     AwaitedFullOutbox,
+    TemporaryGuardRelock,
+    #[cfg(not(lockchan_loom))]
+    LockAcrossBlockingCall,
 }
 
 impl SeededBug {
@@ -59,6 +65,9 @@ impl SeededBug {
         SeededBug::DroppedQuiesceReply,
         #[cfg(not(lockchan_loom))]
         SeededBug::AwaitedFullOutbox,
+        SeededBug::TemporaryGuardRelock,
+        #[cfg(not(lockchan_loom))]
+        SeededBug::LockAcrossBlockingCall,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +86,9 @@ impl SeededBug {
             SeededBug::DroppedQuiesceReply => "dropped_quiesce_reply",
             #[cfg(not(lockchan_loom))]
             SeededBug::AwaitedFullOutbox => "awaited_full_outbox",
+            SeededBug::TemporaryGuardRelock => "temporary_guard_relock",
+            #[cfg(not(lockchan_loom))]
+            SeededBug::LockAcrossBlockingCall => "lock_across_blocking_call",
         }
     }
 
@@ -85,7 +97,10 @@ impl SeededBug {
         let kind = match self {
             SeededBug::CheckThenActJoin
             | SeededBug::LockOrderInversion
-            | SeededBug::DeliveryAfterDisconnect => crate::EngineKind::LOCK,
+            | SeededBug::DeliveryAfterDisconnect
+            | SeededBug::TemporaryGuardRelock => crate::EngineKind::LOCK,
+            #[cfg(not(lockchan_loom))]
+            SeededBug::LockAcrossBlockingCall => crate::EngineKind::LOCK,
             SeededBug::LostReply | SeededBug::LeakedClient | SeededBug::DoubleMatched => {
                 crate::EngineKind::ACTOR
             }

@@ -275,6 +275,9 @@ impl LockEngine {
         if text.len() > self.config.max_message_bytes {
             return self.refuse(client, ErrorCode::MessageTooLarge, CommandKind::Shout, cuts);
         }
+        if self.has(SeededBug::TemporaryGuardRelock) {
+            return self.shout_holding_a_temporary(client, text, cuts);
+        }
         {
             let mut shard = self.shards[self.client_shard(client)].lock();
             if !shard.clients.contains_key(&client) {
@@ -285,6 +288,22 @@ impl LockEngine {
         let shouted = Event::Shouted { from: client, text };
         for shard in self.shards.iter() {
             deliver_to_all(&mut shard.lock(), &shouted, cuts);
+        }
+    }
+
+    /// The seeded `temporary_guard_relock`: the guard made in the `match` scrutinee is a
+    /// temporary, dropped only at the end of the `match`, so the broadcast inside locks the
+    /// client's shard a second time (parking_lot's mutex is not re-entrant: a self-deadlock).
+    fn shout_holding_a_temporary(&self, client: ClientId, text: Arc<str>, cuts: &mut Cuts) {
+        let cs = self.client_shard(client);
+        match self.shards[cs].lock().clients.contains_key(&client) {
+            false => self.count_unknown(),
+            true => {
+                let shouted = Event::Shouted { from: client, text };
+                for shard in self.shards.iter() {
+                    deliver_to_all(&mut shard.lock(), &shouted, cuts);
+                }
+            }
         }
     }
 
@@ -321,6 +340,15 @@ impl LockEngine {
             return true;
         }
         let entry = sides.clients.remove(&client).expect("lock_client found it");
+        #[cfg(all(feature = "seeded-bugs", not(lockchan_loom)))]
+        if self.has(SeededBug::LockAcrossBlockingCall) {
+            // The mistake: "flush" the outbox before closing it by waiting for the reader,
+            // with both shards still locked; a reader that reads only after its disconnect
+            // returns (or never) holds every call on these shards forever.
+            while entry.outbox.queued() > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
         let mut courier = Courier {
             counters: sides.counters,
             cuts,
