@@ -126,14 +126,7 @@ impl RoomActor {
         if self.seeded.has(SeededBug::LostReply) && kind == crate::CommandKind::Leave {
             return;
         }
-        let seated = self.seats.contains_key(&client);
-        let room = self.index;
-        self.notify(Notice::Done {
-            client,
-            room,
-            seated,
-            bounce,
-        });
+        self.done(client, bounce);
     }
 
     fn refuse(
@@ -149,13 +142,19 @@ impl RoomActor {
         };
         courier.error(client, &outbox, code, kind);
         self.finish_cuts();
+        self.done(client, None);
+    }
+
+    /// Tells the world this room finished one of `client`'s messages, and whether the client
+    /// is seated here now.
+    fn done(&mut self, client: ClientId, bounce: Option<Command>) {
         let seated = self.seats.contains_key(&client);
         let room = self.index;
         self.notify(Notice::Done {
             client,
             room,
             seated,
-            bounce: None,
+            bounce,
         });
     }
 

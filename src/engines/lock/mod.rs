@@ -102,14 +102,27 @@ impl LockEngine {
     /// Locks the client's shard and, when it is seated, its room's shard; `None` if the client
     /// is unknown.
     fn lock_client(&self, client: ClientId) -> Option<(Locked<'_>, Option<RoomId>)> {
+        self.lock_client_and(client, None)
+    }
+
+    /// [`lock_client`], and for a client found unseated the shard `unseated` too (a `Join`'s
+    /// rooms). A seated client's `Join` is refused under its seat's locks, so that the refusal
+    /// cannot land between two events its room is sending it.
+    ///
+    /// [`lock_client`]: LockEngine::lock_client
+    fn lock_client_and(
+        &self,
+        client: ClientId,
+        unseated: Option<usize>,
+    ) -> Option<(Locked<'_>, Option<RoomId>)> {
         let cs = self.client_shard(client);
         loop {
             let guard = self.shards[cs].lock();
             let seat = guard.clients.get(&client)?.seat;
-            let Some(room) = seat else {
+            let seat_shard = seat.map(|room| room_shard(room.limit, self.shards.len()));
+            let Some(rs) = seat_shard.or(unseated) else {
                 return Some((Locked::One(guard), None));
             };
-            let rs = room_shard(room.limit, self.shards.len());
             if rs == cs {
                 return Some((Locked::One(guard), seat));
             }
@@ -131,41 +144,6 @@ impl LockEngine {
             let now = locked.client_shard().clients.get(&client)?.seat;
             if now == seat {
                 return Some((locked, seat));
-            }
-        }
-    }
-
-    /// The locks a `Join` into the rooms of shard `rs` needs: those of [`lock_client`] when the
-    /// client is seated (the join is refused, and its refusal must not land between two events
-    /// its room is sending it), else its own shard and `rs`. `None` if the client is unknown.
-    ///
-    /// [`lock_client`]: LockEngine::lock_client
-    fn lock_for_join(&self, client: ClientId, rs: usize) -> Option<(Locked<'_>, Option<RoomId>)> {
-        let cs = self.client_shard(client);
-        loop {
-            let (locked, seat) = self.lock_client(client)?;
-            if seat.is_some() || rs == cs {
-                return Some((locked, seat));
-            }
-            let Locked::One(guard) = locked else {
-                unreachable!("an unseated client's lock_client holds its own shard only")
-            };
-            if cs < rs || self.has(SeededBug::LockOrderInversion) {
-                let room = self.shards[rs].lock();
-                return Some((
-                    Locked::Two {
-                        client: guard,
-                        room,
-                    },
-                    None,
-                ));
-            }
-            // As in `lock_client`: let go, take both in order, and check the client did not
-            // sit down meanwhile (if it did, start again to lock its room instead).
-            drop(guard);
-            let mut locked = self.lock_pair(cs, rs);
-            if locked.client_shard().clients.get(&client)?.seat.is_none() {
-                return Some((locked, None));
             }
         }
     }
@@ -205,14 +183,14 @@ impl LockEngine {
                 }
             }
         }
-        let Some((mut locked, seat)) = self.lock_for_join(client, rs) else {
+        let Some((mut locked, seat)) = self.lock_client_and(client, Some(rs)) else {
             return self.count_unknown();
         };
         let sides = locked.sides();
         let entry = sides
             .clients
             .get_mut(&client)
-            .expect("lock_for_join found it");
+            .expect("lock_client_and found it");
         sides.counters.commands += 1;
         let mut courier = Courier {
             counters: sides.counters,
