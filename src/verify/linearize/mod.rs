@@ -67,9 +67,11 @@ use crate::engines::registry::EngineSpec;
 pub use crate::spec::call::Call;
 
 mod explain;
+mod order;
 mod replay;
 mod search;
 mod steps;
+mod viable;
 
 pub use explain::snapshot_diff;
 
