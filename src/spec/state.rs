@@ -219,6 +219,11 @@ impl ModelState {
         self.counters.events_delivered += 1;
     }
 
+    /// The running totals so far: each only ever grows.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     pub(crate) fn is_connected(&self, client: ClientId) -> bool {
         self.clients.contains_key(&client)
     }

@@ -66,6 +66,7 @@ use crate::engines::engine::Orderings;
 use crate::engines::registry::EngineSpec;
 pub use crate::spec::call::Call;
 
+mod dump;
 mod explain;
 mod order;
 mod replay;
@@ -73,6 +74,7 @@ mod search;
 mod steps;
 mod viable;
 
+pub use dump::DUMP_RUNS;
 pub use explain::snapshot_diff;
 
 /// The calls of one run: a setup made one call at a time, threads racing, a teardown made one
@@ -168,7 +170,11 @@ pub fn check(
     budget: Budget,
 ) -> Result<Explanation, LinearizeError> {
     let checker = replay::Checker::new(history, observed, semantics, config)?;
-    checker.search(budget)
+    let checked = checker.search(budget);
+    if let Err(error @ LinearizeError::Inconclusive { .. }) = &checked {
+        dump::maybe_write(history, observed, semantics, config, error);
+    }
+    checked
 }
 
 #[cfg(test)]

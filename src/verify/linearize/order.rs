@@ -28,29 +28,31 @@ use super::steps::Step;
 use crate::domain::event::Event;
 use crate::engines::engine::TickOrder;
 
-/// The racing steps each step must come after, transitively: what the world handled before
-/// the step's message reached it.
-pub(super) struct HubOrder {
-    before: Vec<Bits>,
+/// For each racing step, the steps it must come after, transitively (its `after` links
+/// followed back). On every engine no order of the search takes a step before these; on a
+/// world-broadcast engine they are also what the world handled before the step's message
+/// reached it.
+pub(super) fn before(steps: &[Step]) -> Vec<Bits> {
+    let mut before: Vec<Bits> = Vec::with_capacity(steps.len());
+    for step in steps {
+        let mut bits = Bits::new(steps.len());
+        for &a in &step.after {
+            // `cut` links a step only to earlier ones.
+            bits.set(a);
+            bits.union(&before[a]);
+        }
+        before.push(bits);
+    }
+    before
 }
+
+/// The orders of a world-broadcast engine's hub.
+pub(super) struct HubOrder;
 
 impl HubOrder {
     /// The orders of `semantics`, if it is a world-broadcast engine's.
-    pub(super) fn of(steps: &[Step], semantics: Semantics) -> Option<HubOrder> {
-        if semantics.orderings.tick != TickOrder::WorldThenRooms {
-            return None;
-        }
-        let mut before: Vec<Bits> = Vec::with_capacity(steps.len());
-        for step in steps {
-            let mut bits = Bits::new(steps.len());
-            for &a in &step.after {
-                // `cut` links a step only to earlier ones.
-                bits.set(a);
-                bits.union(&before[a]);
-            }
-            before.push(bits);
-        }
-        Some(HubOrder { before })
+    pub(super) fn of(semantics: Semantics) -> Option<HubOrder> {
+        (semantics.orderings.tick == TickOrder::WorldThenRooms).then_some(HubOrder)
     }
 
     /// Client `i` hears `event` from racing step `step`: refused while it is owed a broadcast
@@ -67,7 +69,7 @@ impl HubOrder {
         let earlier = node.open.iter().find(|open| {
             open.owed & bit != 0
                 && open.delivered & bit == 0
-                && open.opener.is_some_and(|o| self.before[step].has(o))
+                && open.opener.is_some_and(|o| checker.before[step].has(o))
         });
         match earlier {
             None => Ok(()),

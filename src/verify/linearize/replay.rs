@@ -80,7 +80,7 @@ pub(super) struct Node {
     late: u64,
     /// Actor engine: submits of clients already gone, each counted as an unknown client's by
     /// the model but possibly dropped from the world's stash, uncounted, by the engine.
-    maybe_dropped: u64,
+    pub(super) maybe_dropped: u64,
     pub(super) open: Vec<Open>,
 }
 
@@ -117,8 +117,10 @@ pub(super) struct Checker<'a> {
     pub(super) index: BTreeMap<ClientId, usize>,
     players: BTreeMap<ClientId, Player>,
     pub(super) streams: Vec<&'a [Event]>,
-    observed: &'a Observed,
+    pub(super) observed: &'a Observed,
     pub(super) steps: Vec<Step>,
+    /// By step: the steps it must come after, transitively (`order::before`).
+    pub(super) before: Vec<Bits>,
     /// World-broadcast engines: the per-client orders the hub keeps (`order.rs`).
     pub(super) hub: Option<order::HubOrder>,
     /// What each event of each stream could still come from (`viable.rs`).
@@ -191,10 +193,12 @@ impl<'a> Checker<'a> {
                 steps.len()
             ));
         }
-        let hub = order::HubOrder::of(&steps, semantics);
+        let hub = order::HubOrder::of(semantics);
+        let before = order::before(&steps);
         let sources = viable::Sources::new(history, &steps, &ids, &streams);
         Ok(Checker {
             hub,
+            before,
             sources,
             config,
             semantics,

@@ -16,7 +16,16 @@
 //!   if the rest of its stream does not hold the event, and no step of a disconnect of that
 //!   client is left, the window will close on a missing delivery.
 //!
-//! Both are facts about every continuation, so cutting such a state loses no explanation.
+//! - **a client waits for an event that only comes after its own command answers it**: a
+//!   client's `Join` or `Leave` always sends it something (`Joined`, `Left` or an `Error`)
+//!   while its outbox is open, and its outbox stays open until its stream is heard to the
+//!   end; so if every step left that could send the client's next event must come after such
+//!   a command that cannot send that event, the command's answer would arrive first, where
+//!   the stream holds something else (`answered_first`);
+//! - **a counter has already passed the engine's**: the model's counters only grow, and
+//!   after the race they must equal the engine's (`counters_within`).
+//!
+//! All are facts about every continuation, so cutting such a state loses no explanation.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +45,9 @@ pub(super) struct Sources {
     leaves: Vec<Bits>,
     /// By client index: the racing step that connects it, if the race does.
     connects: Vec<Option<usize>>,
+    /// By client index: the racing steps that always answer it while its outbox is open (its
+    /// own `Join`s and `Leave`s: `Joined` or `Left`, or an `Error`).
+    answers: Vec<Vec<usize>>,
 }
 
 /// The racing steps that could send one recorded event, and whether the teardown could.
@@ -103,8 +115,14 @@ impl Sources {
             ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let mut leaves = vec![Bits::new(steps.len()); ids.len()];
         let mut connects = vec![None; ids.len()];
+        let mut answers = vec![Vec::new(); ids.len()];
         for (id, step) in steps.iter().enumerate() {
             match step.call(history) {
+                Call::Submit(client, Command::Join { .. } | Command::Leave) => {
+                    if let Some(&i) = index.get(client) {
+                        answers[i].push(id);
+                    }
+                }
                 Call::Disconnect(client) => {
                     if let Some(&i) = index.get(client) {
                         leaves[i].set(id);
@@ -130,6 +148,7 @@ impl Sources {
             of,
             leaves,
             connects,
+            answers,
         }
     }
 }
@@ -137,6 +156,7 @@ impl Sources {
 impl Checker<'_> {
     /// Refuses a state no continuation can finish (module doc).
     pub(super) fn can_still_finish(&self, node: &Node) -> Result<(), String> {
+        self.counters_within(node)?;
         let sources = &self.sources;
         for (i, &client) in self.ids.iter().enumerate() {
             let bit = 1u64 << i;
@@ -157,6 +177,9 @@ impl Checker<'_> {
                     heard[pos],
                     pos + 1
                 ));
+            }
+            if !node.state.is_closed(client) && node.state.is_connected(client) {
+                self.answered_first(node, i)?;
             }
             for (at, event) in heard.iter().enumerate().skip(pos) {
                 let source = &sources.of[i][at];
@@ -195,5 +218,86 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Client `i` is reachable and its next event can only come from steps that must all
+    /// come after one of its own `Join`s or `Leave`s that cannot send it. That one answers
+    /// the client when it is taken, while the client still waits for the event (a client
+    /// stays reachable until its stream is heard to the end: its outbox closes only then, and
+    /// nothing reaches it once it is gone), so the answer would have to be that event.
+    fn answered_first(&self, node: &Node, i: usize) -> Result<(), String> {
+        let bit = 1u64 << i;
+        let pos = node.pos[i];
+        let next = &self.streams[i][pos];
+        if node
+            .open
+            .iter()
+            .any(|open| open.delivered & bit == 0 && open.event == *next)
+        {
+            return Ok(());
+        }
+        let source = &self.sources.of[i][pos];
+        // The teardown comes after every racing step, so it cannot help here.
+        let producers: Vec<usize> = (0..self.steps.len())
+            .filter(|&id| source.steps.has(id) && !node.done.has(id))
+            .collect();
+        for &answer in &self.sources.answers[i] {
+            if node.done.has(answer) || source.steps.has(answer) {
+                continue;
+            }
+            if producers.iter().all(|&p| self.before[p].has(answer)) {
+                return Err(format!(
+                    "{} waits for {next:?} (event {}), which only steps after {} can send, and \
+                     that one answers it first",
+                    self.ids[i],
+                    pos + 1,
+                    self.steps[answer].describe(self.history)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The model's counters only grow, and once the race is over they must equal the engine's
+    /// (but for stashed commands the engine dropped uncounted, which the model counted as an
+    /// unknown client's: `maybe_dropped` of them may be missing from the engine's
+    /// `unknown_client`). So a state whose counters already exceed the engine's is dead.
+    fn counters_within(&self, node: &Node) -> Result<(), String> {
+        let model = node.state.counters();
+        let engine = &self.observed.race_snapshot.counters;
+        let each = [
+            ("connects", model.connects, engine.connects),
+            ("disconnects", model.disconnects, engine.disconnects),
+            ("commands", model.commands, engine.commands),
+            (
+                "unknown_client",
+                model.unknown_client.saturating_sub(node.maybe_dropped),
+                engine.unknown_client,
+            ),
+            ("errors", model.errors, engine.errors),
+            (
+                "events_delivered",
+                model.events_delivered,
+                engine.events_delivered,
+            ),
+            (
+                "slow_consumer_cuts",
+                model.slow_consumer_cuts,
+                engine.slow_consumer_cuts,
+            ),
+            ("rooms_opened", model.rooms_opened, engine.rooms_opened),
+            ("rooms_matched", model.rooms_matched, engine.rooms_matched),
+            (
+                "rooms_timed_out",
+                model.rooms_timed_out,
+                engine.rooms_timed_out,
+            ),
+        ];
+        match each.iter().find(|(_, model, engine)| model > engine) {
+            None => Ok(()),
+            Some((name, model, engine)) => Err(format!(
+                "the model's {name} is already {model}, past the engine's final {engine}"
+            )),
+        }
     }
 }
