@@ -23,7 +23,8 @@
 //!   a command that cannot send that event, the command's answer would arrive first, where
 //!   the stream holds something else (`answered_first`);
 //! - **a counter has already passed the engine's**: the model's counters only grow, and
-//!   after the race they must equal the engine's (`counters_within`).
+//!   after the race they must equal the engine's (`counters_within`); likewise the clock, and
+//!   a room's stamp, which never changes, and its id, which is never reused (`rooms_within`).
 //!
 //! All are facts about every continuation, so cutting such a state loses no explanation.
 
@@ -157,6 +158,7 @@ impl Checker<'_> {
     /// Refuses a state no continuation can finish (module doc).
     pub(super) fn can_still_finish(&self, node: &Node) -> Result<(), String> {
         self.counters_within(node)?;
+        self.rooms_within(node)?;
         let sources = &self.sources;
         for (i, &client) in self.ids.iter().enumerate() {
             let bit = 1u64 << i;
@@ -252,6 +254,39 @@ impl Checker<'_> {
                     self.ids[i],
                     pos + 1,
                     self.steps[answer].describe(self.history)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A room's id is never reused and its stamp never changes, and the clock only grows: so
+    /// a room open in both with different stamps, a room of the engine's final state that the
+    /// model already opened and dissolved, or a clock already past the engine's, is final.
+    fn rooms_within(&self, node: &Node) -> Result<(), String> {
+        let engine = &self.observed.race_snapshot;
+        let state = &node.state;
+        if state.clock() > engine.clock {
+            return Err(format!(
+                "the model's clock is already {:?}, past the engine's final {:?}",
+                state.clock(),
+                engine.clock
+            ));
+        }
+        for (id, stamp) in state.room_stamps() {
+            if let Some(room) = engine.rooms.get(&id)
+                && room.created_at != stamp
+            {
+                return Err(format!(
+                    "room {id} opened at {stamp:?}, the engine's at {:?}",
+                    room.created_at
+                ));
+            }
+        }
+        for id in engine.rooms.keys() {
+            if state.was_opened(*id) && !state.room_stamps().any(|(open, _)| open == *id) {
+                return Err(format!(
+                    "room {id} is already gone, and the engine's final state holds it"
                 ));
             }
         }
