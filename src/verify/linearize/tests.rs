@@ -396,3 +396,31 @@ fn a_say_after_a_shout_reaches_room_mates_after_it_on_world_broadcast_engines() 
         );
     }
 }
+
+/// A run of actor/2 under shuttle that the checker once gave up on (`LOCKCHAN_DUMP_RUNS`
+/// wrote it): with the hub's orders and the pruning it is explained within the budget
+/// `tests/shuttle.rs` gives a run.
+#[test]
+fn a_dumped_actor_2_run_is_decided() {
+    use std::collections::BTreeSet;
+
+    use super::dump::Dump;
+    use crate::domain::command::CommandKind;
+    use crate::domain::event::ErrorCode;
+    use crate::domain::snapshot::{ClientView, Counters, RoomView, Snapshot};
+    use crate::engines::engine::{CallOrder, DisconnectOrder, Orderings, TickOrder};
+
+    let dump: Dump = include!("dumps/actor_2.rs");
+    let budget = Budget {
+        states: 100_000,
+        deadline: None,
+    };
+    let checked = check(
+        &dump.history,
+        &dump.observed,
+        dump.semantics,
+        &dump.config,
+        budget,
+    );
+    assert!(checked.is_ok(), "{checked:?}");
+}
