@@ -59,7 +59,10 @@ struct Source {
 
 /// True when `call` could send `event` to `to` (a superset: every step of such a call counts).
 fn could_send(call: &Call, to: ClientId, event: &Event) -> bool {
-    let submits = |by: ClientId, what: &dyn Fn(&Command) -> bool| matches!(call, Call::Submit(client, command) if *client == by && what(command));
+    let submits = |by: ClientId, what: &dyn Fn(&Command) -> bool| match call {
+        Call::Submit(client, command) => *client == by && what(command),
+        _ => false,
+    };
     let join = |c: &Command| matches!(c, Command::Join { .. });
     match event {
         Event::Joined { .. } => submits(to, &join),
