@@ -70,8 +70,9 @@
 //! answer it first; a model counter, the clock, a room's stamp or a dissolved room's id
 //! already differs for good from the engine's final state. Each is true of every
 //! continuation, so no explanation is lost; they only stop the search from trying every order
-//! of the steps in between before it finds out. The search also tries first the steps least
-//! far through their thread, which changes only how soon an explanation is found.
+//! of the steps in between before it finds out. The search also tries two orders of the
+//! candidates, each with half the budget (`search.rs`, `Order`), which changes only how soon
+//! an explanation is found.
 //!
 //! `LOCKCHAN_DUMP_RUNS=<dir>` writes every run the search gives up on to `<dir>` as a Rust
 //! expression (`dump.rs`), to replay and study offline (see the test
