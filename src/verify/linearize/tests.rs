@@ -246,9 +246,11 @@ fn a_broadcast_reaching_two_clients_on_either_side_of_a_join_is_explained() {
 /// The engines whose world sends every broadcast (`TickOrder::WorldThenRooms`), at one shard
 /// and two. (A loom build has no task engine.)
 fn world_broadcast_engines() -> Vec<(EngineKind, usize)> {
-    let mut kinds = vec![EngineKind::ACTOR];
-    #[cfg(not(lockchan_loom))]
-    kinds.push(EngineKind::TASK);
+    let kinds = [
+        EngineKind::ACTOR,
+        #[cfg(not(lockchan_loom))]
+        EngineKind::TASK,
+    ];
     kinds
         .into_iter()
         .flat_map(|kind| [(kind, 1), (kind, 2)])
