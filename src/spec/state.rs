@@ -219,6 +219,33 @@ impl ModelState {
         self.counters.events_delivered += 1;
     }
 
+    /// The rooms open now, by id, with the time each was stamped with when it opened (which
+    /// never changes).
+    pub(crate) fn room_stamps(&self) -> impl Iterator<Item = (RoomId, Duration)> + '_ {
+        self.rooms.iter().map(|room| (room.id, room.created_at))
+    }
+
+    /// True when room `id` has been opened, whether or not it is still open: room ids are
+    /// never reused.
+    pub(crate) fn was_opened(&self, id: RoomId) -> bool {
+        self.last_seq
+            .get(&id.limit)
+            .is_some_and(|&seq| seq >= id.seq)
+    }
+
+    /// The latest time any part of the state was told (a snapshot's `clock`): it only grows.
+    pub(crate) fn clock(&self) -> Duration {
+        self.clocks
+            .iter()
+            .copied()
+            .fold(self.world_clock, Duration::max)
+    }
+
+    /// The running totals so far: each only ever grows.
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     pub(crate) fn is_connected(&self, client: ClientId) -> bool {
         self.clients.contains_key(&client)
     }

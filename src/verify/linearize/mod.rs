@@ -21,11 +21,12 @@
 //!   broadcast is a *core* step (the shouter is checked, the tick decided) plus one delivery per
 //!   recipient, each anywhere after the core and (lock engine) before the caller's next call;
 //!   on the actor engine a room actor's step may straddle several world broadcasts, so there
-//!   the window lasts to the end of the race. A recipient connected for the whole window must
-//!   hear it; one that connected or left during it may or may not. A delivery may land
-//!   between two events of another step (another lock, another actor). Deliveries are matched lazily: a recipient whose next recorded
-//!   event is an open broadcast takes it at once, which loses no explanation because every
-//!   broadcast event is unique (numbered shouts, rising ticks; checked up front).
+//!   the window lasts to the end of the race (bounded by the hub's orders below). A recipient
+//!   connected for the whole window must hear it; one that connected or left during it may or
+//!   may not. A delivery may land between two events of another step (another lock, another
+//!   actor). Deliveries are matched lazily: a recipient whose next recorded event is an open
+//!   broadcast takes it at once, which loses no explanation because every broadcast event is
+//!   unique (numbered shouts, rising ticks; checked up front).
 //! - **A tick reaches each shard on its own.** Rooms of a shard are stamped with, and expire
 //!   by, the time that shard was last told, so a tick is one step per shard (lock: each shard
 //!   in turn, then the expiry under every lock; actor: the world's step, then each room actor's
@@ -41,6 +42,42 @@
 //!   waiting behind its unanswered ones are forgotten with it: they take no effect and are not
 //!   counted. Once one is dropped, every later one of that client is, until its disconnect.
 //!
+//! # What the hub promises on top: orders the checker holds it to
+//!
+//! On the world-broadcast engines (`TickOrder::WorldThenRooms`: actor and task, whose hub's
+//! world actor sends every broadcast itself while it handles the call) a broadcast's window
+//! lasting to the end of the race would let a copy float anywhere later in a stream. The
+//! world promises more, and the checker enforces it (`order.rs`), for every client that was
+//! connected with its outbox open when the broadcast was sent and is still reachable:
+//!
+//! - **A broadcast comes before what the world's later messages make.** A step that must come
+//!   after the broadcasting step (its `after` links, followed back: a later command of the
+//!   same client, a later tick, a room actor's part of this tick or a later one) had its
+//!   message reach the world, or a room actor, after the broadcast was in every outbox. So a
+//!   member hears a tick's `Tick` before its room's `MatchTimeout` from that tick, as
+//!   `World::tick` says, and a room-mate hears a client's shout before the `Said` of the
+//!   client's next `Say`.
+//! - **Broadcasts arrive in the world's order.** The steps that broadcast are the world's
+//!   own, taken in the order the world handled them, so a client never hears one before an
+//!   earlier one it was owed.
+//!
+//! # Cutting dead branches
+//!
+//! After each step the search asks whether the state can still finish (`viable.rs`), and drops
+//! it if not: a stream holds an event that no step left (nor the teardown) can send; a client
+//! owed an open broadcast whose stream no longer holds it cannot leave any more; a client
+//! waits for an event that only comes after one of its own `Join`s or `Leave`s, which would
+//! answer it first; a model counter, the clock, a room's stamp or a dissolved room's id
+//! already differs for good from the engine's final state. Each is true of every
+//! continuation, so no explanation is lost; they only stop the search from trying every order
+//! of the steps in between before it finds out. The search also tries two orders of the
+//! candidates, each with half the budget (`search.rs`, `Order`), which changes only how soon
+//! an explanation is found.
+//!
+//! `LOCKCHAN_DUMP_RUNS=<dir>` writes every run the search gives up on to `<dir>` as a Rust
+//! expression (`dump.rs`), to replay and study offline (see the test
+//! `a_dumped_actor_2_run_is_decided`).
+//!
 //! The final snapshot must equal the model's exactly (clients, seats, rooms with their members
 //! and stamps, every counter), the outboxes closed must be exactly the disconnected clients',
 //! and after the sequential teardown every recorded event must have been explained.
@@ -53,7 +90,9 @@
 //! This file holds the API: [`History`], [`Observed`], [`Semantics`], [`Budget`], [`check`] and
 //! its errors. `steps.rs` cuts the racing calls into steps and links each to what must precede
 //! it; `replay.rs` takes one step of a search state, matching the model's effects against the
-//! streams; `search.rs` is the Wing–Gong search with memoization; `explain.rs` words a failure.
+//! streams; `order.rs` holds the hub's per-client orders; `viable.rs` cuts states that cannot
+//! finish; `search.rs` is the Wing–Gong search with memoization; `explain.rs` words a failure;
+//! `dump.rs` writes the runs the search gave up on.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -66,11 +105,15 @@ use crate::engines::engine::Orderings;
 use crate::engines::registry::EngineSpec;
 pub use crate::spec::call::Call;
 
+mod dump;
 mod explain;
+mod order;
 mod replay;
 mod search;
 mod steps;
+mod viable;
 
+pub use dump::DUMP_RUNS;
 pub use explain::snapshot_diff;
 
 /// The calls of one run: a setup made one call at a time, threads racing, a teardown made one
@@ -166,7 +209,11 @@ pub fn check(
     budget: Budget,
 ) -> Result<Explanation, LinearizeError> {
     let checker = replay::Checker::new(history, observed, semantics, config)?;
-    checker.search(budget)
+    let checked = checker.search(budget);
+    if let Err(error @ LinearizeError::Inconclusive { .. }) = &checked {
+        dump::maybe_write(history, observed, semantics, config, error);
+    }
+    checked
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::explain::snapshot_diff;
 use super::steps::{self, Part, Step};
 use super::{Call, History, LinearizeError, Observed, Semantics};
+use super::{order, viable};
 use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
 use crate::domain::event::Event;
@@ -35,17 +36,32 @@ impl Bits {
     pub(super) fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
+    /// Adds every index of `other` (of the same length).
+    pub(super) fn union(&mut self, other: &Bits) {
+        for (word, more) in self.0.iter_mut().zip(&other.0) {
+            *word |= more;
+        }
+    }
+    /// True when some index of `self` is not in `other` (of the same length).
+    pub(super) fn any_outside(&self, other: &Bits) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .any(|(word, done)| word & !done != 0)
+    }
 }
 
 /// A broadcast whose deliveries are still being matched.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Open {
-    event: Event,
-    /// Clients connected when it was sent (by client index): each still connected when the
-    /// window closes must have heard it.
-    owed: u64,
-    delivered: u64,
+    pub(super) event: Event,
+    /// Clients connected, their outbox open, when it was sent (by client index): each still
+    /// so when the window closes must have heard it.
+    pub(super) owed: u64,
+    pub(super) delivered: u64,
     pub(super) closer: Option<usize>,
+    /// The racing step that sent it; `None` in the sequential setup and teardown.
+    pub(super) opener: Option<usize>,
 }
 
 /// One point of the search: what is done, the model's state, and how far each stream is
@@ -58,13 +74,13 @@ pub(super) struct Node {
     /// them: later events to them are lost.
     pub(super) state: ModelState,
     /// Events of each client's stream explained so far (by client index).
-    pos: Vec<usize>,
+    pub(super) pos: Vec<usize>,
     /// Actor engine: closed clients that already had their one non-`Say` command answered
     /// after the close (the one that may have been at the room actor then).
     late: u64,
     /// Actor engine: submits of clients already gone, each counted as an unknown client's by
     /// the model but possibly dropped from the world's stash, uncounted, by the engine.
-    maybe_dropped: u64,
+    pub(super) maybe_dropped: u64,
     pub(super) open: Vec<Open>,
 }
 
@@ -98,11 +114,17 @@ pub(super) struct Checker<'a> {
     /// The clients, in the order they connected in the history; a client's index is its bit
     /// in the masks of a [`Node`].
     pub(super) ids: Vec<ClientId>,
-    index: BTreeMap<ClientId, usize>,
+    pub(super) index: BTreeMap<ClientId, usize>,
     players: BTreeMap<ClientId, Player>,
-    streams: Vec<&'a [Event]>,
-    observed: &'a Observed,
+    pub(super) streams: Vec<&'a [Event]>,
+    pub(super) observed: &'a Observed,
     pub(super) steps: Vec<Step>,
+    /// By step: the steps it must come after, transitively (`order::before`).
+    pub(super) before: Vec<Bits>,
+    /// World-broadcast engines: the per-client orders the hub keeps (`order.rs`).
+    pub(super) hub: Option<order::HubOrder>,
+    /// What each event of each stream could still come from (`viable.rs`).
+    pub(super) sources: viable::Sources,
 }
 
 const NO_EVENTS: &[Event] = &[];
@@ -160,7 +182,7 @@ impl<'a> Checker<'a> {
         }
         let index: BTreeMap<ClientId, usize> =
             ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let streams = ids
+        let streams: Vec<&[Event]> = ids
             .iter()
             .map(|id| observed.streams.get(id).map_or(NO_EVENTS, Vec::as_slice))
             .collect();
@@ -171,7 +193,13 @@ impl<'a> Checker<'a> {
                 steps.len()
             ));
         }
+        let hub = order::HubOrder::of(semantics);
+        let before = order::before(&steps);
+        let sources = viable::Sources::new(history, &steps, &ids, &streams);
         Ok(Checker {
+            hub,
+            before,
+            sources,
             config,
             semantics,
             history,
@@ -190,7 +218,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The connected clients whose outbox is still open: those a broadcast can still reach.
-    fn reachable(&self, node: &Node) -> u64 {
+    pub(super) fn reachable(&self, node: &Node) -> u64 {
         let state = &node.state;
         self.mask(state.connected().filter(|&id| !state.is_closed(id)))
     }
@@ -207,6 +235,7 @@ impl<'a> Checker<'a> {
         node: &mut Node,
         call: &Call,
         part: Part,
+        step: Option<usize>,
         closer: Option<usize>,
         mode: Mode,
     ) -> Result<(), String> {
@@ -267,14 +296,15 @@ impl<'a> Checker<'a> {
         };
         for effect in effects.out {
             match effect {
-                Effect::To(to, event) => self.deliver(node, to, &event)?,
+                Effect::To(to, event) => self.deliver(node, to, &event, step)?,
                 Effect::Everyone(event) => {
-                    let owed = self.connected(node);
+                    let owed = self.reachable(node);
                     node.open.push(Open {
                         event,
                         owed,
                         delivered: 0,
                         closer,
+                        opener: step,
                     });
                 }
                 // Whether an outbox is closed is checked once the race is over, against the
@@ -282,12 +312,18 @@ impl<'a> Checker<'a> {
                 Effect::Gone(..) => {}
             }
         }
-        self.settle(node);
-        Ok(())
+        self.settle(node)
     }
 
-    /// Matches one event the model delivers against the recipient's stream.
-    fn deliver(&self, node: &mut Node, to: ClientId, event: &Event) -> Result<(), String> {
+    /// Matches one event the model delivers against the recipient's stream; `step` is the
+    /// racing step sending it.
+    fn deliver(
+        &self,
+        node: &mut Node,
+        to: ClientId,
+        event: &Event,
+        step: Option<usize>,
+    ) -> Result<(), String> {
         let Some(&i) = self.index.get(&to) else {
             return Ok(());
         };
@@ -297,12 +333,14 @@ impl<'a> Checker<'a> {
         let stream = self.streams[i];
         match stream.get(node.pos[i]) {
             Some(heard) if heard == event => {
+                if let (Some(hub), Some(step)) = (&self.hub, step) {
+                    hub.heard_after(self, node, i, event, step)?;
+                }
                 node.pos[i] += 1;
                 node.state.count_delivered();
                 // A broadcast reaches a client under another lock (or from another actor) than
                 // its room's events, so it may land between two events of this very step.
-                self.settle_one(node, i);
-                Ok(())
+                self.settle_one(node, i)
             }
             None if self.close_early(node, to) => Ok(()),
             Some(heard) => Err(format!(
@@ -343,34 +381,39 @@ impl<'a> Checker<'a> {
     /// Takes every broadcast delivery that a stream asks for next. Safe to do at once: every
     /// broadcast event is unique, so the delivery must come right here in that stream, and
     /// nothing else depends on when it is taken.
-    fn settle(&self, node: &mut Node) {
+    fn settle(&self, node: &mut Node) -> Result<(), String> {
         for i in 0..self.ids.len() {
-            self.settle_one(node, i);
+            self.settle_one(node, i)?;
         }
+        Ok(())
     }
 
     /// Takes the open broadcasts that client `i`'s stream asks for next.
-    fn settle_one(&self, node: &mut Node, i: usize) {
+    fn settle_one(&self, node: &mut Node, i: usize) -> Result<(), String> {
         let bit = 1u64 << i;
         let client = self.ids[i];
         if node.state.is_closed(client) || !node.state.is_connected(client) {
-            return;
+            return Ok(());
         }
         while let Some(next) = self.streams[i].get(node.pos[i]) {
             if !matches!(next, Event::Shouted { .. } | Event::Tick { .. }) {
-                return;
+                return Ok(());
             }
-            let Some(open) = node
+            let Some(at) = node
                 .open
-                .iter_mut()
-                .find(|open| open.delivered & bit == 0 && open.event == *next)
+                .iter()
+                .position(|open| open.delivered & bit == 0 && open.event == *next)
             else {
-                return;
+                return Ok(());
             };
-            open.delivered |= bit;
+            if let Some(hub) = &self.hub {
+                hub.broadcast_after(self, node, i, at)?;
+            }
+            node.open[at].delivered |= bit;
             node.pos[i] += 1;
             node.state.count_delivered();
         }
+        Ok(())
     }
 
     /// Closes a broadcast's window: everyone connected throughout must have heard it (or, on
@@ -409,8 +452,16 @@ impl<'a> Checker<'a> {
         let mut next = node.clone();
         self.close_where(&mut next, |open| open.closer == Some(id))?;
         let call = step.call(self.history);
-        self.apply(&mut next, call, step.part, step.closer, Mode::Race)?;
+        self.apply(
+            &mut next,
+            call,
+            step.part,
+            Some(id),
+            step.closer,
+            Mode::Race,
+        )?;
         next.done.set(id);
+        self.can_still_finish(&next)?;
         Ok(next)
     }
 
@@ -418,7 +469,7 @@ impl<'a> Checker<'a> {
     pub(super) fn run_strict(&self, node: &mut Node, calls: &[Call]) -> Result<(), String> {
         for call in calls {
             for part in steps::parts(call, self.semantics) {
-                self.apply(node, call, part, None, Mode::Strict)
+                self.apply(node, call, part, None, None, Mode::Strict)
                     .map_err(|why| format!("{call}: {why}"))?;
             }
             self.close_where(node, |_| true)

@@ -242,3 +242,187 @@ fn a_broadcast_reaching_two_clients_on_either_side_of_a_join_is_explained() {
     );
     assert!(checked.is_ok(), "{checked:?}");
 }
+
+/// The engines whose world sends every broadcast (`TickOrder::WorldThenRooms`), at one shard
+/// and two. (A loom build has no task engine.)
+fn world_broadcast_engines() -> Vec<(EngineKind, usize)> {
+    let kinds = [
+        EngineKind::ACTOR,
+        #[cfg(not(lockchan_loom))]
+        EngineKind::TASK,
+    ];
+    kinds
+        .into_iter()
+        .flat_map(|kind| [(kind, 1), (kind, 2)])
+        .collect()
+}
+
+/// Checks `observed` for `history` on `kind`/`shards` with the test's settings.
+fn check_on(
+    kind: EngineKind,
+    shards: usize,
+    history: &History,
+    observed: &Observed,
+) -> Result<Explanation, LinearizeError> {
+    check(
+        history,
+        observed,
+        semantics(kind, shards),
+        &config(),
+        Budget::default(),
+    )
+}
+
+/// `calls` run one at a time on the model, then cut into a setup of `setup` calls and threads
+/// of the given lengths: the history and what the model recorded.
+fn raced(calls: Vec<Call>, setup: usize, threads: &[usize]) -> (History, Observed) {
+    let observed = on_model(&config(), &calls);
+    let mut rest = calls.into_iter();
+    let history = History {
+        setup: rest.by_ref().take(setup).collect(),
+        threads: threads
+            .iter()
+            .map(|&len| rest.by_ref().take(len).collect())
+            .collect(),
+        teardown: Vec::new(),
+    };
+    (history, observed)
+}
+
+/// The hub's world sends a tick's `Tick` to every client before it sends the room actors
+/// their tick, so a member hears `Tick` before its room's `MatchTimeout` from that tick. A
+/// stream with them the other way round is refused on the world-broadcast engines (before
+/// this rule the `Tick`'s window stayed open to the end of the race there, and it was
+/// explained), and the engine's own order is explained.
+#[test]
+fn a_match_timeout_before_its_ticks_tick_is_refused_on_world_broadcast_engines() {
+    let calls = vec![connect(1), join(1, 2), Call::Tick(Duration::from_secs(4))];
+    let (history, observed) = raced(calls, 2, &[1]);
+    let room = RoomId { limit: 2, seq: 1 };
+    let tick = Event::Tick {
+        at: Duration::from_secs(4),
+    };
+    let timeout = Event::MatchTimeout { room };
+    assert_eq!(
+        observed.streams[&ClientId(1)],
+        vec![joined(room, &[1]), tick.clone(), timeout.clone()],
+        "the model's own order"
+    );
+    let mut swapped = observed.clone();
+    swapped
+        .streams
+        .insert(ClientId(1), vec![joined(room, &[1]), timeout, tick]);
+    for (kind, shards) in world_broadcast_engines() {
+        let checked = check_on(kind, shards, &history, &observed);
+        assert!(checked.is_ok(), "{kind}/{shards}: {checked:?}");
+        let checked = check_on(kind, shards, &history, &swapped);
+        assert!(
+            matches!(checked, Err(LinearizeError::Unexplained { .. })),
+            "{kind}/{shards}: {checked:?}"
+        );
+    }
+}
+
+/// The world sends its broadcasts one at a time, so on the world-broadcast engines every
+/// client hears two racing shouts in the same order; on the lock engine each shard may see
+/// them in its own order.
+#[test]
+fn racing_shouts_reach_every_client_in_one_order_on_world_broadcast_engines() {
+    let calls = vec![
+        connect(1),
+        connect(2),
+        Call::shout(ClientId(1), "a"),
+        Call::shout(ClientId(2), "b"),
+    ];
+    let (history, observed) = raced(calls, 2, &[1, 1]);
+    let shouted = |from, text: &str| Event::Shouted {
+        from: ClientId(from),
+        text: text.into(),
+    };
+    let mut crossed = observed.clone();
+    crossed
+        .streams
+        .insert(ClientId(2), vec![shouted(2, "b"), shouted(1, "a")]);
+    for (kind, shards) in world_broadcast_engines() {
+        let checked = check_on(kind, shards, &history, &observed);
+        assert!(checked.is_ok(), "{kind}/{shards}: {checked:?}");
+        let checked = check_on(kind, shards, &history, &crossed);
+        assert!(
+            matches!(checked, Err(LinearizeError::Unexplained { .. })),
+            "{kind}/{shards}: {checked:?}"
+        );
+    }
+    let checked = check_on(EngineKind::LOCK, 2, &history, &crossed);
+    assert!(checked.is_ok(), "lock/2: {checked:?}");
+}
+
+/// A client's later command reaches the world after its shout went out, so what the command
+/// makes reaches a room-mate after the shout did, on the world-broadcast engines.
+#[test]
+fn a_say_after_a_shout_reaches_room_mates_after_it_on_world_broadcast_engines() {
+    let calls = vec![
+        connect(1),
+        connect(2),
+        join(1, 3),
+        join(2, 3),
+        Call::shout(ClientId(1), "a"),
+        Call::say(ClientId(1), "x"),
+    ];
+    let (history, observed) = raced(calls, 4, &[2]);
+    let room = RoomId { limit: 3, seq: 1 };
+    let shouted = Event::Shouted {
+        from: ClientId(1),
+        text: "a".into(),
+    };
+    let said = Event::Said {
+        room,
+        from: ClientId(1),
+        data: "x".into(),
+    };
+    assert_eq!(
+        observed.streams[&ClientId(2)],
+        vec![joined(room, &[1, 2]), shouted.clone(), said.clone()],
+        "the model's own order"
+    );
+    let mut swapped = observed.clone();
+    swapped
+        .streams
+        .insert(ClientId(2), vec![joined(room, &[1, 2]), said, shouted]);
+    for (kind, shards) in world_broadcast_engines() {
+        let checked = check_on(kind, shards, &history, &observed);
+        assert!(checked.is_ok(), "{kind}/{shards}: {checked:?}");
+        let checked = check_on(kind, shards, &history, &swapped);
+        assert!(
+            matches!(checked, Err(LinearizeError::Unexplained { .. })),
+            "{kind}/{shards}: {checked:?}"
+        );
+    }
+}
+
+/// A run of actor/2 under shuttle that the checker once gave up on (`LOCKCHAN_DUMP_RUNS`
+/// wrote it): with the hub's orders and the pruning it is explained within the budget
+/// `tests/shuttle.rs` gives a run.
+#[test]
+fn a_dumped_actor_2_run_is_decided() {
+    use std::collections::BTreeSet;
+
+    use super::dump::Dump;
+    use crate::domain::command::CommandKind;
+    use crate::domain::event::ErrorCode;
+    use crate::domain::snapshot::{ClientView, Counters, RoomView, Snapshot};
+    use crate::engines::engine::{CallOrder, DisconnectOrder, Orderings, TickOrder};
+
+    let dump: Dump = include!("dumps/actor_2.rs");
+    let budget = Budget {
+        states: 100_000,
+        deadline: None,
+    };
+    let checked = check(
+        &dump.history,
+        &dump.observed,
+        dump.semantics,
+        &dump.config,
+        budget,
+    );
+    assert!(checked.is_ok(), "{checked:?}");
+}

@@ -1,0 +1,341 @@
+//! Cutting dead branches early: after each step, can the search state still finish? The
+//! search would find out anyway, but only at the end of the race or when a step happens to
+//! send something to the client concerned, after trying every order of the steps between.
+//!
+//! A state cannot finish, whatever the remaining steps do, when
+//!
+//! - **a client's stream holds an event nothing left can send it**: every recorded event must
+//!   be explained by the end of the teardown, and each kind of event comes only from certain
+//!   calls (a `Said` from its sayer's `Say` of those bytes, a `Joined` from the client's own
+//!   `Join`, a `MatchTimeout` from a tick, ...; a broadcast also from an open one). If none of
+//!   those is left, racing or in the teardown, the event can never be explained; nor can any
+//!   event of a client that disconnected, since nothing reaches it any more;
+//! - **a client owed an open broadcast can neither hear it nor be let off**: a client
+//!   connected (its outbox open) when a broadcast was sent must hear it before the window
+//!   closes, unless its outbox closes or it disconnects first. Broadcast events are unique, so
+//!   if the rest of its stream does not hold the event, and no step of a disconnect of that
+//!   client is left, the window will close on a missing delivery.
+//!
+//! - **a client waits for an event that only comes after its own command answers it**: a
+//!   client's `Join` or `Leave` always sends it something (`Joined`, `Left` or an `Error`)
+//!   while its outbox is open, and its outbox stays open until its stream is heard to the
+//!   end; so if every step left that could send the client's next event must come after such
+//!   a command that cannot send that event, the command's answer would arrive first, where
+//!   the stream holds something else (`answered_first`);
+//! - **a counter has already passed the engine's**: the model's counters only grow, and
+//!   after the race they must equal the engine's (`counters_within`); likewise the clock, and
+//!   a room's stamp, which never changes, and its id, which is never reused (`rooms_within`).
+//!
+//! All are facts about every continuation, so cutting such a state loses no explanation.
+
+use std::collections::BTreeMap;
+
+use super::replay::{Bits, Checker, Node};
+use super::steps::Step;
+use super::{Call, History};
+use crate::domain::command::Command;
+use crate::domain::event::Event;
+use crate::domain::ids::ClientId;
+use crate::spec::call::Connected;
+
+/// Where each recorded event could still come from.
+pub(super) struct Sources {
+    /// By client index, then by position in its stream.
+    of: Vec<Vec<Source>>,
+    /// By client index: the racing steps of its disconnects.
+    leaves: Vec<Bits>,
+    /// By client index: the racing step that connects it, if the race does.
+    connects: Vec<Option<usize>>,
+    /// By client index: the racing steps that always answer it while its outbox is open (its
+    /// own `Join`s and `Leave`s: `Joined` or `Left`, or an `Error`).
+    answers: Vec<Vec<usize>>,
+}
+
+/// The racing steps that could send one recorded event, and whether the teardown could.
+struct Source {
+    steps: Bits,
+    teardown: bool,
+}
+
+/// True when `call` could send `event` to `to` (a superset: every step of such a call counts).
+fn could_send(call: &Call, to: ClientId, event: &Event) -> bool {
+    let submits = |by: ClientId, what: &dyn Fn(&Command) -> bool| match call {
+        Call::Submit(client, command) => *client == by && what(command),
+        _ => false,
+    };
+    let join = |c: &Command| matches!(c, Command::Join { .. });
+    match event {
+        Event::Joined { .. } => submits(to, &join),
+        Event::MemberJoined { client, .. } => submits(*client, &join),
+        Event::Matched { members, .. } => members.iter().any(|m| submits(*m, &join)),
+        Event::Left { .. } => submits(to, &|c| matches!(c, Command::Leave)),
+        Event::MemberLeft { client, .. } => {
+            submits(*client, &|c| matches!(c, Command::Leave))
+                || matches!(call, Call::Disconnect(c) if c == client)
+        }
+        Event::MatchTimeout { .. } | Event::Tick { .. } => matches!(call, Call::Tick(_)),
+        Event::Said { from, data, .. } => submits(
+            *from,
+            &|c| matches!(c, Command::Say { data: d } if d == data),
+        ),
+        Event::Shouted { from, text } => submits(
+            *from,
+            &|c| matches!(c, Command::Shout { text: t } if t == text),
+        ),
+        Event::Error { command, .. } => submits(to, &|c| c.kind() == *command),
+    }
+}
+
+impl Sources {
+    pub(super) fn new(
+        history: &History,
+        steps: &[Step],
+        ids: &[ClientId],
+        streams: &[&[Event]],
+    ) -> Sources {
+        let of = ids
+            .iter()
+            .zip(streams)
+            .map(|(&to, stream)| {
+                stream
+                    .iter()
+                    .map(|event| {
+                        let mut from = Bits::new(steps.len());
+                        for (id, step) in steps.iter().enumerate() {
+                            if could_send(step.call(history), to, event) {
+                                from.set(id);
+                            }
+                        }
+                        let teardown = history.teardown.iter().any(|c| could_send(c, to, event));
+                        Source {
+                            steps: from,
+                            teardown,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let index: BTreeMap<ClientId, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut leaves = vec![Bits::new(steps.len()); ids.len()];
+        let mut connects = vec![None; ids.len()];
+        let mut answers = vec![Vec::new(); ids.len()];
+        for (id, step) in steps.iter().enumerate() {
+            match step.call(history) {
+                Call::Submit(client, Command::Join { .. } | Command::Leave) => {
+                    if let Some(&i) = index.get(client) {
+                        answers[i].push(id);
+                    }
+                }
+                Call::Disconnect(client) => {
+                    if let Some(&i) = index.get(client) {
+                        leaves[i].set(id);
+                    }
+                }
+                Call::Connect(Connected { client, .. }) => {
+                    if let Some(&i) = index.get(client) {
+                        connects[i] = Some(id);
+                    }
+                }
+                Call::Submit(..) | Call::Tick(_) => {}
+            }
+        }
+        // A client the teardown connects is never checked as gone.
+        for call in &history.teardown {
+            if let Call::Connect(Connected { client, .. }) = call
+                && let Some(&i) = index.get(client)
+            {
+                connects[i] = Some(usize::MAX);
+            }
+        }
+        Sources {
+            of,
+            leaves,
+            connects,
+            answers,
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// Refuses a state no continuation can finish (module doc).
+    pub(super) fn can_still_finish(&self, node: &Node) -> Result<(), String> {
+        self.counters_within(node)?;
+        self.rooms_within(node)?;
+        let sources = &self.sources;
+        for (i, &client) in self.ids.iter().enumerate() {
+            let bit = 1u64 << i;
+            let heard = self.streams[i];
+            let pos = node.pos[i];
+            if pos == heard.len() || node.state.is_closed(client) {
+                // A closed outbox was heard to its end when it closed.
+                continue;
+            }
+            let connected_once = match sources.connects[i] {
+                None => true,
+                Some(usize::MAX) => false,
+                Some(id) => node.done.has(id),
+            };
+            if connected_once && !node.state.is_connected(client) {
+                return Err(format!(
+                    "{client} is gone but heard {:?} (event {}) after all it was sent",
+                    heard[pos],
+                    pos + 1
+                ));
+            }
+            if !node.state.is_closed(client) && node.state.is_connected(client) {
+                self.answered_first(node, i)?;
+            }
+            for (at, event) in heard.iter().enumerate().skip(pos) {
+                let source = &sources.of[i][at];
+                if source.teardown || source.steps.any_outside(&node.done) {
+                    continue;
+                }
+                let open = || {
+                    node.open
+                        .iter()
+                        .any(|open| open.delivered & bit == 0 && open.event == *event)
+                };
+                if matches!(event, Event::Shouted { .. } | Event::Tick { .. }) && open() {
+                    continue;
+                }
+                return Err(format!(
+                    "{client} heard {event:?} (event {}), which nothing left can send it",
+                    at + 1
+                ));
+            }
+        }
+        let reachable = self.reachable(node);
+        for open in &node.open {
+            let owed = open.owed & reachable & !open.delivered;
+            for (i, &client) in self.ids.iter().enumerate() {
+                if owed & (1 << i) == 0
+                    || self.streams[i][node.pos[i]..].contains(&open.event)
+                    || sources.leaves[i].any_outside(&node.done)
+                {
+                    continue;
+                }
+                return Err(format!(
+                    "{client} is owed {:?}, which the rest of its stream does not hold, and \
+                     it is not leaving",
+                    open.event
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Client `i` is reachable and its next event can only come from steps that must all
+    /// come after one of its own `Join`s or `Leave`s that cannot send it. That one answers
+    /// the client when it is taken, while the client still waits for the event (a client
+    /// stays reachable until its stream is heard to the end: its outbox closes only then, and
+    /// nothing reaches it once it is gone), so the answer would have to be that event.
+    fn answered_first(&self, node: &Node, i: usize) -> Result<(), String> {
+        let bit = 1u64 << i;
+        let pos = node.pos[i];
+        let next = &self.streams[i][pos];
+        if node
+            .open
+            .iter()
+            .any(|open| open.delivered & bit == 0 && open.event == *next)
+        {
+            return Ok(());
+        }
+        let source = &self.sources.of[i][pos];
+        // The teardown comes after every racing step, so it cannot help here.
+        let producers: Vec<usize> = (0..self.steps.len())
+            .filter(|&id| source.steps.has(id) && !node.done.has(id))
+            .collect();
+        for &answer in &self.sources.answers[i] {
+            if node.done.has(answer) || source.steps.has(answer) {
+                continue;
+            }
+            if producers.iter().all(|&p| self.before[p].has(answer)) {
+                return Err(format!(
+                    "{} waits for {next:?} (event {}), which only steps after {} can send, and \
+                     that one answers it first",
+                    self.ids[i],
+                    pos + 1,
+                    self.steps[answer].describe(self.history)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A room's id is never reused and its stamp never changes, and the clock only grows: so
+    /// a room open in both with different stamps, a room of the engine's final state that the
+    /// model already opened and dissolved, or a clock already past the engine's, is final.
+    fn rooms_within(&self, node: &Node) -> Result<(), String> {
+        let engine = &self.observed.race_snapshot;
+        let state = &node.state;
+        if state.clock() > engine.clock {
+            return Err(format!(
+                "the model's clock is already {:?}, past the engine's final {:?}",
+                state.clock(),
+                engine.clock
+            ));
+        }
+        for (id, stamp) in state.room_stamps() {
+            if let Some(room) = engine.rooms.get(&id)
+                && room.created_at != stamp
+            {
+                return Err(format!(
+                    "room {id} opened at {stamp:?}, the engine's at {:?}",
+                    room.created_at
+                ));
+            }
+        }
+        for id in engine.rooms.keys() {
+            if state.was_opened(*id) && !state.room_stamps().any(|(open, _)| open == *id) {
+                return Err(format!(
+                    "room {id} is already gone, and the engine's final state holds it"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The model's counters only grow, and once the race is over they must equal the engine's
+    /// (but for stashed commands the engine dropped uncounted, which the model counted as an
+    /// unknown client's: `maybe_dropped` of them may be missing from the engine's
+    /// `unknown_client`). So a state whose counters already exceed the engine's is dead.
+    fn counters_within(&self, node: &Node) -> Result<(), String> {
+        let model = node.state.counters();
+        let engine = &self.observed.race_snapshot.counters;
+        let each = [
+            ("connects", model.connects, engine.connects),
+            ("disconnects", model.disconnects, engine.disconnects),
+            ("commands", model.commands, engine.commands),
+            (
+                "unknown_client",
+                model.unknown_client.saturating_sub(node.maybe_dropped),
+                engine.unknown_client,
+            ),
+            ("errors", model.errors, engine.errors),
+            (
+                "events_delivered",
+                model.events_delivered,
+                engine.events_delivered,
+            ),
+            (
+                "slow_consumer_cuts",
+                model.slow_consumer_cuts,
+                engine.slow_consumer_cuts,
+            ),
+            ("rooms_opened", model.rooms_opened, engine.rooms_opened),
+            ("rooms_matched", model.rooms_matched, engine.rooms_matched),
+            (
+                "rooms_timed_out",
+                model.rooms_timed_out,
+                engine.rooms_timed_out,
+            ),
+        ];
+        match each.iter().find(|(_, model, engine)| model > engine) {
+            None => Ok(()),
+            Some((name, model, engine)) => Err(format!(
+                "the model's {name} is already {model}, past the engine's final {engine}"
+            )),
+        }
+    }
+}
