@@ -132,7 +132,7 @@ Dump {
             rooms: BTreeMap::from([
                 (RoomId { limit: 2, seq: 3 }, RoomView { created_at: Duration::from_nanos(7534000000), members: vec![ClientId(4)], matched: false }),
             ]),
-            counters: Counters { connects: 6, disconnects: 5, commands: 16, unknown_client: 19, errors: 7, events_delivered: 28, slow_consumer_cuts: 0, rooms_opened: 4, rooms_matched: 0, rooms_timed_out: 2 },
+            counters: Counters { connects: 6, disconnects: 5, commands: 16, unknown_client: 19, errors: 7, events_delivered: 28, slow_consumer_cuts: 0, rooms_opened: 4, rooms_matched: 0, rooms_timed_out: 2, seat_mismatches: 0 },
         },
         closed_after_race: BTreeSet::from([ClientId(1), ClientId(2), ClientId(3), ClientId(5), ClientId(6)]),
     },
