@@ -479,6 +479,18 @@ fn a_command_after_its_clients_disconnect_never_overtakes_it() {
     }
 }
 
+/// A fixed scenario explored afresh on every engine at one, two and four shards, with the
+/// regression seeds; the first unexplained schedule fails the test with its regression.
+fn explored_on_every_engine(scenario: &Scenario) {
+    for spec in lockchan::all_specs(&[1, 2, 4]) {
+        for seed in 0..SEEDS_FOR_REGRESSIONS {
+            if let Err(regression) = case(spec, scenario, seed, true) {
+                panic!("seed {seed}: {regression}");
+            }
+        }
+    }
+}
+
 /// Found by `scripts/verify-all` on lock/4, then by CI on lock/2 (2026-12-01): a seated
 /// client's own refusal (`already_in_room`, `invalid_limit`) went into its outbox under its
 /// client shard alone, so it could land between the `MemberJoined` and `Matched` that a
@@ -501,13 +513,7 @@ fn a_refusal_never_splits_a_neighbours_join() {
             vec![Call::join(Shared(2), 17), Call::join(Shared(2), 17)],
         ],
     };
-    for spec in lockchan::all_specs(&[1, 2, 4]) {
-        for seed in 0..SEEDS_FOR_REGRESSIONS {
-            if let Err(regression) = case(spec, &scenario, seed, true) {
-                panic!("seed {seed}: {regression}");
-            }
-        }
-    }
+    explored_on_every_engine(&scenario);
 }
 
 /// Issue 14, item 4: a client's seat changes while its own call is between the lock engine's
@@ -535,13 +541,7 @@ fn a_seat_that_changes_inside_the_relock_window_is_revalidated() {
             vec![Call::join(Shared(1), 4), Call::leave(Shared(1))],
         ],
     };
-    for spec in lockchan::all_specs(&[1, 2, 4]) {
-        for seed in 0..SEEDS_FOR_REGRESSIONS {
-            if let Err(regression) = case(spec, &scenario, seed, true) {
-                panic!("seed {seed}: {regression}");
-            }
-        }
-    }
+    explored_on_every_engine(&scenario);
 }
 
 /// Every planted race is caught: scenarios are generated until one fails (at most
