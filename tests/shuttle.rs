@@ -12,12 +12,16 @@
 //! and a seed; the scenario runs on every registered engine at one and two shards (lock/1,
 //! lock/2, actor/1, actor/2, task/1, task/2: `lockchan::for_each_engine!`) under a PCT
 //! scheduler and then a random one, [`SCHEDULES`] schedules each. The task engine's tokio
-//! tasks and channels run on shuttle-tokio here, so its tasks are scheduled like threads. Every schedule's run must be explained
-//! by some order of its calls through the model's rules, its teardown must leave nothing
-//! behind, and shuttle fails a schedule that deadlocks. A failure shrinks to a small scenario
-//! and prints a regression test to paste below, with the shuttle schedule that replays it
-//! ([`replay`]; the harness records the schedule itself, see [`Recording`]). Each case runs under a time limit ([`CASE_LIMIT`]). The rest of what
-//! `lockchan verify` checks (every sharded engine at four shards) runs in one more test.
+//! tasks and channels run on shuttle-tokio here, so its tasks are scheduled like threads.
+//! Every schedule's run must be explained by some order of its calls through the model's
+//! rules, its teardown must leave nothing behind, and shuttle fails a schedule that
+//! deadlocks. A failure shrinks to a small scenario and prints a regression test to paste
+//! below, with the shuttle schedule that replays it ([`replay`]; the harness records the
+//! schedule itself, see [`Recording`]). Each case runs under the watchdog
+//! (`lockchan::verify::watchdog::try_watched`), stepped by every execution: a case fails as
+//! stalled when no execution starts or ends for 30 s, and as slow only at the 600 s ceiling,
+//! so a loaded machine slows a case without failing it. The rest of what `lockchan verify`
+//! checks (every sharded engine at four shards) runs in one more test.
 //!
 //! Every case's schedules are tallied per engine — passed, failed, or inconclusive (the
 //! checker gave up within [`SEARCH_STATES`]) — and appended to the layer log when
@@ -38,11 +42,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::scenarios::{Shrinking, beyond_two_shards, panic_message, scenario, within};
+use common::scenarios::{Shrinking, beyond_two_shards, panic_message, scenario};
 use lockchan::verify::Tally;
 use lockchan::verify::layers::{Entry, Layer, record};
 use lockchan::verify::linearize::{Budget, LinearizeError};
 use lockchan::verify::scenario::{Scenario, ScenarioError, Who::*, run_and_check, scenario_config};
+use lockchan::verify::watchdog::{Progress, try_watched};
 use lockchan::{Call, EngineConfig, EngineKind, EngineSpec};
 use proptest::prelude::*;
 use shuttle::scheduler::{
@@ -58,8 +63,6 @@ const SCHEDULES: usize = 16;
 const PCT_DEPTH: usize = 3;
 /// Generated scenarios per engine.
 const CASES: u32 = 12;
-/// The longest one case (a scenario under every schedule of both schedulers) may take.
-const CASE_LIMIT: Duration = Duration::from_secs(60);
 /// What the checker may spend on one run before it gives up (which fails the run).
 const SEARCH_STATES: usize = 100_000;
 
@@ -74,6 +77,9 @@ struct Counts {
     /// alarm; the merged summary holds their rate to a ceiling. The actor engine's per-client
     /// orders make the largest searches.
     inconclusive: AtomicU64,
+    /// Stepped at each execution's start and end: the watchdog over a case declares a stall
+    /// only when it stops moving, so a case slowed by a loaded machine is not a false alarm.
+    progress: Progress,
 }
 
 impl Counts {
@@ -168,6 +174,7 @@ impl<S: Scheduler> Scheduler for Recording<S> {
 /// One execution: the scenario on a fresh engine, checked; a panic carries the reason.
 fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, counts: &Counts) {
     counts.executions.fetch_add(1, Ordering::Relaxed);
+    counts.progress.step();
     let budget = Budget {
         states: SEARCH_STATES,
         deadline: Some(Instant::now() + Duration::from_secs(5)),
@@ -179,6 +186,7 @@ fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, count
         }
         Err(error) => panic!("{spec}: {error}"),
     }
+    counts.progress.step();
 }
 
 /// Runs `scenario` on `spec` under `scheduler`; a failure comes back with its schedule.
@@ -268,7 +276,8 @@ fn case(spec: EngineSpec, scenario: &Scenario, seed: u64, records: bool) -> Resu
     let counts = Arc::new(Counts::default());
     let outcome = {
         let (scenario, counts) = (scenario.clone(), counts.clone());
-        within(CASE_LIMIT, move || {
+        let progress = counts.progress.clone();
+        try_watched("the case", &progress, move || {
             schedules(spec, &scenario_config(), &scenario, seed, &counts)
         })
     };
@@ -572,7 +581,8 @@ mod seeded {
             let (explored, config) = (scenario.clone(), config.clone());
             // Counted apart and never recorded: a seeded engine's runs are not the real one's.
             let unrecorded = Arc::new(Counts::default());
-            let outcome = within(CASE_LIMIT, move || {
+            let progress = unrecorded.progress.clone();
+            let outcome = try_watched("the case", &progress, move || {
                 schedules(spec, &config, &explored, case as u64, &unrecorded)
             });
             let why = match outcome {
@@ -602,7 +612,7 @@ mod seeded {
         };
         let schedule = failure.schedule.clone().expect("a recorded schedule");
         let scenario = scenario.clone();
-        let replayed = within(CASE_LIMIT, move || {
+        let replayed = try_watched("the replay", &Progress::default(), move || {
             replay_with(spec, &config, &scenario, &schedule);
         });
         assert!(

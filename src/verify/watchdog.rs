@@ -165,14 +165,24 @@ where
 {
     let progress = Progress::default();
     let handed = progress.clone();
-    let watched = watch(name, &progress, STALL_AFTER, SLOW_CEILING, move || {
-        body(handed)
-    });
-    if let Some(failure) = watched.failure(name, &progress) {
-        panic!("{failure}");
+    try_watched(name, &progress, move || body(handed)).unwrap_or_else(|failure| panic!("{failure}"))
+}
+
+/// Runs `body` under the watchdog with the default bounds, watching `progress` (which the
+/// body steps), for a caller that reports a failure itself (a proptest case, which must
+/// return it to be shrunk): a stall, slowness at [`SLOW_CEILING`] or a panic comes back as
+/// its one-line message naming `name`.
+pub fn try_watched<T, F>(name: &str, progress: &Progress, body: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let watched = watch(name, progress, STALL_AFTER, SLOW_CEILING, body);
+    if let Some(failure) = watched.failure(name, progress) {
+        return Err(failure);
     }
     match watched {
-        Watched::Finished(value) => value,
+        Watched::Finished(value) => Ok(value),
         _ => unreachable!("every other ending is a failure"),
     }
 }
