@@ -93,7 +93,10 @@ impl Admission {
             .paid_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let after = (*paid_until).max(now) + cost;
+        // An instant past what the clock can hold is a shout no budget pays for.
+        let Some(after) = (*paid_until).max(now).checked_add(cost) else {
+            return false;
+        };
         if after.saturating_duration_since(now) > tolerance {
             return false;
         }
