@@ -8,7 +8,7 @@
 //! take the deliveries admitted beyond the budget, so the outboxes only hold what the server
 //! can write.
 //!
-//! `say` is not charged. The server does not know a room's size (that is the engine's inside),
+//! `say` is not charged. The server does not know a room's size (rooms are the engine's insides),
 //! and a say reaches at most `MAX_ROOM_LIMIT - 1` others, so its fan-out is bounded by the
 //! sender's rate limit; a shout's grows with the crowd.
 //!
@@ -21,8 +21,9 @@
 //!
 //! - never less than the shout's own cost, so an idle server always admits a shout, however
 //!   many clients it reaches;
-//! - at most [`BURST_SHARE_OF_OUTBOX`] of an outbox's worth of shouts at the current size
-//!   (each shout is one event in every outbox, so a burst can never fill one);
+//! - at most an outbox's capacity divided by [`BURST_SHARE_OF_OUTBOX`] shouts at the current
+//!   number of clients (each shout is one event in every outbox, so a burst fills at most a
+//!   quarter of one);
 //! - at most [`BURST_WINDOW`] of the budget.
 //!
 //! `governor` was the first choice and its clock is no obstacle (a `Clock` over tokio's
