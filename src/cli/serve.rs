@@ -1,6 +1,7 @@
 //! `lockchan serve`: flags (each with an environment variable) into a running server.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,10 @@ pub(crate) struct ServeArgs {
     /// Messages per second per client; over it, an error, then close 1008 if it persists.
     #[arg(long, env = "LOCKCHAN_RATE", default_value_t = ServerConfig::default().rate)]
     rate: u32,
+    /// Deliveries per second the server admits for shouts, each charged one delivery per
+    /// connected client; a shout over it is dropped with a `busy` error. 0 admits every shout.
+    #[arg(long, env = "LOCKCHAN_FANOUT_BUDGET", default_value_t = server::DEFAULT_FANOUT_BUDGET)]
+    fanout_budget: u32,
     /// Seconds between pings to a client.
     #[arg(long, env = "LOCKCHAN_PING_SECS", default_value_t = 54)]
     ping_secs: u64,
@@ -79,6 +84,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         outbox_capacity: args.outbox,
         max_message: args.max_message,
         rate: args.rate,
+        fanout_budget: NonZeroU32::new(args.fanout_budget),
         ping_period: Duration::from_secs(args.ping_secs),
         pong_timeout: Duration::from_secs(args.pong_timeout_secs),
         write_timeout: Duration::from_secs(args.write_timeout_secs),

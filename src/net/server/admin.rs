@@ -65,6 +65,8 @@ pub(crate) struct Stats {
     /// CPU time the process has used, user and system.
     pub cpu_seconds: f64,
     pub max_clients: usize,
+    /// `--fanout-budget` in deliveries per second, `null` when off.
+    pub fanout_budget: Option<u32>,
     #[serde(flatten)]
     pub figures: Figures,
     pub messages_in_per_s: f64,
@@ -85,6 +87,7 @@ pub(crate) async fn stats(shared: &Arc<Shared>) -> Stats {
         started_unix_ms: shared.started_unix_ms,
         cpu_seconds: process::cpu_seconds(),
         max_clients: shared.config.max_clients,
+        fanout_budget: shared.config.fanout_budget.map(std::num::NonZeroU32::get),
         figures,
         messages_in_per_s: rates.messages_in_per_s,
         messages_out_per_s: rates.messages_out_per_s,

@@ -1,9 +1,23 @@
 //! Every limit the server enforces, with the original server's defaults. The CLI exposes each
 //! one as a flag with an environment variable beside it.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// The default `fanout_budget`, in deliveries per second: one core's worth of writes at their
+/// dearest.
+///
+/// Measured on the project's 2-core machine: the server sent about 255,000 frames a second at
+/// 61% of one core when frames queue up (several per write, ~2.4 µs of CPU each), but ~10.8 µs
+/// each at one frame per write, the case of a reader that keeps up. 1 s / 10.8 µs is ~92,600
+/// frames a second per core, rounded down to 90,000: the writes of admitted shouts can take at
+/// most one core even when no frames queue, which leaves the other for reads, the engine, says
+/// and ticks (19,000 a second at `--max-clients`). It has not been measured at full scale: to
+/// change it, change this constant (`--fanout-budget`'s default follows) and the figure in
+/// docs/PROTOCOL.md and docs/SERVER.md.
+pub const DEFAULT_FANOUT_BUDGET: u32 = 90_000;
 
 /// How the server treats its clients. The engine's own knobs (tick period, match timeout)
 /// live in [`EngineConfig`](crate::EngineConfig).
@@ -19,6 +33,10 @@ pub struct ServerConfig {
     pub max_message: usize,
     /// Messages per second a client may send (a burst of one second's worth is allowed).
     pub rate: u32,
+    /// Deliveries per second the server admits for `shout`s, each charged one delivery per
+    /// connected client; a shout over it is refused with `busy` (see `admission`). `None`
+    /// admits every shout.
+    pub fanout_budget: Option<NonZeroU32>,
     /// How often the server pings an idle client.
     pub ping_period: Duration,
     /// How long a client may stay silent (no frame, no pong) before it is closed.
@@ -50,6 +68,7 @@ impl Default for ServerConfig {
             outbox_capacity: crate::DEFAULT_OUTBOX_CAPACITY,
             max_message: 4096,
             rate: 50,
+            fanout_budget: NonZeroU32::new(DEFAULT_FANOUT_BUDGET),
             ping_period: Duration::from_secs(54),
             pong_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use super::Shared;
 use super::protocol::{self, ProtocolError};
 use super::rate::{RateLimit, Verdict};
-use crate::{ClientId, CloseReason, Doorbell, OutboxReceiver, Player, RecvError};
+use crate::{ClientId, CloseReason, Command, Doorbell, OutboxReceiver, Player, RecvError};
 
 /// How long a closing connection waits for the client's close frame in reply.
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
@@ -202,11 +202,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         metrics.messages_in.inc();
         // The original server's HandlePanic: a fault in handling one message costs that
         // message and its room, never the server.
-        let handled = AssertUnwindSafe(handle(&self.shared, self.client, text))
+        let handled = AssertUnwindSafe(handle(&self.shared, self.client, text, self.last_heard))
             .catch_unwind()
             .await;
         let refusal = match handled {
             Ok(Ok(())) => return None,
+            Ok(Err(ProtocolError::Busy)) => {
+                self.shared.metrics.shouts_refused_busy.inc();
+                ProtocolError::Busy
+            }
             Ok(Err(refusal)) => {
                 self.shared.metrics.protocol_errors.inc();
                 refusal
@@ -304,11 +308,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 }
 
-/// Parses one frame and hands its command to the engine, waiting (without holding the
-/// thread) while the engine's queue is full: the backpressure reaches this client's reads.
-/// It takes no connection, whose socket would have to be shared across the wait.
-async fn handle(shared: &Shared, client: ClientId, text: &str) -> Result<(), ProtocolError> {
+/// Parses one frame, received at `now`, and hands its command to the engine, waiting (without
+/// holding the thread) while the engine's queue is full: the backpressure reaches this client's
+/// reads. A shout over the fan-out budget is refused instead. It takes no connection, whose
+/// socket would have to be shared across the wait.
+async fn handle(
+    shared: &Shared,
+    client: ClientId,
+    text: &str,
+    now: Instant,
+) -> Result<(), ProtocolError> {
     let command = protocol::parse(client, text)?;
+    if let Command::Shout { .. } = command {
+        // Every connected client is a recipient (upgrades in progress too, which only makes
+        // the charge a little higher than the deliveries).
+        let recipients = u64::try_from(shared.metrics.connections.get()).unwrap_or(0);
+        if !shared.admission.admit(recipients, now) {
+            return Err(ProtocolError::Busy);
+        }
+    }
     #[cfg(debug_assertions)]
     if let Some(trigger) = &shared.config.panic_trigger
         && text.contains(trigger.as_str())

@@ -23,6 +23,8 @@ pub(crate) struct Metrics {
     pub rejected_over_capacity: Counter,
     pub protocol_errors: Counter,
     pub rate_limited: Counter,
+    /// Shouts refused with `busy`: over the fan-out budget, never submitted.
+    pub shouts_refused_busy: Counter,
     /// 1 when the gate that chose the engine was decided on other engine sources.
     pub gate_stale: Gauge,
     // Sampled, not counted: set just before each export.
@@ -66,6 +68,11 @@ impl Metrics {
             ),
             protocol_errors: counter(r, "protocol_errors", "Frames refused as malformed"),
             rate_limited: counter(r, "rate_limited", "Frames dropped over the rate limit"),
+            shouts_refused_busy: counter(
+                r,
+                "shouts_refused_busy",
+                "Shouts refused with busy: over the fan-out budget (--fanout-budget)",
+            ),
             gate_stale: gauge(
                 r,
                 "gate_stale",
@@ -111,6 +118,7 @@ impl Metrics {
             rejected_over_capacity: self.rejected_over_capacity.get(),
             protocol_errors: self.protocol_errors.get(),
             rate_limited: self.rate_limited.get(),
+            shouts_refused_busy: self.shouts_refused_busy.get(),
             sampled,
         }
     }
@@ -146,6 +154,7 @@ pub(crate) struct Figures {
     pub rejected_over_capacity: u64,
     pub protocol_errors: u64,
     pub rate_limited: u64,
+    pub shouts_refused_busy: u64,
     #[serde(flatten)]
     pub sampled: Sampled,
 }

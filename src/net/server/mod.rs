@@ -3,7 +3,8 @@
 //! Data flow: the accept loop (`http`) answers HTTP on the public port and upgrades `/ws`
 //! requests; each client gets one task (`connection`) that parses its frames (`protocol`),
 //! submits commands to the engine, and writes what the engine queues in the client's outbox,
-//! woken by the outbox's doorbell. A ticker tells the engine the time. The admin port
+//! woken by the outbox's doorbell. A shout is submitted only within the server's fan-out budget
+//! (`admission`). A ticker tells the engine the time. The admin port
 //! (`admin`) shows the figures `metrics` keeps. Shutdown cancels one token that every task
 //! watches, and the tracker waits for them, bounded by the grace period.
 //!
@@ -13,6 +14,7 @@
 //! on blocking threads.
 
 mod admin;
+mod admission;
 mod choice;
 mod config;
 mod connection;
@@ -34,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use choice::{EngineChoice, EngineFlag, FALLBACK_ENGINE, choose_engine};
-pub use config::ServerConfig;
+pub use config::{DEFAULT_FANOUT_BUDGET, ServerConfig};
 pub use http::MAX_NAME_BYTES;
 pub use protocol::{ENVELOPE_BYTES, ProtocolError};
 
@@ -63,6 +65,8 @@ pub(crate) struct Shared {
     stale_gate: Option<String>,
     config: ServerConfig,
     metrics: metrics::Metrics,
+    /// The deliveries per second shouts may ask for, shared by every connection.
+    admission: admission::Admission,
     /// Cancelled once, when shutdown begins; every loop of the server watches it.
     shutdown: CancellationToken,
     /// Every connection task, so that shutdown can wait for them.
@@ -106,16 +110,18 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let started = Instant::now();
     let shared = Arc::new(Shared {
         engine: served.engine,
         engine_name: served.name,
         engine_reason: served.reason,
         stale_gate: served.stale_gate,
+        admission: admission::Admission::new(config.fanout_budget, config.outbox_capacity, started),
         config,
         metrics: metrics::Metrics::new(),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
-        started: Instant::now(),
+        started,
         started_unix_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),

@@ -39,6 +39,9 @@ pub enum ProtocolError {
     BinaryFrame,
     #[error("over the rate limit of {0} messages per second: this message was dropped")]
     RateLimited(u32),
+    /// A shout over the server's fan-out budget; nothing reached the engine.
+    #[error("the server is delivering all the shouts it can: this shout was dropped, try later")]
+    Busy,
     #[error("the server failed while handling your message; your room was dissolved")]
     Internal,
 }
@@ -51,7 +54,16 @@ impl ProtocolError {
             ProtocolError::InvalidField(_) => "invalid_field",
             ProtocolError::BinaryFrame => "binary_frame",
             ProtocolError::RateLimited(_) => "rate_limited",
+            ProtocolError::Busy => "busy",
             ProtocolError::Internal => "internal_error",
+        }
+    }
+
+    /// The command refused, for the errors that refuse a whole command rather than a frame.
+    pub fn command(&self) -> Option<CommandKind> {
+        match self {
+            ProtocolError::Busy => Some(CommandKind::Shout),
+            _ => None,
         }
     }
 
@@ -61,7 +73,7 @@ impl ProtocolError {
             kind: "error",
             code: self.code(),
             message: &self.to_string(),
-            command: None,
+            command: self.command(),
         })
     }
 }
@@ -318,6 +330,10 @@ mod tests {
         let frame = json(&ProtocolError::BinaryFrame.frame());
         assert_eq!(frame["type"], "error");
         assert_eq!(frame["code"], "binary_frame");
+        assert_eq!(frame.get("command"), None);
+        let busy = json(&ProtocolError::Busy.frame());
+        assert_eq!(busy["code"], "busy");
+        assert_eq!(busy["command"], "shout", "{busy}");
     }
 
     #[test]
