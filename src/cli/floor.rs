@@ -87,8 +87,9 @@ fn comparable(scenario: Scenario) -> &'static str {
         }
         Scenario::Match | Scenario::Mixed => {
             "The floor seats a join at once, with no `member_joined`, `member_left` or match \
-             timeout, so its matchmaking clients cycle faster on fewer frames: shout and tick \
-             compare, relay and CPU per frame only roughly (a lighter mix)."
+             timeout, so its matchmaking clients cycle faster on fewer frames: every multiple \
+             here is rough (relay and CPU per frame are of a lighter mix, and shouts and ticks \
+             run beside it); use broadcast or chat for targets."
         }
     }
 }
