@@ -53,7 +53,7 @@ async fn a_shout_reaches_every_socket_once_and_a_tick_reaches_all() {
     }
 
     // A say from client 2, joined with a limit of 4, reaches 1, 3 and 4 (its block of ids);
-    // client 5 reads the shout that follows it and no `said`.
+    // client 5 reads the shout that follows the say and no `said`.
     clients[1].send(json!({"type":"join","limit":4})).await;
     let joined = clients[1].next().await;
     assert_eq!(joined["type"], "joined", "{joined}");
@@ -63,7 +63,8 @@ async fn a_shout_reaches_every_socket_once_and_a_tick_reaches_all() {
     clients[1]
         .send(json!({"type":"say","data":{"hello":1}}))
         .await;
-    clients[0]
+    // From the same client, so the server handles it after the say.
+    clients[1]
         .send(json!({"type":"shout","text":"after"}))
         .await;
     for (i, client) in clients.iter_mut().enumerate() {

@@ -172,7 +172,7 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
         .map(|run| floor::Row::of(&run.engine, run.round, &run.load))
         .collect();
     if let Some(section) = floor::section(&rows, args.scenario) {
-        table += &section;
+        table = format!("{}\n\n{section}", table.trim_end());
         for line in trials.lines_against(&names, FLOOR_NAME, Criteria::default()) {
             table += &format!("- {line}\n");
         }

@@ -114,7 +114,7 @@ pub(crate) fn section(runs: &[Row<'_>], scenario: Scenario) -> Option<String> {
         .filter_map(|((label, unit), m)| Some(format!("{label} {:.2} {unit}", m?)))
         .collect();
     let mut out = format!(
-        "\nAgainst the floor (`serve --floor`: the same server with no engine; docs/LOAD.md): \
+        "Against the floor (`serve --floor`: the same server with no engine; docs/LOAD.md): \
          each engine run's figure as a multiple of the floor's median over its {} run(s) \
          ({}). {}\n\n| engine | round |",
         floor.len(),
