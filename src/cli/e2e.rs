@@ -363,15 +363,16 @@ fn render_table(runs: &[Run]) -> String {
     let mut out = String::from(
         "| engine | round | clients ok / failed | errors | TPS | received/s | relay p50 / p99 ms | \
          shout p99 ms | tick p99 ms | server RSS peak MiB | bytes / client | CPU % | \
-         CPU µs / frame | baseline after | RSS after MiB | shutdown s |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
+         CPU µs / frame | generator CPU % | generator CPU µs / frame | baseline after | \
+         RSS after MiB | shutdown s |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
     );
     for run in runs {
         let l = &run.load;
         let peak = l.server.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         out += &format!(
-            "| {} | {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
+            "| {} | {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
             run.engine,
             run.round + 1,
             l.connect_ok,
@@ -389,6 +390,10 @@ fn render_table(runs: &[Run]) -> String {
             l.server_cpu_percent
                 .map_or("–".to_owned(), |c| format!("{c:.0}")),
             l.server_cpu_us_per_frame
+                .map_or("–".to_owned(), |c| format!("{c:.2}")),
+            l.generator_cpu_percent
+                .map_or("–".to_owned(), |c| format!("{c:.0}")),
+            l.generator_cpu_us_per_frame
                 .map_or("–".to_owned(), |c| format!("{c:.2}")),
             if run.back_to_baseline {
                 "yes"

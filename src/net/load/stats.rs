@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::measure::process;
+
 /// Latencies are recorded in microseconds, up to a minute.
 const MAX_LATENCY_US: u64 = 60_000_000;
 
@@ -96,6 +98,7 @@ impl Live {
             sent: self.sent.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
             errors: lock(&self.errors).values().sum(),
+            cpu_seconds: process::cpu_seconds(),
             latency: histogram,
         }
     }
@@ -135,6 +138,9 @@ pub(crate) struct Second {
     pub sent: u64,
     pub received: u64,
     pub errors: u64,
+    /// CPU time the worker's process has used so far, user and system: the generator's own
+    /// cost, which shares the machine with the server it measures.
+    pub cpu_seconds: f64,
     pub latency: Recorded,
 }
 
@@ -148,6 +154,7 @@ impl Second {
         self.sent += other.sent;
         self.received += other.received;
         self.errors += other.errors;
+        self.cpu_seconds += other.cpu_seconds;
         self.latency.0.append(&mut other.latency.0);
     }
 }
