@@ -9,6 +9,7 @@
 //! [`LoadReport`] (`output`).
 
 mod client;
+mod frames;
 mod output;
 mod probe;
 mod stats;
