@@ -18,6 +18,8 @@ use super::{LoadConfig, Scenario};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many `say`s a `match` player sends per match before it leaves.
 const SAYS_PER_MATCH: u32 = 3;
+/// How long a player with nothing to send sleeps before it looks again.
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
 /// What a client does, decided by its index so that every run of a scenario deals the same
 /// roles.
@@ -178,17 +180,27 @@ impl Player {
         if self.role != Role::Idle && self.join().await.is_err() {
             return;
         }
+        // One stop future and one timer for the whole run, not one of each per frame: a timer
+        // made anew per loop registers in tokio's timer wheel and leaves it again for every
+        // frame received, which a client that mostly listens pays on every frame.
+        let stopped = stop.cancelled();
+        let timer = sleep_until(Instant::now() + IDLE_WAIT);
+        tokio::pin!(stopped, timer);
         loop {
-            let next = [self.next_say, self.next_shout]
+            let due = [self.next_say, self.next_shout]
                 .into_iter()
                 .flatten()
                 .map(|(at, _)| at)
-                .min()
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                .min();
+            match due {
+                Some(at) if timer.deadline() != at => timer.as_mut().reset(at),
+                None if timer.is_elapsed() => timer.as_mut().reset(Instant::now() + IDLE_WAIT),
+                _ => {}
+            }
             let step = tokio::select! {
-                () = stop.cancelled() => break,
+                () = &mut stopped => break,
                 frame = self.ws.next() => self.receive(frame).await,
-                () = sleep_until(next) => self.scheduled().await,
+                () = &mut timer => self.scheduled().await,
             };
             if step.is_err() {
                 return;
