@@ -4,9 +4,15 @@
 //! This is the original server's `client.send` channel (capacity 256). A push into a full
 //! outbox fails at once; the engine then cuts the client off as a slow consumer rather than
 //! let one slow reader hold up a room or the world.
+//!
+//! Every event is queued with the time it was pushed ([`Stamped`]), so that the server can
+//! tell how long a frame waited between the engine and the socket. The stamp is a measurement
+//! and decides nothing: no engine, model or check reads it, and a plain `try_recv` drops it.
+//! It is `std`'s clock even under loom and shuttle, which model no time: a value that steers
+//! no branch cannot make a replayed schedule take another path.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::domain::event::Event;
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -105,20 +111,32 @@ pub enum PushError {
     Closed,
 }
 
+/// An event with the time it entered the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamped {
+    pub event: Event,
+    /// When the engine pushed it: one read of the monotonic clock per event queued.
+    pub queued_at: Instant,
+}
+
 /// The engine's half. Cloning it is cheap; the outbox ends once every clone is dropped.
 #[derive(Clone)]
 pub struct OutboxSender {
-    tx: LazySender<Event>,
+    tx: LazySender<Stamped>,
     closing: Arc<Closing>,
 }
 
 impl OutboxSender {
-    /// Queues `event` if there is room, never waiting.
+    /// Queues `event`, stamped with the time now, if there is room, never waiting.
     pub fn try_push(&self, event: Event) -> Result<(), PushError> {
         if self.closing.closed.load(Ordering::Acquire) {
             return Err(PushError::Closed);
         }
-        match self.tx.try_send(event) {
+        let stamped = Stamped {
+            event,
+            queued_at: Instant::now(),
+        };
+        match self.tx.try_send(stamped) {
             Ok(()) => {
                 self.closing.ring();
                 Ok(())
@@ -169,15 +187,20 @@ pub enum RecvError {
 
 /// The client's half, read by its writer.
 pub struct OutboxReceiver {
-    rx: LazyReceiver<Event>,
+    rx: LazyReceiver<Stamped>,
     closing: Arc<Closing>,
 }
 
 impl OutboxReceiver {
     /// The next queued event, without waiting.
     pub fn try_recv(&self) -> Result<Event, RecvError> {
+        self.try_recv_stamped().map(|stamped| stamped.event)
+    }
+
+    /// The next queued event with the time it was queued, without waiting.
+    pub fn try_recv_stamped(&self) -> Result<Stamped, RecvError> {
         match self.rx.try_recv() {
-            Ok(event) => Ok(event),
+            Ok(stamped) => Ok(stamped),
             Err(TryRecvError::Empty) => Err(RecvError::Empty),
             Err(TryRecvError::Disconnected) => Err(RecvError::Closed(self.reason())),
         }
@@ -186,7 +209,7 @@ impl OutboxReceiver {
     /// The next event, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvError> {
         match self.rx.recv_timeout(timeout) {
-            Ok(event) => Ok(event),
+            Ok(stamped) => Ok(stamped.event),
             Err(RecvTimeoutError::Timeout) => Err(RecvError::Empty),
             Err(RecvTimeoutError::Disconnected) => Err(RecvError::Closed(self.reason())),
         }
@@ -280,6 +303,22 @@ mod tests {
             assert_eq!(tx.try_push(tick(round)), Err(PushError::Full));
             assert_eq!(rx.drain().len(), 2);
         }
+    }
+
+    #[test]
+    fn each_event_carries_the_time_it_was_queued() {
+        let (tx, rx) = outbox(4);
+        let before = Instant::now();
+        tx.try_push(tick(1)).unwrap();
+        let between = Instant::now();
+        tx.try_push(tick(2)).unwrap();
+        let after = Instant::now();
+        let first = rx.try_recv_stamped().expect("queued");
+        let second = rx.try_recv_stamped().expect("queued");
+        assert_eq!((first.event, second.event), (tick(1), tick(2)));
+        assert!(before <= first.queued_at && first.queued_at <= between);
+        assert!(between <= second.queued_at && second.queued_at <= after);
+        assert_eq!(rx.try_recv_stamped(), Err(RecvError::Empty));
     }
 
     #[test]
