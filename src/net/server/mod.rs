@@ -16,6 +16,7 @@ mod admin;
 mod choice;
 mod config;
 mod connection;
+mod delivery;
 mod http;
 mod metrics;
 mod panic;
@@ -35,6 +36,7 @@ use tokio_util::task::TaskTracker;
 
 pub use choice::{EngineChoice, EngineFlag, FALLBACK_ENGINE, choose_engine};
 pub use config::ServerConfig;
+pub use delivery::Delivery;
 pub use http::MAX_NAME_BYTES;
 pub use protocol::{ENVELOPE_BYTES, ProtocolError};
 
