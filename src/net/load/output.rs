@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::stats::{LatencySummary, Recorded, Second, WorkerResult};
 use super::{LoadConfig, ServerStats, merged};
 use crate::report::plots::{ChartLine, LineChart, render_svg};
+use crate::server::Delivery;
 
 /// One second of a run, as printed while it runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -72,6 +73,10 @@ pub struct ServerSample {
     pub tokio_alive_tasks: u64,
     pub rooms_open: u64,
     pub rooms_matched: u64,
+    /// The server's delivery histogram at this moment, kept while the run lasts to take the
+    /// steady window's difference, and not written: the report has its summary.
+    #[serde(skip)]
+    pub frame_delivery: Delivery,
 }
 
 impl ServerSample {
@@ -84,6 +89,7 @@ impl ServerSample {
             tokio_alive_tasks: stats.tokio_alive_tasks,
             rooms_open: stats.rooms_open,
             rooms_matched: stats.rooms_matched,
+            frame_delivery: stats.frame_delivery.clone(),
         }
     }
 }
@@ -116,6 +122,12 @@ pub struct LoadReport {
     pub shout: LatencySummary,
     /// `tick` from the server's stamp to its arrival at each client.
     pub tick: LatencySummary,
+    /// Every frame the server wrote in the steady window, from its entry into the client's
+    /// outbox to its write completing on the socket, as the server measured it: its latency
+    /// without the generator's (see `server_delivery`). No samples without a window or from a
+    /// server older than the figure, and absent from reports written before it.
+    #[serde(default)]
+    pub server_delivery: LatencySummary,
     pub seconds: Vec<SecondLine>,
     pub server: Vec<ServerSample>,
     /// (resident memory at the most clients − before any) ÷ those clients.
@@ -186,6 +198,7 @@ impl LoadReport {
             relay: merged(results, |r| &r.relay),
             shout: merged(results, |r| &r.shout),
             tick: merged(results, |r| &r.tick),
+            server_delivery: server_delivery(&server, ramp_s),
             server_rss_per_client_bytes: rss_per_client(&server),
             server_cpu_percent: cpu_percent(&server, ramp_s),
             server_cpu_us_per_frame: cpu_us_per_frame(&server, &seconds, ramp_s),
@@ -248,6 +261,15 @@ fn cpu_us_per_frame(server: &[ServerSample], seconds: &[SecondLine], ramp_s: f64
     let (first, last) = steady_window(server, ramp_s)?;
     let lines = lines_between(seconds, (first.t, last.t));
     per_frame(last.cpu_seconds - first.cpu_seconds, lines)
+}
+
+/// The server's delivery latency over the steady window: its reading at the window's last
+/// sample less its reading at the first, so exactly the frames whose write completed between
+/// the two (the server's counts only grow; no reset, which a second reader would disturb).
+fn server_delivery(server: &[ServerSample], ramp_s: f64) -> LatencySummary {
+    steady_window(server, ramp_s).map_or_else(LatencySummary::default, |(first, last)| {
+        LatencySummary::of_delivery(&last.frame_delivery.since(&first.frame_delivery))
+    })
 }
 
 /// The generator's CPU over the steady window.
@@ -313,6 +335,7 @@ pub fn render_summary(report: &LoadReport) -> String {
         ("relay (say)", &report.relay),
         ("shout", &report.shout),
         ("tick", &report.tick),
+        ("server delivery", &report.server_delivery),
     ] {
         out += &format!(
             "{name:<16} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}\n",
@@ -428,6 +451,7 @@ mod tests {
             tokio_alive_tasks: 0,
             rooms_open: 0,
             rooms_matched: 0,
+            frame_delivery: Delivery::default(),
         }
     }
 
@@ -503,6 +527,29 @@ mod tests {
             (alone.percent - 100.0 * 9.6 / 3.0).abs() < 1e-9,
             "{alone:?}"
         );
+    }
+
+    #[test]
+    fn the_servers_delivery_is_the_windows_last_reading_less_its_first() {
+        let reading = |t: f64, buckets: Vec<(u64, u64)>| ServerSample {
+            frame_delivery: Delivery {
+                sum_us: buckets.iter().map(|&(lower, n)| lower * n).sum(),
+                buckets,
+            },
+            ..sample(t, 0.0)
+        };
+        // A slow frame in the ramp is before the window and does not count; in the window,
+        // 98 fast frames and 2 slow ones.
+        let server = [
+            reading(2.0, vec![(2_816, 1)]),
+            reading(3.0, vec![(96, 10), (2_816, 1)]),
+            reading(5.0, vec![(96, 108), (2_816, 3)]),
+        ];
+        let delivery = server_delivery(&server, 2.0);
+        assert_eq!(delivery.samples, 100, "{delivery:?}");
+        assert!((0.096..=0.104).contains(&delivery.p50_ms), "{delivery:?}");
+        assert!((2.816..=3.072).contains(&delivery.p99_ms), "{delivery:?}");
+        assert_eq!(server_delivery(&server[..2], 2.0).samples, 0);
     }
 
     #[test]

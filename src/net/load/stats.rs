@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::process;
+use crate::server::Delivery;
 
 /// Latencies are recorded in microseconds, up to a minute.
 const MAX_LATENCY_US: u64 = 60_000_000;
@@ -225,6 +226,23 @@ impl LatencySummary {
             p99_ms: ms(histogram.value_at_quantile(0.99)),
             p999_ms: ms(histogram.value_at_quantile(0.999)),
             max_ms: ms(histogram.max()),
+        }
+    }
+}
+
+impl LatencySummary {
+    /// The summary of a server's delivery histogram (or a window of it): its percentiles
+    /// interpolated inside its buckets, its maximum the top of its highest bucket.
+    pub(crate) fn of_delivery(delivery: &Delivery) -> LatencySummary {
+        let ms = |us: Option<f64>| us.unwrap_or(0.0) / 1000.0;
+        LatencySummary {
+            samples: delivery.frames(),
+            mean_ms: ms(delivery.mean_us()),
+            p50_ms: ms(delivery.quantile_us(0.50)),
+            p90_ms: ms(delivery.quantile_us(0.90)),
+            p99_ms: ms(delivery.quantile_us(0.99)),
+            p999_ms: ms(delivery.quantile_us(0.999)),
+            max_ms: ms(delivery.max_us()),
         }
     }
 }
