@@ -149,7 +149,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             self.ws.flush().await?;
             let written = std::time::Instant::now();
-            for at in &queued_at {
+            // A doorbell outbox stamps every event: none is `None` here.
+            for at in queued_at.iter().flatten() {
                 let waited = written.saturating_duration_since(*at);
                 self.shared.metrics.frame_delivery.record(waited);
             }
