@@ -228,9 +228,7 @@ impl LatencySummary {
             max_ms: ms(histogram.max()),
         }
     }
-}
 
-impl LatencySummary {
     /// The summary of a server's delivery histogram (or a window of it): its percentiles
     /// interpolated inside its buckets, its maximum the top of its highest bucket.
     pub(crate) fn of_delivery(delivery: &Delivery) -> LatencySummary {
