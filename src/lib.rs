@@ -53,7 +53,7 @@ pub use crate::{
     domain::event::{ErrorCode, Event},
     domain::ids::{ClientId, Player, RoomId},
     domain::outbox::{
-        CloseReason, Doorbell, OutboxReceiver, OutboxSender, PushError, RecvError, outbox,
+        CloseReason, Doorbell, OutboxReceiver, OutboxSender, PushError, RecvError, Stamped, outbox,
         outbox_with_doorbell,
     },
     domain::snapshot::{ClientView, Counters, RoomView, Snapshot},

@@ -40,6 +40,11 @@ async fn a_short_mixed_load_runs_clean_and_leaves_nothing_behind(spec: EngineSpe
     assert!(report.tick.samples > 0, "ticks arrived and were timed");
     assert!(report.relay.p50_ms > 0.0 && report.relay.max_ms < 10_000.0);
     assert!(!report.server.is_empty(), "the server was sampled");
+    // Samples at 1 s and 2 s make the steady window: the server's own delivery latency and
+    // both sides' CPU are taken over it.
+    assert!(report.server_delivery.samples > 0, "{report:?}");
+    assert!(report.server_delivery.p99_ms < 10_000.0, "{report:?}");
+    assert!(report.generator_cpu_us_per_frame.is_some(), "{report:?}");
     server
         .stats_until("every load client gone", |s| {
             s["connections"] == 0 && s["rooms_open"] == 0 && s["rooms_matched"] == 0

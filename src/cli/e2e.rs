@@ -387,16 +387,17 @@ async fn wait_for_baseline(admin: &str, before: &ServerStats) -> ServerStats {
 fn render_table(runs: &[Run]) -> String {
     let mut out = String::from(
         "| engine | round | clients ok / failed | errors | TPS | received/s | relay p50 / p99 ms | \
-         shout p99 ms | tick p99 ms | server RSS peak MiB | bytes / client | CPU % | \
-         CPU µs / frame | baseline after | RSS after MiB | shutdown s |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
+         shout p99 ms | tick p99 ms | server delivery p50 / p99 ms | server RSS peak MiB | bytes / client | CPU % | \
+         CPU µs / frame | generator CPU % | generator CPU µs / frame | baseline after | \
+         RSS after MiB | shutdown s |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
     );
     for run in runs {
         let l = &run.load;
         let peak = l.server.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         out += &format!(
-            "| {} | {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
+            "| {} | {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
             run.engine,
             run.round + 1,
             l.connect_ok,
@@ -408,12 +409,24 @@ fn render_table(runs: &[Run]) -> String {
             l.relay.p99_ms,
             l.shout.p99_ms,
             l.tick.p99_ms,
+            if l.server_delivery.samples > 0 {
+                format!(
+                    "{:.2} / {:.2}",
+                    l.server_delivery.p50_ms, l.server_delivery.p99_ms
+                )
+            } else {
+                "–".to_owned()
+            },
             mib(peak),
             l.server_rss_per_client_bytes
                 .map_or("–".to_owned(), |b| format!("{b:.0}")),
             l.server_cpu_percent
                 .map_or("–".to_owned(), |c| format!("{c:.0}")),
             l.server_cpu_us_per_frame
+                .map_or("–".to_owned(), |c| format!("{c:.2}")),
+            l.generator_cpu_percent
+                .map_or("–".to_owned(), |c| format!("{c:.0}")),
+            l.generator_cpu_us_per_frame
                 .map_or("–".to_owned(), |c| format!("{c:.2}")),
             if run.back_to_baseline {
                 "yes"
