@@ -52,3 +52,40 @@ async fn a_short_mixed_load_runs_clean_and_leaves_nothing_behind(spec: EngineSpe
         .await;
     server.stop().await;
 }
+
+/// Shouts the server's fan-out budget refuses come back as `busy`: the load counts them apart
+/// and not as errors, so a run that meets the budget still runs clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_shouts_are_counted_apart_from_errors() {
+    let spec = EngineSpec::new(lockchan::EngineKind::LOCK, 1);
+    let server = TestServer::start(
+        spec,
+        ServerConfig {
+            // One delivery a second: after the first shout, every shout is over the budget.
+            fanout_budget: std::num::NonZeroU32::new(1),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let config = LoadConfig {
+        url: format!("ws://{}/ws", server.addr),
+        clients: 20,
+        ramp: Duration::from_millis(200),
+        duration: Duration::from_secs(2),
+        scenario: Scenario::Broadcast,
+        room_size: 4,
+        say_rate: 1.0,
+        shout_rate: 20.0,
+        sources: vec![[127, 0, 0, 1].into()],
+        server_started_unix_ms: None,
+    };
+    let options = RunOptions {
+        admin: Some(server.admin.to_string()),
+        clients_per_worker: 10_000,
+        progress: false,
+    };
+    let report = run_load(config, options).await.expect("the load ran");
+    assert!(report.shouts_refused_busy > 0, "{report:?}");
+    assert_eq!(report.errors_total, 0, "{:?}", report.errors);
+    server.stop().await;
+}

@@ -386,7 +386,7 @@ async fn wait_for_baseline(admin: &str, before: &ServerStats) -> ServerStats {
 
 fn render_table(runs: &[Run]) -> String {
     let mut out = String::from(
-        "| engine | round | clients ok / failed | errors | TPS | received/s | relay p50 / p99 ms | \
+        "| engine | round | clients ok / failed | errors (busy) | TPS | received/s | relay p50 / p99 ms | \
          shout p99 ms | tick p99 ms | server delivery p50 / p99 ms | server RSS peak MiB | bytes / client | CPU % | \
          CPU µs / frame | generator CPU % | generator CPU µs / frame | baseline after | \
          RSS after MiB | shutdown s |\n\
@@ -397,12 +397,13 @@ fn render_table(runs: &[Run]) -> String {
         let peak = l.server.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         out += &format!(
-            "| {} | {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
+            "| {} | {} | {} / {} | {} ({}) | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
             run.engine,
             run.round + 1,
             l.connect_ok,
             l.connect_failed,
             l.errors_total,
+            l.shouts_refused_busy,
             l.steady_tps,
             l.steady_received_per_s,
             l.relay.p50_ms,

@@ -324,7 +324,11 @@ impl Player {
             }
             Kind::Error => {
                 let code = frame.code.as_ref().map_or("?", |code| &code.0);
-                self.live.error(format!("error event: {code}"));
+                if code == "busy" {
+                    Live::add(&self.live.busy);
+                } else {
+                    self.live.error(format!("error event: {code}"));
+                }
             }
             _ => {}
         }

@@ -116,6 +116,10 @@ pub struct LoadReport {
     pub steady_received_per_s: f64,
     pub errors_total: u64,
     pub errors: BTreeMap<String, u64>,
+    /// Shouts the server refused with `busy` (its fan-out budget, `serve --fanout-budget`):
+    /// not errors, the admission working. Absent from reports written before the count.
+    #[serde(default)]
+    pub shouts_refused_busy: u64,
     /// `say` from one member to its arrival at another, from its intended send time.
     pub relay: LatencySummary,
     /// `shout` from its intended send time to its arrival at each client.
@@ -195,6 +199,7 @@ impl LoadReport {
             steady_received_per_s: mean(|s| s.received_per_s),
             errors_total: errors.values().sum(),
             errors,
+            shouts_refused_busy: sum(|s| s.busy),
             relay: merged(results, |r| &r.relay),
             shout: merged(results, |r| &r.shout),
             tick: merged(results, |r| &r.tick),
@@ -329,6 +334,12 @@ pub fn render_summary(report: &LoadReport) -> String {
     out += &format!("errors: {}", report.errors_total);
     for (kind, count) in &report.errors {
         out += &format!("\n  {count:>8}  {kind}");
+    }
+    if report.shouts_refused_busy > 0 {
+        out += &format!(
+            "\nshouts refused busy (the server's fan-out budget, not errors): {}",
+            report.shouts_refused_busy
+        );
     }
     out += "\nlatency (ms)        samples      mean       p50       p90       p99     p99.9       max\n";
     for (name, l) in [

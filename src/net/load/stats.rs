@@ -38,6 +38,9 @@ pub(crate) struct Live {
     pub connect_failed: AtomicU64,
     pub sent: AtomicU64,
     pub received: AtomicU64,
+    /// Shouts the server refused with `busy`: its fan-out budget at work, counted apart from
+    /// the errors because a flood's shouter is meant to hear them.
+    pub busy: AtomicU64,
     /// Errors by kind (`connect: …`, `error: <code>`, `closed: <code>`, …); a mutex because
     /// errors are rare and their kinds open-ended.
     errors: Mutex<BTreeMap<String, u64>>,
@@ -98,6 +101,7 @@ impl Live {
             connect_failed: self.connect_failed.load(Ordering::Relaxed),
             sent: self.sent.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
+            busy: self.busy.load(Ordering::Relaxed),
             errors: lock(&self.errors).values().sum(),
             cpu_seconds: process::cpu_seconds(),
             latency: histogram,
@@ -138,6 +142,9 @@ pub(crate) struct Second {
     pub connect_failed: u64,
     pub sent: u64,
     pub received: u64,
+    /// Shouts refused with `busy` so far (absent from a worker older than the count).
+    #[serde(default)]
+    pub busy: u64,
     pub errors: u64,
     /// CPU time the worker's process has used so far, user and system: the generator's own
     /// cost, which shares the machine with the server it measures.
@@ -154,6 +161,7 @@ impl Second {
         self.connect_failed += other.connect_failed;
         self.sent += other.sent;
         self.received += other.received;
+        self.busy += other.busy;
         self.errors += other.errors;
         self.cpu_seconds += other.cpu_seconds;
         self.latency.0.append(&mut other.latency.0);
