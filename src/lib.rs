@@ -29,7 +29,8 @@
 //! - [`duel`]: the seeded workload that runs both engines and the model side by side;
 //!   [`e2e`]: the end-to-end duel's trials (`duel --e2e`), which the gate also judges on.
 //! - [`server`]: `lockchan serve`, the WebSocket server on the gate's engine, with its admin
-//!   page; [`load`]: `lockchan load`, the load generator that drives it end to end.
+//!   page; [`load`]: `lockchan load`, the load generator that drives it end to end;
+//!   [`floor`]: the same server with no engine, `serve --floor`, the e2e duel's floor.
 
 mod domain;
 mod engines;
@@ -42,7 +43,7 @@ pub mod verify;
 pub use crate::{
     engines::{ENGINE_SOURCE_HASH, seeded, work},
     measure::{bench_extras, duel, e2e, gate, report, trials, verdict},
-    net::{load, server},
+    net::{floor, load, server},
     spec::{invariants, script},
 };
 
@@ -52,7 +53,7 @@ pub use crate::{
     domain::event::{ErrorCode, Event},
     domain::ids::{ClientId, Player, RoomId},
     domain::outbox::{
-        CloseReason, Doorbell, OutboxReceiver, OutboxSender, PushError, RecvError, outbox,
+        CloseReason, Doorbell, OutboxReceiver, OutboxSender, PushError, RecvError, Stamped, outbox,
         outbox_with_doorbell,
     },
     domain::snapshot::{ClientView, Counters, RoomView, Snapshot},

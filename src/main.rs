@@ -12,6 +12,7 @@ use lockchan::verify::{VerifyConfig, verify, write_reports};
 mod cli {
     pub(crate) mod compare;
     pub(crate) mod e2e;
+    pub(crate) mod floor;
     pub(crate) mod gate;
     pub(crate) mod load;
     pub(crate) mod rounds;

@@ -40,10 +40,52 @@ async fn a_short_mixed_load_runs_clean_and_leaves_nothing_behind(spec: EngineSpe
     assert!(report.tick.samples > 0, "ticks arrived and were timed");
     assert!(report.relay.p50_ms > 0.0 && report.relay.max_ms < 10_000.0);
     assert!(!report.server.is_empty(), "the server was sampled");
+    // Samples at 1 s and 2 s make the steady window: the server's own delivery latency and
+    // both sides' CPU are taken over it.
+    assert!(report.server_delivery.samples > 0, "{report:?}");
+    assert!(report.server_delivery.p99_ms < 10_000.0, "{report:?}");
+    assert!(report.generator_cpu_us_per_frame.is_some(), "{report:?}");
     server
         .stats_until("every load client gone", |s| {
             s["connections"] == 0 && s["rooms_open"] == 0 && s["rooms_matched"] == 0
         })
         .await;
+    server.stop().await;
+}
+
+/// Shouts the server's fan-out budget refuses come back as `busy`: the load counts them apart
+/// and not as errors, so a run that meets the budget still runs clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_shouts_are_counted_apart_from_errors() {
+    let spec = EngineSpec::new(lockchan::EngineKind::LOCK, 1);
+    let server = TestServer::start(
+        spec,
+        ServerConfig {
+            // One delivery a second: after the first shout, every shout is over the budget.
+            fanout_budget: std::num::NonZeroU32::new(1),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let config = LoadConfig {
+        url: format!("ws://{}/ws", server.addr),
+        clients: 20,
+        ramp: Duration::from_millis(200),
+        duration: Duration::from_secs(2),
+        scenario: Scenario::Broadcast,
+        room_size: 4,
+        say_rate: 1.0,
+        shout_rate: 20.0,
+        sources: vec![[127, 0, 0, 1].into()],
+        server_started_unix_ms: None,
+    };
+    let options = RunOptions {
+        admin: Some(server.admin.to_string()),
+        clients_per_worker: 10_000,
+        progress: false,
+    };
+    let report = run_load(config, options).await.expect("the load ran");
+    assert!(report.shouts_refused_busy > 0, "{report:?}");
+    assert_eq!(report.errors_total, 0, "{:?}", report.errors);
     server.stop().await;
 }

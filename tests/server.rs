@@ -70,6 +70,29 @@ async fn join_match_say_shout_leave(spec: EngineSpec) {
         bob.next().await,
         json!({"type":"member_left","room":"r2-1","client":ann.id})
     );
+
+    // Every frame above came through an outbox (the welcomes did not), and the server timed
+    // each from its outbox to the socket: in /admin/stats as buckets and percentiles, and in
+    // /metrics as a histogram.
+    let frames = |stats: &serde_json::Value| -> u64 {
+        let buckets = stats["frame_delivery"]["buckets"].as_array().cloned();
+        let counts = buckets
+            .into_iter()
+            .flatten()
+            .map(|b| b[1].as_u64().unwrap_or(0));
+        counts.sum()
+    };
+    let stats = server
+        .stats_until("nine frames timed", |s| frames(s) >= 9)
+        .await;
+    let p99 = stats["frame_delivery_p99_ms"].as_f64().expect("a p99");
+    assert!(p99 > 0.0 && p99 < WAIT.as_secs_f64() * 1000.0, "{stats}");
+    let (status, metrics) = http_get(server.admin, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("# TYPE lockchan_frame_delivery_seconds histogram"),
+        "{metrics}"
+    );
     server.stop().await;
 }
 

@@ -3,7 +3,11 @@
 //! whether each server returned to its baseline afterwards. The engines run in interleaved
 //! rounds (the duel's `--trials`, each round in an order shuffled from `--seed`); every run
 //! is kept in the JSON, its figures are kept as trials (`lockchan::e2e`) beside it, and the
-//! verdict lines under the table judge every pair of engines on them.
+//! verdict lines under the table judge every pair of engines on them. Unless `--no-floor`, the
+//! floor (`serve --floor`, the same server with no engine) runs in every round too, as one more
+//! contender: its runs are in the table and the JSON, every engine run is stated as a multiple
+//! of its medians (`floor`), and each engine is judged against it; its trials stay out of the
+//! file the gate reads, and it is never judged as an engine.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -14,10 +18,12 @@ use anyhow::{Context, bail};
 use clap::Args;
 use lockchan::EngineSpec;
 use lockchan::e2e::{E2eFigures, E2eTrials, trials_path};
+use lockchan::floor::FLOOR_NAME;
 use lockchan::load::{LoadReport, Scenario, ServerStats, fetch_server_stats, write_plots};
 use lockchan::verdict::{Criteria, Provenance, schedule};
 use serde::Serialize;
 
+use super::floor::{self, Contender};
 use super::load::LoadArgs;
 
 #[derive(Args)]
@@ -50,6 +56,9 @@ pub(crate) struct E2eArgs {
     /// <stem>-trials.json, plots under plots/).
     #[arg(long, default_value = "reports/e2e.json")]
     e2e_out: PathBuf,
+    /// Run no floor (the same server with no engine) beside the engines, for a quick run (e2e).
+    #[arg(long)]
+    no_floor: bool,
 }
 
 /// The duel's flags the end-to-end duel uses too.
@@ -100,14 +109,19 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
         args.engines.clone()
     };
     let names: Vec<String> = engines.iter().map(ToString::to_string).collect();
+    let contenders: Vec<Contender> = (!args.no_floor)
+        .then_some(Contender::Floor)
+        .into_iter()
+        .chain(engines.iter().copied().map(Contender::Engine))
+        .collect();
     let mut trials = E2eTrials::new(&args.scenario.to_string(), clients, Provenance::read());
     let mut runs = Vec::new();
-    for (round, order) in schedule(engines.len(), rounds, seed)
+    for (round, order) in schedule(contenders.len(), rounds, seed)
         .into_iter()
         .enumerate()
     {
         for index in order {
-            let engine = engines[index];
+            let engine = contenders[index];
             eprintln!(
                 "e2e: round {}/{rounds}: {engine}: {clients} clients, scenario {}",
                 round + 1,
@@ -122,7 +136,8 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
             runs.push(run);
         }
     }
-    // One table row per run, engine by engine in the order given, each engine's rounds in order.
+    // One table row per run, engine by engine in the order given (the floor first: its
+    // position is `None`), each engine's rounds in order.
     runs.sort_by_key(|run| {
         let engine = names.iter().position(|name| *name == run.engine);
         (engine, run.round)
@@ -152,6 +167,16 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
     for line in &lines {
         table += &format!("- {line}\n");
     }
+    let rows: Vec<floor::Row<'_>> = runs
+        .iter()
+        .map(|run| floor::Row::of(&run.engine, run.round, &run.load))
+        .collect();
+    if let Some(section) = floor::section(&rows, args.scenario) {
+        table = format!("{}\n\n{section}", table.trim_end());
+        for line in trials.lines_against(&names, FLOOR_NAME, Criteria::default()) {
+            table += &format!("- {line}\n");
+        }
+    }
     println!("{table}");
     let json = serde_json::to_string_pretty(&runs)?;
     std::fs::write(&args.e2e_out, json + "\n")
@@ -176,7 +201,7 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
         bail!("{}", failed.join("; "));
     }
     trials
-        .set()
+        .set_without(FLOOR_NAME)
         .write(&trials_file)
         .context("writing the e2e trials")?;
     println!(
@@ -230,7 +255,7 @@ fn median_run<'a>(runs: &'a [Run], engine: &str) -> Option<&'a Run> {
 
 fn run_engine(
     args: &E2eArgs,
-    engine: EngineSpec,
+    engine: Contender,
     clients: usize,
     room_size: u8,
     round: usize,
@@ -239,8 +264,8 @@ fn run_engine(
     let exe = std::env::current_exe().context("finding this program to start the server")?;
     let mut server = Server(
         Command::new(exe)
-            .args(["serve", "--engine", &engine.kind.to_string()])
-            .args(["--shards", &engine.shards.to_string()])
+            .arg("serve")
+            .args(engine.serve_args())
             .args([
                 "--addr",
                 &public.to_string(),
@@ -361,34 +386,48 @@ async fn wait_for_baseline(admin: &str, before: &ServerStats) -> ServerStats {
 
 fn render_table(runs: &[Run]) -> String {
     let mut out = String::from(
-        "| engine | round | clients ok / failed | errors | TPS | received/s | relay p50 / p99 ms | \
-         shout p99 ms | tick p99 ms | server RSS peak MiB | bytes / client | CPU % | \
-         CPU µs / frame | baseline after | RSS after MiB | shutdown s |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
+        "| engine | round | clients ok / failed | errors (busy) | TPS | received/s | relay p50 / p99 ms | \
+         shout p99 ms | tick p99 ms | server delivery p50 / p99 ms | server RSS peak MiB | bytes / client | CPU % | \
+         CPU µs / frame | generator CPU % | generator CPU µs / frame | baseline after | \
+         RSS after MiB | shutdown s |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|\n",
     );
     for run in runs {
         let l = &run.load;
         let peak = l.server.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         out += &format!(
-            "| {} | {} | {} / {} | {} | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
+            "| {} | {} | {} / {} | {} ({}) | {:.0} | {:.0} | {:.2} / {:.2} | {:.2} | {:.2} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} |\n",
             run.engine,
             run.round + 1,
             l.connect_ok,
             l.connect_failed,
             l.errors_total,
+            l.shouts_refused_busy,
             l.steady_tps,
             l.steady_received_per_s,
             l.relay.p50_ms,
             l.relay.p99_ms,
             l.shout.p99_ms,
             l.tick.p99_ms,
+            if l.server_delivery.samples > 0 {
+                format!(
+                    "{:.2} / {:.2}",
+                    l.server_delivery.p50_ms, l.server_delivery.p99_ms
+                )
+            } else {
+                "–".to_owned()
+            },
             mib(peak),
             l.server_rss_per_client_bytes
                 .map_or("–".to_owned(), |b| format!("{b:.0}")),
             l.server_cpu_percent
                 .map_or("–".to_owned(), |c| format!("{c:.0}")),
             l.server_cpu_us_per_frame
+                .map_or("–".to_owned(), |c| format!("{c:.2}")),
+            l.generator_cpu_percent
+                .map_or("–".to_owned(), |c| format!("{c:.0}")),
+            l.generator_cpu_us_per_frame
                 .map_or("–".to_owned(), |c| format!("{c:.2}")),
             if run.back_to_baseline {
                 "yes"

@@ -70,6 +70,11 @@ pub(crate) struct ServeArgs {
     /// The listen backlog, sized for connection storms.
     #[arg(long, env = "LOCKCHAN_BACKLOG", default_value_t = 4096)]
     backlog: u32,
+    /// Serve the floor instead of an engine: every setting above, but no rooms or matchmaking;
+    /// shouts and ticks fan out to every client (docs/LOAD.md). `--engine`, `--shards` and the
+    /// gate are not read.
+    #[arg(long)]
+    floor: bool,
 }
 
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -102,24 +107,14 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
         config.max_clients = room;
     }
-    let choice = server::choose_engine(args.engine, args.shards, &args.gate);
-    if args.require_fresh_gate && args.engine == EngineFlag::Auto {
-        if let Some(stale) = &choice.stale_gate {
-            anyhow::bail!("--require-fresh-gate: {stale}");
-        }
-        if !choice.gate_used {
-            anyhow::bail!("--require-fresh-gate: {}", choice.reason);
-        }
-    }
     let engine_config = config.engine_config(EngineConfig {
         match_timeout: Duration::from_secs(args.match_timeout_secs),
         ..EngineConfig::default()
     });
-    let served = ServedEngine {
-        engine: Arc::from(choice.spec.build(engine_config)),
-        name: choice.spec.to_string(),
-        reason: choice.reason,
-        stale_gate: choice.stale_gate,
+    let served = if args.floor {
+        lockchan::floor::served(engine_config)
+    } else {
+        engine(&args, engine_config)?
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -133,6 +128,25 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         server::run(public, admin, served, config, shutdown_signal())
             .await
             .context("serving")
+    })
+}
+
+/// The engine `--engine` names (or the gate chose), built with `engine_config`.
+fn engine(args: &ServeArgs, engine_config: EngineConfig) -> anyhow::Result<ServedEngine> {
+    let choice = server::choose_engine(args.engine, args.shards, &args.gate);
+    if args.require_fresh_gate && args.engine == EngineFlag::Auto {
+        if let Some(stale) = &choice.stale_gate {
+            anyhow::bail!("--require-fresh-gate: {stale}");
+        }
+        if !choice.gate_used {
+            anyhow::bail!("--require-fresh-gate: {}", choice.reason);
+        }
+    }
+    Ok(ServedEngine {
+        engine: Arc::from(choice.spec.build(engine_config)),
+        name: choice.spec.to_string(),
+        reason: choice.reason,
+        stale_gate: choice.stale_gate,
     })
 }
 

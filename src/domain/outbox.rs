@@ -4,9 +4,17 @@
 //! This is the original server's `client.send` channel (capacity 256). A push into a full
 //! outbox fails at once; the engine then cuts the client off as a slow consumer rather than
 //! let one slow reader hold up a room or the world.
+//!
+//! The server's outboxes (those with a doorbell) queue every event with the time it was pushed
+//! ([`Stamped`]), so that the server can tell how long a frame waited between the engine and
+//! the socket. The stamp is a measurement and decides nothing: no engine, model or check reads
+//! it, and `try_recv` drops it. Other outboxes (the benches', the model's, the checks') are
+//! not stamped: they neither read the clock nor carry a stamp, so the engines' figures stay
+//! what they were. The clock is `std`'s; a doorbell outbox never runs under loom or shuttle,
+//! and a value that steers no branch could not make a replayed schedule take another path.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::domain::event::Event;
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +45,8 @@ impl fmt::Display for CloseReason {
 /// Makes an outbox that holds at most `capacity` undelivered events. Memory is taken as events
 /// queue up, not reserved for `capacity` of them: an idle client costs almost nothing.
 pub fn outbox(capacity: usize) -> (OutboxSender, OutboxReceiver) {
-    make(capacity, None)
+    let (tx, rx) = channel::lazy_bounded(capacity.max(1));
+    make(Queue::Plain(tx), Dequeue::Plain(rx), None)
 }
 
 /// Wakes the reader of an outbox that waits without a thread of its own, such as the server's
@@ -47,19 +56,22 @@ pub trait Doorbell: Send + Sync {
     fn ring(&self);
 }
 
-/// An outbox whose every push and close rings `doorbell`.
+/// An outbox whose every push and close rings `doorbell`, and whose every event is stamped
+/// with the time it was pushed ([`OutboxReceiver::try_recv_stamped`]): the server's, whose
+/// writer times each frame from its outbox to the socket.
 pub fn outbox_with_doorbell(
     capacity: usize,
     doorbell: std::sync::Arc<dyn Doorbell>,
 ) -> (OutboxSender, OutboxReceiver) {
-    make(capacity, Some(doorbell))
+    let (tx, rx) = channel::lazy_bounded(capacity.max(1));
+    make(Queue::Stamped(tx), Dequeue::Stamped(rx), Some(doorbell))
 }
 
 fn make(
-    capacity: usize,
+    tx: Queue,
+    rx: Dequeue,
     doorbell: Option<std::sync::Arc<dyn Doorbell>>,
 ) -> (OutboxSender, OutboxReceiver) {
-    let (tx, rx) = channel::lazy_bounded(capacity.max(1));
     let closing = Arc::new(Closing {
         closed: AtomicBool::new(false),
         reason: Mutex::new(None),
@@ -105,27 +117,96 @@ pub enum PushError {
     Closed,
 }
 
+/// An event with the time it entered the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamped {
+    pub event: Event,
+    /// When the engine pushed it (one read of the monotonic clock per event queued); `None`
+    /// from an outbox that is not stamped.
+    pub queued_at: Option<Instant>,
+}
+
+/// The queue behind an outbox: plain events, or events with their stamp. Two kinds rather than
+/// one with an optional stamp, because a stamp costs every queued event 16 bytes and every
+/// push a read of the clock, which in a broadcast to many outboxes is not small (a timestamp
+/// read waits for the memory accesses before it): an outbox nobody times pays for neither.
+#[derive(Clone)]
+enum Queue {
+    Plain(LazySender<Event>),
+    Stamped(LazySender<Stamped>),
+}
+
+/// The receiving end of a [`Queue`], of the same kind.
+enum Dequeue {
+    Plain(LazyReceiver<Event>),
+    Stamped(LazyReceiver<Stamped>),
+}
+
+impl Queue {
+    fn len(&self) -> usize {
+        match self {
+            Queue::Plain(tx) => tx.len(),
+            Queue::Stamped(tx) => tx.len(),
+        }
+    }
+}
+
+impl Dequeue {
+    fn try_recv(&self) -> Result<Stamped, TryRecvError> {
+        match self {
+            Dequeue::Plain(rx) => rx.try_recv().map(Stamped::plain),
+            Dequeue::Stamped(rx) => rx.try_recv(),
+        }
+    }
+
+    fn recv_timeout(&self, timeout: Duration) -> Result<Stamped, RecvTimeoutError> {
+        match self {
+            Dequeue::Plain(rx) => rx.recv_timeout(timeout).map(Stamped::plain),
+            Dequeue::Stamped(rx) => rx.recv_timeout(timeout),
+        }
+    }
+}
+
+impl Stamped {
+    fn plain(event: Event) -> Stamped {
+        Stamped {
+            event,
+            queued_at: None,
+        }
+    }
+}
+
+/// What a refused send means to the engine.
+fn refused<T>(error: &TrySendError<T>) -> PushError {
+    match error {
+        TrySendError::Full(_) => PushError::Full,
+        TrySendError::Disconnected(_) => PushError::Closed,
+    }
+}
+
 /// The engine's half. Cloning it is cheap; the outbox ends once every clone is dropped.
 #[derive(Clone)]
 pub struct OutboxSender {
-    tx: LazySender<Event>,
+    tx: Queue,
     closing: Arc<Closing>,
 }
 
 impl OutboxSender {
-    /// Queues `event` if there is room, never waiting.
+    /// Queues `event` if there is room, never waiting; a stamped outbox stamps it with the
+    /// time now.
     pub fn try_push(&self, event: Event) -> Result<(), PushError> {
         if self.closing.closed.load(Ordering::Acquire) {
             return Err(PushError::Closed);
         }
-        match self.tx.try_send(event) {
-            Ok(()) => {
-                self.closing.ring();
-                Ok(())
+        let sent = match &self.tx {
+            Queue::Plain(tx) => tx.try_send(event).map_err(|e| refused(&e)),
+            Queue::Stamped(tx) => {
+                let queued_at = Some(Instant::now());
+                tx.try_send(Stamped { event, queued_at })
+                    .map_err(|e| refused(&e))
             }
-            Err(TrySendError::Full(_)) => Err(PushError::Full),
-            Err(TrySendError::Disconnected(_)) => Err(PushError::Closed),
-        }
+        };
+        sent.inspect(|()| self.closing.ring())
     }
 
     /// How many events wait for the reader right now (used by the seeded
@@ -169,15 +250,21 @@ pub enum RecvError {
 
 /// The client's half, read by its writer.
 pub struct OutboxReceiver {
-    rx: LazyReceiver<Event>,
+    rx: Dequeue,
     closing: Arc<Closing>,
 }
 
 impl OutboxReceiver {
     /// The next queued event, without waiting.
     pub fn try_recv(&self) -> Result<Event, RecvError> {
+        self.try_recv_stamped().map(|stamped| stamped.event)
+    }
+
+    /// The next queued event with the time it was queued (if the outbox is stamped), without
+    /// waiting.
+    pub fn try_recv_stamped(&self) -> Result<Stamped, RecvError> {
         match self.rx.try_recv() {
-            Ok(event) => Ok(event),
+            Ok(stamped) => Ok(stamped),
             Err(TryRecvError::Empty) => Err(RecvError::Empty),
             Err(TryRecvError::Disconnected) => Err(RecvError::Closed(self.reason())),
         }
@@ -186,7 +273,7 @@ impl OutboxReceiver {
     /// The next event, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvError> {
         match self.rx.recv_timeout(timeout) {
-            Ok(event) => Ok(event),
+            Ok(stamped) => Ok(stamped.event),
             Err(RecvTimeoutError::Timeout) => Err(RecvError::Empty),
             Err(RecvTimeoutError::Disconnected) => Err(RecvError::Closed(self.reason())),
         }
@@ -280,6 +367,30 @@ mod tests {
             assert_eq!(tx.try_push(tick(round)), Err(PushError::Full));
             assert_eq!(rx.drain().len(), 2);
         }
+    }
+
+    #[test]
+    fn a_doorbell_outboxs_events_carry_the_time_they_were_queued_and_others_none() {
+        struct Silent;
+        impl Doorbell for Silent {
+            fn ring(&self) {}
+        }
+        let (tx, rx) = outbox_with_doorbell(4, std::sync::Arc::new(Silent));
+        let before = Instant::now();
+        tx.try_push(tick(1)).unwrap();
+        let between = Instant::now();
+        tx.try_push(tick(2)).unwrap();
+        let after = Instant::now();
+        let first = rx.try_recv_stamped().expect("queued");
+        let second = rx.try_recv().expect("queued");
+        assert_eq!((first.event, second), (tick(1), tick(2)));
+        let at = first.queued_at.expect("stamped");
+        assert!(before <= at && at <= between && between <= after);
+        assert_eq!(rx.try_recv_stamped(), Err(RecvError::Empty));
+
+        let (tx, rx) = outbox(4);
+        tx.try_push(tick(3)).unwrap();
+        assert_eq!(rx.try_recv_stamped(), Ok(Stamped::plain(tick(3))));
     }
 
     #[test]

@@ -166,19 +166,45 @@ impl E2eTrials {
         let mut lines = Vec::new();
         for (i, a) in engines.iter().enumerate() {
             for b in &engines[i + 1..] {
-                let metrics: Vec<PairMetric<'_>> = E2E_METRICS
-                    .iter()
-                    .map(|metric| PairMetric {
-                        label: metric.label,
-                        better: metric.better,
-                        a: self.trials(a, metric.name),
-                        b: self.trials(b, metric.name),
-                    })
-                    .collect();
-                lines.extend(pair_lines(a, b, &metrics, criteria, "--trials"));
+                lines.extend(self.pair(a, b, criteria));
             }
         }
         lines
+    }
+
+    /// The verdict lines of each of `engines` against `baseline` (the floor), on each metric.
+    pub fn lines_against(
+        &self,
+        engines: &[String],
+        baseline: &str,
+        criteria: Criteria,
+    ) -> Vec<String> {
+        engines
+            .iter()
+            .flat_map(|engine| self.pair(engine, baseline, criteria))
+            .collect()
+    }
+
+    fn pair(&self, a: &str, b: &str, criteria: Criteria) -> Vec<String> {
+        let metrics: Vec<PairMetric<'_>> = E2E_METRICS
+            .iter()
+            .map(|metric| PairMetric {
+                label: metric.label,
+                better: metric.better,
+                a: self.trials(a, metric.name),
+                b: self.trials(b, metric.name),
+            })
+            .collect();
+        pair_lines(a, b, &metrics, criteria, "--trials")
+    }
+
+    /// The set without `contender`'s trials: the floor's stay out of the file the gate reads.
+    pub fn set_without(&self, contender: &str) -> ResultSet {
+        let mut set = self.set.clone();
+        for case in set.cases.values_mut() {
+            case.remove(contender);
+        }
+        set
     }
 }
 
@@ -279,5 +305,39 @@ mod tests {
             "{}",
             lines[1]
         );
+    }
+
+    #[test]
+    fn engines_are_judged_against_the_floor_and_the_floor_stays_out_of_the_set() {
+        let mut trials = E2eTrials::new("broadcast", 300, Provenance::default());
+        for round in 0..5 {
+            let wobble = 1.0 + 0.01 * f64::from(round);
+            for (contender, cpu) in [("floor", 10.0), ("lock/1", 20.0)] {
+                let figures = E2eFigures {
+                    relay_p99_ms: None,
+                    server_cpu_us_per_frame: Some(cpu * wobble),
+                };
+                trials
+                    .record(contender, &figures)
+                    .expect("declared, finite");
+            }
+        }
+        let engines = ["lock/1".to_owned()];
+        assert!(
+            trials
+                .verdict_lines(&engines, Criteria::default())
+                .is_empty()
+        );
+        let lines = trials.lines_against(&engines, "floor", Criteria::default());
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines[0].starts_with("relay p99: lock/1 vs floor cannot be judged"));
+        assert!(
+            lines[1].starts_with("server CPU per frame: floor is faster than lock/1 by "),
+            "{}",
+            lines[1]
+        );
+        let set = trials.set_without("floor");
+        let case = &set.cases[trials.case()];
+        assert!(case.contains_key("lock/1") && !case.contains_key("floor"));
     }
 }

@@ -1,5 +1,7 @@
-//! The network side: the WebSocket server on the gate's engine, and the load generator that
-//! drives it end to end. Engines never appear here except through the `Engine` trait.
+//! The network side: the WebSocket server on the gate's engine, the floor (the same server
+//! with no engine, for the e2e duel's floor row), and the load generator that drives them end
+//! to end. Engines never appear here except through the `Engine` trait.
 
+pub mod floor;
 pub mod load;
 pub mod server;

@@ -46,15 +46,25 @@ impl TestServer {
         engine_config: EngineConfig,
         stale_gate: Option<String>,
     ) -> TestServer {
-        let public = server::bind("127.0.0.1:0".parse().unwrap(), 1024).unwrap();
-        let admin = server::bind("127.0.0.1:0".parse().unwrap(), 128).unwrap();
-        let (addr, admin_addr) = (public.local_addr().unwrap(), admin.local_addr().unwrap());
         let served = ServedEngine {
             engine: Arc::from(spec.build(config.engine_config(engine_config))),
             name: spec.to_string(),
             reason: "chosen by the test".to_owned(),
             stale_gate,
         };
+        TestServer::serve(served, config)
+    }
+
+    /// Starts the floor (`serve --floor`): the same server with no engine.
+    pub async fn start_floor(config: ServerConfig) -> TestServer {
+        let served = lockchan::floor::served(config.engine_config(EngineConfig::default()));
+        TestServer::serve(served, config)
+    }
+
+    fn serve(served: ServedEngine, config: ServerConfig) -> TestServer {
+        let public = server::bind("127.0.0.1:0".parse().unwrap(), 1024).unwrap();
+        let admin = server::bind("127.0.0.1:0".parse().unwrap(), 128).unwrap();
+        let (addr, admin_addr) = (public.local_addr().unwrap(), admin.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(public, admin, served, config, async {
             let _ = stopped.await;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -12,12 +11,15 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
+use super::frames::{self, Kind, Received};
 use super::stats::{Latency, Live};
 use super::{LoadConfig, Scenario};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many `say`s a `match` player sends per match before it leaves.
 const SAYS_PER_MATCH: u32 = 3;
+/// How long a player with nothing to send sleeps before it looks again.
+const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
 /// What a client does, decided by its index so that every run of a scenario deals the same
 /// roles.
@@ -178,17 +180,27 @@ impl Player {
         if self.role != Role::Idle && self.join().await.is_err() {
             return;
         }
+        // One stop future and one timer for the whole run, not one of each per frame: a timer
+        // made anew per loop registers in tokio's timer wheel and leaves it again for every
+        // frame received, which a client that mostly listens pays on every frame.
+        let stopped = stop.cancelled();
+        let timer = sleep_until(Instant::now() + IDLE_WAIT);
+        tokio::pin!(stopped, timer);
         loop {
-            let next = [self.next_say, self.next_shout]
+            let due = [self.next_say, self.next_shout]
                 .into_iter()
                 .flatten()
                 .map(|(at, _)| at)
-                .min()
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                .min();
+            match due {
+                Some(at) if timer.deadline() != at => timer.as_mut().reset(at),
+                None if timer.is_elapsed() => timer.as_mut().reset(Instant::now() + IDLE_WAIT),
+                _ => {}
+            }
             let step = tokio::select! {
-                () = stop.cancelled() => break,
+                () = &mut stopped => break,
                 frame = self.ws.next() => self.receive(frame).await,
-                () = sleep_until(next) => self.scheduled().await,
+                () = &mut timer => self.scheduled().await,
             };
             if step.is_err() {
                 return;
@@ -203,8 +215,8 @@ impl Player {
         let _ = timeout(Duration::from_secs(5), goodbye).await;
     }
 
-    async fn send(&mut self, json: Value) -> Result<(), ()> {
-        match self.ws.send(Message::text(json.to_string())).await {
+    async fn send(&mut self, frame: String) -> Result<(), ()> {
+        match self.ws.send(Message::text(frame)).await {
             Ok(()) => {
                 Live::add(&self.live.sent);
                 Ok(())
@@ -218,8 +230,7 @@ impl Player {
 
     async fn join(&mut self) -> Result<(), ()> {
         self.seat = Seat::Joining;
-        self.send(json!({"type":"join","limit":self.config.room_size}))
-            .await
+        self.send(frames::join(self.config.room_size)).await
     }
 
     /// Sends whatever is due: a `say` (then maybe a `leave`), a `shout`.
@@ -230,8 +241,7 @@ impl Player {
         {
             let period = self.config.say_period();
             self.next_say = Some((at + period, intended + period.as_micros() as u64));
-            self.send(json!({"type":"say","data":{"t":intended,"c":self.index}}))
-                .await?;
+            self.send(frames::say(intended, self.index)).await?;
             if let Seat::Matched { says_left } = &mut self.seat
                 && self.role == Role::Match
             {
@@ -239,7 +249,7 @@ impl Player {
                 if *says_left == 0 {
                     self.next_say = None;
                     self.seat = Seat::Leaving;
-                    self.send(json!({"type":"leave"})).await?;
+                    self.send(frames::leave()).await?;
                 }
             }
         }
@@ -248,8 +258,7 @@ impl Player {
         {
             let period = self.config.shout_period();
             self.next_shout = Some((at + period, intended + period.as_micros() as u64));
-            self.send(json!({"type":"shout","text":intended.to_string()}))
-                .await?;
+            self.send(frames::shout(intended)).await?;
         }
         Ok(())
     }
@@ -273,34 +282,31 @@ impl Player {
             }
         };
         Live::add(&self.live.received);
-        let Ok(event) = serde_json::from_str::<Value>(&text) else {
-            self.live.error("receive: not JSON".to_owned());
+        let Some(frame) = Received::parse(&text) else {
+            self.live.error("receive: not a protocol frame".to_owned());
             return Ok(());
         };
-        let now_us = unix_micros();
-        match event["type"].as_str().unwrap_or("") {
-            "said" => {
-                if let Some(sent) = event["data"]["t"].as_u64() {
+        match frame.kind {
+            Kind::Said => {
+                if let Some(sent) = frame.data.and_then(|data| data.t) {
                     self.live
-                        .latency(Latency::Relay, now_us.saturating_sub(sent));
+                        .latency(Latency::Relay, unix_micros().saturating_sub(sent));
                 }
             }
-            "shouted" => {
-                if let Some(sent) = event["text"].as_str().and_then(|t| t.parse::<u64>().ok()) {
+            Kind::Shouted => {
+                if let Some(sent) = frame.shouted_at() {
                     self.live
-                        .latency(Latency::Shout, now_us.saturating_sub(sent));
+                        .latency(Latency::Shout, unix_micros().saturating_sub(sent));
                 }
             }
-            "tick" => {
-                if let (Some(at), Some(started)) =
-                    (event["at"].as_u64(), self.config.server_started_unix_ms)
-                {
-                    let stamped_us = (started + at) * 1000;
+            Kind::Tick => {
+                if let (Some(at), Some(started)) = (frame.at, self.config.server_started_unix_ms) {
+                    let stamped_us = started.saturating_add(at).saturating_mul(1000);
                     self.live
-                        .latency(Latency::Tick, now_us.saturating_sub(stamped_us));
+                        .latency(Latency::Tick, unix_micros().saturating_sub(stamped_us));
                 }
             }
-            "matched" if self.seat == Seat::Joining => {
+            Kind::Matched if self.seat == Seat::Joining => {
                 self.seat = Seat::Matched {
                     says_left: SAYS_PER_MATCH,
                 };
@@ -308,16 +314,21 @@ impl Player {
                 // speak in the same instant.
                 let period = self.config.say_period();
                 let offset = period.mul_f64((self.index % 97) as f64 / 97.0);
-                self.next_say = Some((Instant::now() + offset, now_us + offset.as_micros() as u64));
+                let intended = unix_micros() + offset.as_micros() as u64;
+                self.next_say = Some((Instant::now() + offset, intended));
             }
-            "left" if self.seat == Seat::Leaving => self.join().await?,
-            "match_timeout" => {
+            Kind::Left if self.seat == Seat::Leaving => self.join().await?,
+            Kind::MatchTimeout => {
                 self.next_say = None;
                 self.join().await?;
             }
-            "error" => {
-                let code = event["code"].as_str().unwrap_or("?");
-                self.live.error(format!("error event: {code}"));
+            Kind::Error => {
+                let code = frame.code.as_ref().map_or("?", |code| &code.0);
+                if code == "busy" {
+                    Live::add(&self.live.busy);
+                } else {
+                    self.live.error(format!("error event: {code}"));
+                }
             }
             _ => {}
         }

@@ -9,6 +9,7 @@
 //! [`LoadReport`] (`output`).
 
 mod client;
+mod frames;
 mod output;
 mod probe;
 mod stats;
@@ -293,12 +294,17 @@ impl Source {
     }
 
     /// Every worker's counters now, summed, and their latencies of the last second, merged.
+    /// The CPU time is the whole generator's: this process's (which runs the clients itself
+    /// when they are in-process) plus every worker process's.
     fn second(&self) -> Second {
         match self {
             Source::InProcess { live, .. } => live.second(),
             Source::Processes { latest, .. } => {
                 let mut latest = latest.lock().unwrap_or_else(|e| e.into_inner());
-                let mut sum = Second::default();
+                let mut sum = Second {
+                    cpu_seconds: crate::measure::process::cpu_seconds(),
+                    ..Second::default()
+                };
                 for (second, _) in latest.iter_mut() {
                     sum.absorb(second);
                 }

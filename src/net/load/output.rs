@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::stats::{LatencySummary, Recorded, Second, WorkerResult};
 use super::{LoadConfig, ServerStats, merged};
 use crate::report::plots::{ChartLine, LineChart, render_svg};
+use crate::server::Delivery;
 
 /// One second of a run, as printed while it runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -25,6 +26,10 @@ pub struct SecondLine {
     pub errors: u64,
     pub mean_ms: f64,
     pub p99_ms: f64,
+    /// CPU seconds the generator itself used in this second (every process of it). Absent
+    /// from reports written before it.
+    #[serde(default)]
+    pub generator_cpu_s: f64,
 }
 
 impl SecondLine {
@@ -38,20 +43,22 @@ impl SecondLine {
             errors: now.errors.saturating_sub(before.errors),
             mean_ms: latency.mean_ms,
             p99_ms: latency.p99_ms,
+            generator_cpu_s: (now.cpu_seconds - before.cpu_seconds).max(0.0),
         }
     }
 
     pub(crate) fn render(&self) -> String {
         format!(
             "t={:>5.0}s clients={:>6} TPS={:>8.0} received/s={:>9.0} errors={:>4} \
-             mean={:>7.2}ms p99={:>7.2}ms",
+             mean={:>7.2}ms p99={:>7.2}ms generator CPU={:>4.0}%",
             self.t,
             self.connected,
             self.tps,
             self.received_per_s,
             self.errors,
             self.mean_ms,
-            self.p99_ms
+            self.p99_ms,
+            100.0 * self.generator_cpu_s
         )
     }
 }
@@ -66,6 +73,10 @@ pub struct ServerSample {
     pub tokio_alive_tasks: u64,
     pub rooms_open: u64,
     pub rooms_matched: u64,
+    /// The server's delivery histogram at this moment, kept while the run lasts to take the
+    /// steady window's difference, and not written: the report has its summary.
+    #[serde(skip)]
+    pub frame_delivery: Delivery,
 }
 
 impl ServerSample {
@@ -78,6 +89,7 @@ impl ServerSample {
             tokio_alive_tasks: stats.tokio_alive_tasks,
             rooms_open: stats.rooms_open,
             rooms_matched: stats.rooms_matched,
+            frame_delivery: stats.frame_delivery.clone(),
         }
     }
 }
@@ -104,12 +116,22 @@ pub struct LoadReport {
     pub steady_received_per_s: f64,
     pub errors_total: u64,
     pub errors: BTreeMap<String, u64>,
+    /// Shouts the server refused with `busy` (its fan-out budget, `serve --fanout-budget`):
+    /// not errors, the admission working. Absent from reports written before the count.
+    #[serde(default)]
+    pub shouts_refused_busy: u64,
     /// `say` from one member to its arrival at another, from its intended send time.
     pub relay: LatencySummary,
     /// `shout` from its intended send time to its arrival at each client.
     pub shout: LatencySummary,
     /// `tick` from the server's stamp to its arrival at each client.
     pub tick: LatencySummary,
+    /// Every frame the server wrote in the steady window, from its entry into the client's
+    /// outbox to its write completing on the socket, as the server measured it: its latency
+    /// without the generator's (see `server_delivery`). No samples without a window or from a
+    /// server older than the figure, and absent from reports written before it.
+    #[serde(default)]
+    pub server_delivery: LatencySummary,
     pub seconds: Vec<SecondLine>,
     pub server: Vec<ServerSample>,
     /// (resident memory at the most clients − before any) ÷ those clients.
@@ -120,6 +142,16 @@ pub struct LoadReport {
     /// steady window, as `cpu_us_per_frame` below defines it. Absent from reports written before it.
     #[serde(default)]
     pub server_cpu_us_per_frame: Option<f64>,
+    /// The generator's own CPU use (every process of it) over the same window, in % of one
+    /// core: what the server's figures shared the machine with. Absent from reports written
+    /// before it.
+    #[serde(default)]
+    pub generator_cpu_percent: Option<f64>,
+    /// The generator's CPU time per frame its clients received, in microseconds, over the same
+    /// window and the same frames as `server_cpu_us_per_frame`. Absent from reports written
+    /// before it.
+    #[serde(default)]
+    pub generator_cpu_us_per_frame: Option<f64>,
 }
 
 impl LoadReport {
@@ -140,6 +172,7 @@ impl LoadReport {
         let sum = |f: fn(&Second) -> u64| results.iter().map(|r| f(&r.last)).sum::<u64>();
         let ramp_s = config.ramp.as_secs_f64();
         let steady: Vec<&SecondLine> = seconds.iter().filter(|s| s.t > ramp_s + 1.0).collect();
+        let generator = generator_cpu(&server, &seconds, ramp_s);
         let mean = |f: fn(&SecondLine) -> f64| {
             if steady.is_empty() {
                 0.0
@@ -166,12 +199,16 @@ impl LoadReport {
             steady_received_per_s: mean(|s| s.received_per_s),
             errors_total: errors.values().sum(),
             errors,
+            shouts_refused_busy: sum(|s| s.busy),
             relay: merged(results, |r| &r.relay),
             shout: merged(results, |r| &r.shout),
             tick: merged(results, |r| &r.tick),
+            server_delivery: server_delivery(&server, ramp_s),
             server_rss_per_client_bytes: rss_per_client(&server),
             server_cpu_percent: cpu_percent(&server, ramp_s),
             server_cpu_us_per_frame: cpu_us_per_frame(&server, &seconds, ramp_s),
+            generator_cpu_percent: generator.map(|g| g.percent),
+            generator_cpu_us_per_frame: generator.and_then(|g| g.us_per_frame),
             seconds,
             server,
         }
@@ -186,12 +223,30 @@ fn rss_per_client(server: &[ServerSample]) -> Option<f64> {
 }
 
 /// The steady window of the server's samples: its first and last sample after the ramp, when
-/// they are more than half a second apart. Both CPU figures are taken over it.
+/// they are more than half a second apart. Every CPU figure is taken over it.
 fn steady_window(server: &[ServerSample], ramp_s: f64) -> Option<(&ServerSample, &ServerSample)> {
     let mut steady = server.iter().filter(|s| s.t > ramp_s);
     let first = steady.next()?;
     let last = steady.next_back()?;
     (last.t - first.t > 0.5).then_some((first, last))
+}
+
+/// The lines of the window from `from` to `to` (seconds since the start): every line after
+/// `from` up to `to`, for a line counts what happened since the line before it, and each
+/// server sample is taken just after the line of its second.
+fn lines_between(
+    seconds: &[SecondLine],
+    (from, to): (f64, f64),
+) -> impl Iterator<Item = &SecondLine> {
+    seconds
+        .iter()
+        .filter(move |line| line.t > from && line.t <= to)
+}
+
+/// `cpu_seconds` per frame received in `lines`, in microseconds; `None` without a frame.
+fn per_frame<'a>(cpu_seconds: f64, lines: impl Iterator<Item = &'a SecondLine>) -> Option<f64> {
+    let frames: f64 = lines.map(|line| line.received_per_s).sum();
+    (frames > 0.0).then(|| 1e6 * cpu_seconds / frames)
 }
 
 fn cpu_percent(server: &[ServerSample], ramp_s: f64) -> Option<f64> {
@@ -209,12 +264,52 @@ fn cpu_percent(server: &[ServerSample], ramp_s: f64) -> Option<f64> {
 /// received in it.
 fn cpu_us_per_frame(server: &[ServerSample], seconds: &[SecondLine], ramp_s: f64) -> Option<f64> {
     let (first, last) = steady_window(server, ramp_s)?;
-    let frames: f64 = seconds
-        .iter()
-        .filter(|line| line.t > first.t && line.t <= last.t)
-        .map(|line| line.received_per_s)
+    let lines = lines_between(seconds, (first.t, last.t));
+    per_frame(last.cpu_seconds - first.cpu_seconds, lines)
+}
+
+/// The server's delivery latency over the steady window: its reading at the window's last
+/// sample less its reading at the first, so exactly the frames whose write completed between
+/// the two (the server's counts only grow; no reset, which a second reader would disturb).
+fn server_delivery(server: &[ServerSample], ramp_s: f64) -> LatencySummary {
+    steady_window(server, ramp_s).map_or_else(LatencySummary::default, |(first, last)| {
+        LatencySummary::of_delivery(&last.frame_delivery.since(&first.frame_delivery))
+    })
+}
+
+/// The generator's CPU over the steady window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct GeneratorCpu {
+    percent: f64,
+    /// `None` without a frame received in the window.
+    us_per_frame: Option<f64>,
+}
+
+/// The generator's CPU over the server's steady window, summed from its lines as the frames
+/// are, so that its CPU per frame and the server's divide by the same frames. Without a
+/// sampled server (`--no-admin`) the window runs from the first line after the ramp to the
+/// last. `None` without a window.
+fn generator_cpu(
+    server: &[ServerSample],
+    seconds: &[SecondLine],
+    ramp_s: f64,
+) -> Option<GeneratorCpu> {
+    let window = match steady_window(server, ramp_s) {
+        Some((first, last)) => (first.t, last.t),
+        None => {
+            let mut steady = seconds.iter().filter(|line| line.t > ramp_s);
+            let first = steady.next()?;
+            let last = steady.next_back()?;
+            (last.t - first.t > 0.5).then_some((first.t, last.t))?
+        }
+    };
+    let cpu: f64 = lines_between(seconds, window)
+        .map(|line| line.generator_cpu_s)
         .sum();
-    (frames > 0.0).then(|| 1e6 * (last.cpu_seconds - first.cpu_seconds) / frames)
+    Some(GeneratorCpu {
+        percent: 100.0 * cpu / (window.1 - window.0),
+        us_per_frame: per_frame(cpu, lines_between(seconds, window)),
+    })
 }
 
 /// The report for people: what ran, connections, throughput, errors, latencies, the server.
@@ -240,11 +335,18 @@ pub fn render_summary(report: &LoadReport) -> String {
     for (kind, count) in &report.errors {
         out += &format!("\n  {count:>8}  {kind}");
     }
+    if report.shouts_refused_busy > 0 {
+        out += &format!(
+            "\nshouts refused busy (the server's fan-out budget, not errors): {}",
+            report.shouts_refused_busy
+        );
+    }
     out += "\nlatency (ms)        samples      mean       p50       p90       p99     p99.9       max\n";
     for (name, l) in [
         ("relay (say)", &report.relay),
         ("shout", &report.shout),
         ("tick", &report.tick),
+        ("server delivery", &report.server_delivery),
     ] {
         out += &format!(
             "{name:<16} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}\n",
@@ -260,8 +362,16 @@ pub fn render_summary(report: &LoadReport) -> String {
     if let Some(cpu) = report.server_cpu_percent {
         out += &format!("server CPU over the steady part: {cpu:.0}% of one core\n");
     }
-    if let Some(per_frame) = report.server_cpu_us_per_frame {
-        out += &format!("server CPU per frame received: {per_frame:.2} µs\n");
+    if let Some(cpu) = report.generator_cpu_percent {
+        out += &format!("generator CPU over the same window: {cpu:.0}% of one core\n");
+    }
+    let us = |figure: Option<f64>| figure.map_or("–".to_owned(), |us| format!("{us:.2} µs"));
+    if report.server_cpu_us_per_frame.is_some() || report.generator_cpu_us_per_frame.is_some() {
+        out += &format!(
+            "CPU per frame received: server {}, generator {}\n",
+            us(report.server_cpu_us_per_frame),
+            us(report.generator_cpu_us_per_frame)
+        );
     }
     out
 }
@@ -352,6 +462,7 @@ mod tests {
             tokio_alive_tasks: 0,
             rooms_open: 0,
             rooms_matched: 0,
+            frame_delivery: Delivery::default(),
         }
     }
 
@@ -364,6 +475,7 @@ mod tests {
             errors: 0,
             mean_ms: 0.0,
             p99_ms: 0.0,
+            generator_cpu_s: 0.0,
         }
     }
 
@@ -392,6 +504,63 @@ mod tests {
         // The same window as the CPU share: 0.3 s over 2 s is 15% of a core.
         let percent = cpu_percent(&server, 2.0).expect("a window");
         assert!((percent - 15.0).abs() < 1e-9, "{percent}");
+    }
+
+    #[test]
+    fn the_generators_cpu_per_frame_divides_by_the_servers_frames() {
+        // The server's window as above (3 s to 5 s, 30,000 frames); the generator spent
+        // 0.2 s in the line at 4 s and 0.4 s in the one at 5 s, and its other lines fall
+        // outside the window.
+        let server = [sample(2.0, 0.5), sample(3.0, 1.0), sample(5.0, 1.3)];
+        let cpu = [
+            (3.0, 7_000.0, 9.0),
+            (4.0, 10_000.0, 0.2),
+            (5.0, 20_000.0, 0.4),
+        ];
+        let mut seconds: Vec<SecondLine> = cpu
+            .iter()
+            .map(|&(t, received, cpu)| SecondLine {
+                generator_cpu_s: cpu,
+                ..line(t, received)
+            })
+            .collect();
+        seconds.push(SecondLine {
+            generator_cpu_s: 9.0,
+            ..line(6.0, 50_000.0)
+        });
+        let generator = generator_cpu(&server, &seconds, 2.0).expect("a window");
+        assert!((generator.percent - 30.0).abs() < 1e-9, "{generator:?}");
+        let per_frame = generator.us_per_frame.expect("frames");
+        assert!((per_frame - 20.0).abs() < 1e-9, "{per_frame}");
+        // Without the server's samples the window is the lines' after the ramp: 3 s to 6 s.
+        let alone = generator_cpu(&[], &seconds, 2.0).expect("a window of lines");
+        assert!(
+            (alone.percent - 100.0 * 9.6 / 3.0).abs() < 1e-9,
+            "{alone:?}"
+        );
+    }
+
+    #[test]
+    fn the_servers_delivery_is_the_windows_last_reading_less_its_first() {
+        let reading = |t: f64, buckets: Vec<(u64, u64)>| ServerSample {
+            frame_delivery: Delivery {
+                sum_us: buckets.iter().map(|&(lower, n)| lower * n).sum(),
+                buckets,
+            },
+            ..sample(t, 0.0)
+        };
+        // A slow frame in the ramp is before the window and does not count; in the window,
+        // 98 fast frames and 2 slow ones.
+        let server = [
+            reading(2.0, vec![(2_816, 1)]),
+            reading(3.0, vec![(96, 10), (2_816, 1)]),
+            reading(5.0, vec![(96, 108), (2_816, 3)]),
+        ];
+        let delivery = server_delivery(&server, 2.0);
+        assert_eq!(delivery.samples, 100, "{delivery:?}");
+        assert!((0.096..=0.104).contains(&delivery.p50_ms), "{delivery:?}");
+        assert!((2.816..=3.072).contains(&delivery.p99_ms), "{delivery:?}");
+        assert_eq!(server_delivery(&server[..2], 2.0).samples, 0);
     }
 
     #[test]

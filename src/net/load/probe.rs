@@ -1,5 +1,5 @@
-//! Reads the server's `/admin/stats` over HTTP: its memory, CPU and connection count during a
-//! load run, and the wall-clock time it started (to time ticks).
+//! Reads the server's `/admin/stats` over HTTP: its memory, CPU, connection count and frame
+//! delivery histogram during a load run, and the wall-clock time it started (to time ticks).
 
 use std::time::Duration;
 
@@ -9,6 +9,8 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
+
+use crate::server::Delivery;
 
 /// The part of `/admin/stats` a load run reads.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -24,6 +26,10 @@ pub struct ServerStats {
     pub started_unix_ms: u64,
     pub slow_consumer_cuts: u64,
     pub panics_caught: u64,
+    /// Every frame the server has written, from its outbox to the socket, in the server's own
+    /// type (empty from a server older than the figure).
+    #[serde(default)]
+    pub frame_delivery: Delivery,
 }
 
 /// `GET /admin/stats` from the admin port at `admin` (`host:port`).

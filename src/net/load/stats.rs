@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::measure::process;
+use crate::server::Delivery;
+
 /// Latencies are recorded in microseconds, up to a minute.
 const MAX_LATENCY_US: u64 = 60_000_000;
 
@@ -35,6 +38,9 @@ pub(crate) struct Live {
     pub connect_failed: AtomicU64,
     pub sent: AtomicU64,
     pub received: AtomicU64,
+    /// Shouts the server refused with `busy`: its fan-out budget at work, counted apart from
+    /// the errors because a flood's shouter is meant to hear them.
+    pub busy: AtomicU64,
     /// Errors by kind (`connect: …`, `error: <code>`, `closed: <code>`, …); a mutex because
     /// errors are rare and their kinds open-ended.
     errors: Mutex<BTreeMap<String, u64>>,
@@ -95,7 +101,9 @@ impl Live {
             connect_failed: self.connect_failed.load(Ordering::Relaxed),
             sent: self.sent.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
+            busy: self.busy.load(Ordering::Relaxed),
             errors: lock(&self.errors).values().sum(),
+            cpu_seconds: process::cpu_seconds(),
             latency: histogram,
         }
     }
@@ -134,7 +142,13 @@ pub(crate) struct Second {
     pub connect_failed: u64,
     pub sent: u64,
     pub received: u64,
+    /// Shouts refused with `busy` so far (absent from a worker older than the count).
+    #[serde(default)]
+    pub busy: u64,
     pub errors: u64,
+    /// CPU time the worker's process has used so far, user and system: the generator's own
+    /// cost, which shares the machine with the server it measures.
+    pub cpu_seconds: f64,
     pub latency: Recorded,
 }
 
@@ -147,7 +161,9 @@ impl Second {
         self.connect_failed += other.connect_failed;
         self.sent += other.sent;
         self.received += other.received;
+        self.busy += other.busy;
         self.errors += other.errors;
+        self.cpu_seconds += other.cpu_seconds;
         self.latency.0.append(&mut other.latency.0);
     }
 }
@@ -218,6 +234,21 @@ impl LatencySummary {
             p99_ms: ms(histogram.value_at_quantile(0.99)),
             p999_ms: ms(histogram.value_at_quantile(0.999)),
             max_ms: ms(histogram.max()),
+        }
+    }
+
+    /// The summary of a server's delivery histogram (or a window of it): its percentiles
+    /// interpolated inside its buckets, its maximum the top of its highest bucket.
+    pub(crate) fn of_delivery(delivery: &Delivery) -> LatencySummary {
+        let ms = |us: Option<f64>| us.unwrap_or(0.0) / 1000.0;
+        LatencySummary {
+            samples: delivery.frames(),
+            mean_ms: ms(delivery.mean_us()),
+            p50_ms: ms(delivery.quantile_us(0.50)),
+            p90_ms: ms(delivery.quantile_us(0.90)),
+            p99_ms: ms(delivery.quantile_us(0.99)),
+            p999_ms: ms(delivery.quantile_us(0.999)),
+            max_ms: ms(delivery.max_us()),
         }
     }
 }

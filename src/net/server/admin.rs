@@ -12,6 +12,7 @@ use hyper::{Request, Response, StatusCode};
 use serde::Serialize;
 
 use super::Shared;
+use super::delivery::Delivery;
 use super::http::{page, plain, respond};
 use super::metrics::{Figures, Sampled};
 use crate::measure::process;
@@ -71,6 +72,12 @@ pub(crate) struct Stats {
     pub figures: Figures,
     pub messages_in_per_s: f64,
     pub messages_out_per_s: f64,
+    /// Every frame written since the server started, from its outbox to the socket: what a
+    /// reader subtracts two readings of to get a window ([`Delivery::since`]).
+    pub frame_delivery: Delivery,
+    /// Its median and 99th percentile since the start, in ms, for the page.
+    pub frame_delivery_p50_ms: Option<f64>,
+    pub frame_delivery_p99_ms: Option<f64>,
 }
 
 pub(crate) async fn stats(shared: &Arc<Shared>) -> Stats {
@@ -79,7 +86,12 @@ pub(crate) async fn stats(shared: &Arc<Shared>) -> Stats {
         .rates
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let delivery = shared.metrics.frame_delivery.read();
+    let ms = |q: f64| delivery.quantile_us(q).map(|us| us / 1000.0);
     Stats {
+        frame_delivery_p50_ms: ms(0.50),
+        frame_delivery_p99_ms: ms(0.99),
+        frame_delivery: delivery,
         engine: shared.engine_name.clone(),
         engine_reason: shared.engine_reason.clone(),
         stale_gate: shared.stale_gate.clone(),

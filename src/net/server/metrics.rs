@@ -1,11 +1,14 @@
-//! The server's running figures: counters bumped on the hot path (one relaxed atomic add each),
-//! exported as Prometheus text on `/metrics` and as JSON on `/admin/stats`.
+//! The server's running figures: counters bumped on the hot path (one relaxed atomic add each)
+//! and the frame delivery histogram (`delivery`), exported as Prometheus text on `/metrics` and
+//! as JSON on `/admin/stats`.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 use serde::Serialize;
+
+use super::delivery::DeliveryHistogram;
 
 /// Counters and gauges of one server. Each is an atomic shared with the registry, so the
 /// Prometheus export reads the same numbers the server bumps, with no copy to keep in step.
@@ -27,6 +30,8 @@ pub(crate) struct Metrics {
     pub shouts_refused_busy: Counter,
     /// 1 when the gate that chose the engine was decided on other engine sources.
     pub gate_stale: Gauge,
+    /// Each frame's time from its outbox to the socket, recorded by its connection.
+    pub frame_delivery: DeliveryHistogram,
     // Sampled, not counted: set just before each export.
     rooms_open: Gauge,
     rooms_matched: Gauge,
@@ -48,8 +53,16 @@ impl Metrics {
             registry.register(name, help, counter.clone());
             counter
         };
+        let frame_delivery = DeliveryHistogram::new();
+        registry.register_with_unit(
+            "frame_delivery",
+            "Time from a frame's entry into its client's outbox to its write completing on the socket",
+            Unit::Seconds,
+            frame_delivery.clone(),
+        );
         let r = &mut registry;
         Metrics {
+            frame_delivery,
             connections: gauge(r, "connections", "WebSocket clients connected"),
             connections_peak: gauge(r, "connections_peak", "Most clients connected at once"),
             connections_total: counter(r, "connections", "WebSocket clients accepted"),

@@ -18,6 +18,7 @@ mod admission;
 mod choice;
 mod config;
 mod connection;
+mod delivery;
 mod http;
 mod metrics;
 mod panic;
@@ -37,6 +38,7 @@ use tokio_util::task::TaskTracker;
 
 pub use choice::{EngineChoice, EngineFlag, FALLBACK_ENGINE, choose_engine};
 pub use config::{DEFAULT_FANOUT_BUDGET, ServerConfig};
+pub use delivery::Delivery;
 pub use http::MAX_NAME_BYTES;
 pub use protocol::{ENVELOPE_BYTES, ProtocolError};
 
