@@ -12,26 +12,46 @@ use lockchan::server::ServerConfig;
 
 per_engine!(async: a_short_mixed_load_runs_clean_and_leaves_nothing_behind);
 
-async fn a_short_mixed_load_runs_clean_and_leaves_nothing_behind(spec: EngineSpec) {
-    let server = TestServer::start(spec, ServerConfig::default()).await;
-    let config = LoadConfig {
+/// A short load against `server` from two source addresses; each test sets what it measures.
+fn base(server: &TestServer) -> LoadConfig {
+    LoadConfig {
         url: format!("ws://{}/ws", server.addr),
-        clients: 80,
+        clients: 20,
         ramp: Duration::from_millis(500),
         duration: Duration::from_secs(2),
         scenario: Scenario::Mixed,
         room_size: 4,
-        say_rate: 5.0,
-        shout_rate: 2.0,
+        say_rate: 1.0,
+        shout_rate: 1.0,
         sources: vec![[127, 0, 0, 1].into(), [127, 0, 0, 2].into()],
         server_started_unix_ms: None,
-    };
+    }
+}
+
+/// Runs `config` in this process, reading `server`'s admin figures as it goes.
+async fn load(server: &TestServer, config: LoadConfig) -> lockchan::load::LoadReport {
     let options = RunOptions {
         admin: Some(server.admin.to_string()),
         clients_per_worker: 10_000,
         progress: false,
     };
-    let report = run_load(config, options).await.expect("the load ran");
+    run_load(config, options).await.expect("the load ran")
+}
+
+async fn a_short_mixed_load_runs_clean_and_leaves_nothing_behind(spec: EngineSpec) {
+    let server = TestServer::start(spec, ServerConfig::default()).await;
+    let report = load(
+        &server,
+        LoadConfig {
+            clients: 80,
+            ramp: Duration::from_millis(500),
+            scenario: Scenario::Mixed,
+            say_rate: 5.0,
+            shout_rate: 2.0,
+            ..base(&server)
+        },
+    )
+    .await;
     assert_eq!(report.connect_ok, 80, "{:?}", report.errors);
     assert_eq!(report.errors_total, 0, "{:?}", report.errors);
     assert_eq!(report.engine.as_deref(), Some(spec.to_string().as_str()));
@@ -67,24 +87,17 @@ async fn busy_shouts_are_counted_apart_from_errors() {
         },
     )
     .await;
-    let config = LoadConfig {
-        url: format!("ws://{}/ws", server.addr),
-        clients: 20,
-        ramp: Duration::from_millis(200),
-        duration: Duration::from_secs(2),
-        scenario: Scenario::Broadcast,
-        room_size: 4,
-        say_rate: 1.0,
-        shout_rate: 20.0,
-        sources: vec![[127, 0, 0, 1].into()],
-        server_started_unix_ms: None,
-    };
-    let options = RunOptions {
-        admin: Some(server.admin.to_string()),
-        clients_per_worker: 10_000,
-        progress: false,
-    };
-    let report = run_load(config, options).await.expect("the load ran");
+    let report = load(
+        &server,
+        LoadConfig {
+            clients: 20,
+            ramp: Duration::from_millis(200),
+            scenario: Scenario::Broadcast,
+            shout_rate: 20.0,
+            ..base(&server)
+        },
+    )
+    .await;
     assert!(report.shouts_refused_busy > 0, "{report:?}");
     assert_eq!(report.errors_total, 0, "{:?}", report.errors);
     server.stop().await;
