@@ -72,7 +72,10 @@ fn the_floor_runs_beside_the_engine_and_every_engine_run_is_stated_against_it() 
         floor["load"]["server_cpu_us_per_frame"].as_f64().is_some(),
         "the floor's CPU per frame"
     );
-    assert!(table.contains("\n| floor | 1 | 20 / 0 | 0 |"), "{table}");
+    assert!(
+        table.contains("\n| floor | 1 | 20 / 0 | 0 (0) |"),
+        "{table}"
+    );
     assert!(table.contains("Against the floor"), "{table}");
     let against = table
         .lines()
