@@ -23,8 +23,20 @@ use proptest::prelude::*;
 
 /// Each case's limit: a deadlock or an exploding search fails the case instead of hanging.
 const CASE_LIMIT: Duration = Duration::from_secs(20);
-/// Generated scenarios per engine.
+/// Generated scenarios per engine, unless `LOCKCHAN_RACE_SMOKE_CASES` says otherwise
+/// (`scripts/verify-all` asks for more, so that its 5% ceiling on inconclusive runs can be
+/// met by an engine whose checker gives up once).
 const CASES: u32 = 16;
+
+/// [`CASES`], or the count `LOCKCHAN_RACE_SMOKE_CASES` names.
+fn cases() -> u32 {
+    match std::env::var("LOCKCHAN_RACE_SMOKE_CASES") {
+        Ok(count) => count
+            .parse()
+            .unwrap_or_else(|_| panic!("LOCKCHAN_RACE_SMOKE_CASES={count:?}: not a count")),
+        Err(_) => CASES,
+    }
+}
 
 /// How a run that did not fail ended.
 enum Checked {
@@ -96,7 +108,7 @@ fn tally(outcome: &Result<Checked, String>) -> Tally {
 macro_rules! smoke {
     ($($name:ident: $kind:ident / $shards:literal),* $(,)?) => {
         proptest! {
-            #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
             $(
                 #[test]
                 fn $name(scenario in scenario(16)) {
@@ -113,7 +125,7 @@ macro_rules! smoke {
 lockchan::for_each_engine!(smoke {}, several = 2);
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// The rest of what `lockchan verify` checks: every sharded engine at four shards.
     ///
