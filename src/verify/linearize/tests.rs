@@ -416,3 +416,205 @@ fn a_dumped_actor_2_run_is_decided() {
     );
     assert!(checked.is_ok(), "{checked:?}");
 }
+
+/// A change to what a run recorded: most make it unexplainable, some leave it explainable.
+#[derive(Clone, Debug)]
+enum Change {
+    /// Swap the event at this place (in all streams, one after another) with the next one.
+    Swap(usize),
+    /// Drop the event at this place.
+    Drop(usize),
+    /// Hear the event at this place twice.
+    Repeat(usize),
+    /// Turn the event at this place, if it is a refusal, into the other refusal of its
+    /// command, or a refusal of the other command.
+    Refuse(usize),
+    /// Move one of the engine's counters (by index: commands, errors, unknown client,
+    /// disconnects, events delivered) by one, up or down.
+    Count(usize, bool),
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        (0..200usize).prop_map(Change::Swap),
+        (0..200usize).prop_map(Change::Drop),
+        (0..200usize).prop_map(Change::Repeat),
+        (0..200usize).prop_map(Change::Refuse),
+        ((0..5usize), any::<bool>()).prop_map(|(counter, up)| Change::Count(counter, up)),
+    ]
+}
+
+impl Change {
+    /// `observed` with the change made; `None` when it changes nothing.
+    fn made(&self, observed: &Observed) -> Option<Observed> {
+        use crate::domain::command::CommandKind;
+        use crate::domain::event::ErrorCode;
+
+        let mut changed = observed.clone();
+        let total: usize = changed.streams.values().map(Vec::len).sum();
+        let place = |at: usize| {
+            let mut at = at % total.max(1);
+            for (id, stream) in &observed.streams {
+                if at < stream.len() {
+                    return (*id, at);
+                }
+                at -= stream.len();
+            }
+            unreachable!("a place within the streams")
+        };
+        match *self {
+            Change::Count(counter, up) => {
+                let counters = &mut changed.race_snapshot.counters;
+                let count = [
+                    &mut counters.commands,
+                    &mut counters.errors,
+                    &mut counters.unknown_client,
+                    &mut counters.disconnects,
+                    &mut counters.events_delivered,
+                ]
+                .into_iter()
+                .nth(counter)?;
+                *count = if up {
+                    *count + 1
+                } else {
+                    count.checked_sub(1)?
+                };
+                return Some(changed);
+            }
+            _ if total == 0 => return None,
+            Change::Swap(at) | Change::Drop(at) | Change::Repeat(at) | Change::Refuse(at) => {
+                let (id, at) = place(at);
+                let stream = changed.streams.get_mut(&id)?;
+                match self {
+                    Change::Swap(_) if at + 1 < stream.len() && stream[at] != stream[at + 1] => {
+                        stream.swap(at, at + 1);
+                    }
+                    Change::Drop(_) => {
+                        stream.remove(at);
+                    }
+                    Change::Repeat(_) => stream.insert(at, stream[at].clone()),
+                    Change::Refuse(_) => {
+                        let Event::Error { code, command } = stream[at] else {
+                            return None;
+                        };
+                        let (code, command) = match (code, command) {
+                            (ErrorCode::AlreadyInRoom, CommandKind::Join) => {
+                                (ErrorCode::NotInRoom, CommandKind::Leave)
+                            }
+                            (ErrorCode::NotInRoom, CommandKind::Leave) => {
+                                (ErrorCode::AlreadyInRoom, CommandKind::Join)
+                            }
+                            (ErrorCode::NotInRoom, CommandKind::Say) => {
+                                (ErrorCode::NotInRoom, CommandKind::Leave)
+                            }
+                            (code, _) => (code, CommandKind::Shout),
+                        };
+                        stream[at] = Event::Error { code, command };
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(changed)
+    }
+}
+
+/// A small race scenario: two to four shared clients, a few setup calls, two or three
+/// threads of one to six calls (thread 0 also ticks).
+fn small_scenario() -> impl Strategy<Value = crate::verify::scenario::Scenario> {
+    use crate::verify::scenario::{Op, Scenario, Who};
+
+    fn op(shared: usize, ticks: bool) -> impl Strategy<Value = Op> {
+        let who = prop_oneof![
+            4 => (0..shared).prop_map(Who::Shared),
+            1 => (0..2usize).prop_map(Who::Own),
+        ];
+        let tick_weight = if ticks { 2 } else { 0 };
+        prop_oneof![
+            1 => Just(Op::connect()),
+            6 => (who.clone(), 2u8..=3).prop_map(|(who, limit)| Op::join(who, limit)),
+            3 => who.clone().prop_map(Op::leave),
+            2 => who.clone().prop_map(|who| Op::say(who, "")),
+            2 => who.clone().prop_map(|who| Op::shout(who, "")),
+            2 => who.prop_map(Op::Disconnect),
+            tick_weight => (500u64..=4000).prop_map(|ms| Op::Tick(Duration::from_millis(ms))),
+        ]
+    }
+    (2..=4usize, 2..=3usize).prop_flat_map(|(shared, threads)| {
+        let who = (0..shared).prop_map(Who::Shared);
+        let setup_op = prop_oneof![
+            3 => (who, 2u8..=3).prop_map(|(who, limit)| Op::join(who, limit)),
+            1 => (500u64..=4000).prop_map(|ms| Op::Tick(Duration::from_millis(ms))),
+        ];
+        let setup = prop::collection::vec(setup_op, 0..=3).prop_map(move |calls| {
+            std::iter::repeat_n(Op::connect(), shared)
+                .chain(calls)
+                .collect::<Vec<_>>()
+        });
+        let threads = (0..threads)
+            .map(|thread| prop::collection::vec(op(shared, thread == 0), 1..=5))
+            .collect::<Vec<_>>();
+        (setup, threads).prop_map(|(setup, threads)| Scenario { setup, threads })
+    })
+}
+
+/// The search's verdict on `observed`, with or without its shortcuts; `None` when it gave up.
+fn verdict(
+    history: &History,
+    observed: &Observed,
+    semantics: Semantics,
+    shortcuts: bool,
+) -> Option<bool> {
+    let config = crate::verify::scenario::scenario_config();
+    let mut checker = super::replay::Checker::new(history, observed, semantics, &config).ok()?;
+    checker.shortcuts = shortcuts;
+    let budget = Budget {
+        states: 300_000,
+        deadline: Some(std::time::Instant::now() + Duration::from_secs(20)),
+    };
+    match checker.search(budget) {
+        Ok(_) => Some(true),
+        Err(LinearizeError::Unexplained { .. }) => Some(false),
+        Err(_) => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The shortcuts (the reductions and the cuts that bound what is left) change no verdict:
+    /// on runs of real engines, as recorded and with one change each, the search with them
+    /// explains exactly the runs the search without them explains (where both decide).
+    #[test]
+    fn the_shortcuts_change_no_verdict(
+        scenario in small_scenario(),
+        engine in 0..4usize,
+        changes in prop::collection::vec(change(), 4),
+    ) {
+        use std::sync::Arc;
+
+        let spec = [
+            EngineSpec::new(EngineKind::ACTOR, 1),
+            EngineSpec::new(EngineKind::ACTOR, 2),
+            EngineSpec::new(EngineKind::TASK, 2),
+            EngineSpec::new(EngineKind::LOCK, 2),
+        ][engine];
+        let engine = Arc::from(spec.build(crate::verify::scenario::scenario_config()));
+        let run = crate::verify::scenario::run(engine, &scenario);
+        prop_assume!(run.problems.is_empty());
+        let semantics = Semantics::of(spec);
+        let variants = std::iter::once(Some(run.observed.clone()))
+            .chain(changes.iter().map(|change| change.made(&run.observed)))
+            .flatten();
+        for (n, observed) in variants.enumerate() {
+            let with = verdict(&run.history, &observed, semantics, true);
+            let without = verdict(&run.history, &observed, semantics, false);
+            if n == 0 {
+                prop_assert_eq!(with, Some(true), "{}: the run as recorded", spec);
+            }
+            if let (Some(with), Some(without)) = (with, without) {
+                prop_assert_eq!(with, without, "{}: variant {} ({:?})", spec, n, changes.get(n.wrapping_sub(1)));
+            }
+        }
+    }
+}

@@ -24,14 +24,18 @@
 //!   the stream holds something else (`answered_first`);
 //! - **a counter has already passed the engine's**: the model's counters only grow, and
 //!   after the race they must equal the engine's (`counters_within`); likewise the clock, and
-//!   a room's stamp, which never changes, and its id, which is never reused (`rooms_within`).
+//!   a room's stamp, which never changes, and its id, which is never reused (`rooms_within`);
+//! - **a counter can no longer reach the engine's**: what the steps left can add to
+//!   `commands`, `errors` and `unknown_client` is bounded from below and above by who is
+//!   connected for good, who is gone for good, and how many refusals the streams still hold
+//!   (`counters_reachable`).
 //!
 //! All are facts about every continuation, so cutting such a state loses no explanation.
 
 use std::collections::BTreeMap;
 
 use super::replay::{Bits, Checker, Node};
-use super::steps::Step;
+use super::steps::{Part, Step};
 use super::{Call, History};
 use crate::domain::command::Command;
 use crate::domain::event::Event;
@@ -161,6 +165,9 @@ impl Checker<'_> {
     /// Refuses a state no continuation can finish (module doc).
     pub(super) fn can_still_finish(&self, node: &Node) -> Result<(), String> {
         self.counters_within(node)?;
+        if self.shortcuts {
+            self.counters_reachable(node)?;
+        }
         self.rooms_within(node)?;
         let sources = &self.sources;
         for (i, &client) in self.ids.iter().enumerate() {
@@ -171,12 +178,7 @@ impl Checker<'_> {
                 // A closed outbox was heard to its end when it closed.
                 continue;
             }
-            let connected_once = match sources.connects[i] {
-                None => true,
-                Some(usize::MAX) => false,
-                Some(id) => node.done.has(id),
-            };
-            if connected_once && !node.state.is_connected(client) {
+            if self.gone(node, i) {
                 return Err(format!(
                     "{client} is gone but heard {:?} (event {}) after all it was sent",
                     heard[pos],
@@ -294,6 +296,96 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The counters the racing steps left can still reach. Each racing submit adds one to the
+    /// model's `commands` (its client connected then) or to its `unknown_client` (not); a
+    /// racing disconnect adds one to `disconnects` or to `unknown_client`; only a submit of a
+    /// connected client can be refused (`errors`), and every `Error` event still ahead in a
+    /// stream (one the teardown cannot send) is a refusal still to come, each sent to its own
+    /// client. A client connected with no disconnect step left stays connected, and one that
+    /// is gone never comes back. So the counters after the race lie within bounds known now,
+    /// and a state whose bounds miss the engine's counts is dead. Before these bounds a state
+    /// that had counted one command too many (a client's command taken while its outbox was
+    /// closed, where the engine had dropped it) searched every order of the steps after it
+    /// before the counts disagreed at the end.
+    fn counters_reachable(&self, node: &Node) -> Result<(), String> {
+        let state = &node.state;
+        let model = state.counters();
+        let engine = &self.observed.race_snapshot.counters;
+        // Submits left that must count as commands, submits left that may, and submits and
+        // disconnects left that may count as an unknown client's.
+        let (mut must, mut may, mut unknown) = (0u64, 0u64, 0u64);
+        for (id, step) in self.steps.iter().enumerate() {
+            if node.done.has(id) || step.part != Part::Whole {
+                continue;
+            }
+            match step.call(self.history) {
+                Call::Submit(client, _) => match self.index.get(client) {
+                    Some(&i) if !self.gone(node, i) => {
+                        may += 1;
+                        if state.is_connected(*client)
+                            && !self.sources.leaves[i].any_outside(&node.done)
+                        {
+                            must += 1;
+                        } else {
+                            unknown += 1;
+                        }
+                    }
+                    _ => unknown += 1,
+                },
+                Call::Disconnect(_) => unknown += 1,
+                Call::Connect(_) | Call::Tick(_) => {}
+            }
+        }
+        let mut refusals = 0u64;
+        for (i, stream) in self.streams.iter().enumerate() {
+            for (at, event) in stream.iter().enumerate().skip(node.pos[i]) {
+                if matches!(event, Event::Error { .. }) && !self.sources.of[i][at].teardown {
+                    refusals += 1;
+                }
+            }
+        }
+        let bounds = [
+            (
+                "commands",
+                model.commands + must,
+                model.commands + may,
+                engine.commands,
+            ),
+            (
+                "errors",
+                model.errors + refusals,
+                model.errors + may,
+                engine.errors,
+            ),
+            (
+                "unknown_client",
+                0,
+                model.unknown_client + unknown,
+                engine.unknown_client,
+            ),
+        ];
+        match bounds
+            .iter()
+            .find(|(_, low, high, engine)| low > engine || high < engine)
+        {
+            None => Ok(()),
+            Some((name, low, high, engine)) => Err(format!(
+                "the model's {name} can only end between {low} and {high}, not at the engine's \
+                 {engine}"
+            )),
+        }
+    }
+
+    /// True when client `i` was connected and is gone: it never comes back.
+    fn gone(&self, node: &Node, i: usize) -> bool {
+        let connected_once = match self.sources.connects[i] {
+            None => true,
+            Some(usize::MAX) => false,
+            Some(id) => node.done.has(id),
+        };
+        connected_once && !node.state.is_connected(self.ids[i])
     }
 
     /// The model's counters only grow, and once the race is over they must equal the engine's
