@@ -3,7 +3,7 @@
 //! is never searched again. Plus the one partial-order reduction that keeps it small (see
 //! `only_counts`), and the budget that stops it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
@@ -88,8 +88,11 @@ impl Checker<'_> {
                 why: format!("the sequential setup already differs from the model: {why}"),
             });
         }
-        let mut seen: HashSet<u64> = HashSet::new();
-        seen.insert(fingerprint(&root));
+        let mut seen = Seen {
+            covering: self.shortcuts,
+            nodes: HashMap::new(),
+        };
+        seen.insert(&root);
         let mut furthest = Furthest::default();
         let mut stack = vec![Frame {
             candidates: self.candidates(&root, order),
@@ -125,7 +128,7 @@ impl Checker<'_> {
                     continue;
                 }
             };
-            if !seen.insert(fingerprint(&child)) {
+            if !seen.insert(&child) {
                 continue;
             }
             explored += 1;
@@ -200,6 +203,50 @@ struct Frame {
     candidates: Vec<usize>,
     next: usize,
     via: Option<usize>,
+}
+
+/// The nodes searched, for memoization: by fingerprint, and with `covering`, by the
+/// fingerprint of the node without its `owed` bits, with the `owed` bits of each node searched.
+///
+/// Owing a broadcast only ever refuses: every reader of `owed` turns a set bit into a refusal
+/// (a window closing on a missing delivery, a client hearing something before what it is
+/// owed, the cut of a client owed what its stream does not hold), and nothing else reads it.
+/// So a node whose `owed` bits include those of a node already searched, and that equals it
+/// otherwise, has no explanation the searched one lacked: every order of the steps left that
+/// works from it works from the searched one, which found none (a node is never searched
+/// again while its own search is under way: every step adds to `done`). Such nodes come from
+/// the orders of a race's connects around a broadcast: the client connected before it is
+/// owed it, after it not.
+struct Seen {
+    covering: bool,
+    nodes: HashMap<u64, Vec<Vec<u64>>>,
+}
+
+impl Seen {
+    /// Records `node`; false when it, or a node that covers it, was searched already.
+    fn insert(&mut self, node: &Node) -> bool {
+        if !self.covering {
+            let known = self.nodes.entry(fingerprint(node)).or_default();
+            if !known.is_empty() {
+                return false;
+            }
+            known.push(Vec::new());
+            return true;
+        }
+        let owed: Vec<u64> = node.open.iter().map(|open| open.owed).collect();
+        let mut bare = node.clone();
+        for open in &mut bare.open {
+            open.owed = 0;
+        }
+        let known = self.nodes.entry(fingerprint(&bare)).or_default();
+        let covered =
+            |seen: &Vec<u64>| seen.iter().zip(&owed).all(|(seen, owed)| seen & !owed == 0);
+        if known.iter().any(covered) {
+            return false;
+        }
+        known.push(owed);
+        true
+    }
 }
 
 fn fingerprint(node: &Node) -> u64 {
