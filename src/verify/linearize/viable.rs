@@ -30,6 +30,11 @@
 //!   connected for good, who is gone for good, and how many refusals the streams still hold
 //!   (`counters_reachable`).
 //!
+//! - **world-broadcast engines: a client owed a broadcast hears first what must follow it**:
+//!   its stream holds, before the broadcast, a broadcast the world sends later or an event
+//!   only steps after the broadcasting step can send (`owed_first`; `order.rs` refuses both
+//!   once they are heard, this cuts the state as soon as they are bound to be).
+//!
 //! All are facts about every continuation, so cutting such a state loses no explanation.
 
 use std::collections::BTreeMap;
@@ -207,6 +212,9 @@ impl Checker<'_> {
                 ));
             }
         }
+        if self.shortcuts && self.hub.is_some() {
+            self.owed_first(node)?;
+        }
         let reachable = self.reachable(node);
         for open in &node.open {
             let owed = open.owed & reachable & !open.delivered;
@@ -222,6 +230,58 @@ impl Checker<'_> {
                      it is not leaving",
                     open.event
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// World-broadcast engines: a client owed an open broadcast that its stream holds further
+    /// on must hear it before anything the hub's orders put after it (`order.rs`), and stays
+    /// owed until it does: only hearing it lets it off, or becoming unreachable, after which
+    /// it hears nothing more. So the state is dead when the stream holds, before the
+    /// broadcast, a broadcast the world sends after it (one open after it in `open`, or one
+    /// not sent yet: a racing step will append it after this one, and the teardown sends only
+    /// after every window closed), or an event that only steps after the broadcasting step
+    /// can send. Without this cut, a tick's world step taken while a connected client's stream
+    /// still held a shout to come before the `Tick` failed only once that shout was taken,
+    /// after every order of the steps in between.
+    fn owed_first(&self, node: &Node) -> Result<(), String> {
+        let reachable = self.reachable(node);
+        for (at, open) in node.open.iter().enumerate() {
+            let Some(opener) = open.opener else {
+                continue;
+            };
+            let owed = open.owed & reachable & !open.delivered;
+            for (i, &client) in self.ids.iter().enumerate() {
+                if owed & (1 << i) == 0 {
+                    continue;
+                }
+                let rest = &self.streams[i][node.pos[i]..];
+                let Some(until) = rest.iter().position(|event| *event == open.event) else {
+                    continue;
+                };
+                for (k, event) in rest[..until].iter().enumerate() {
+                    let after = if matches!(event, Event::Shouted { .. } | Event::Tick { .. }) {
+                        let sent = node.open.iter().position(|other| other.event == *event);
+                        sent.is_none_or(|other| other > at)
+                    } else {
+                        let source = &self.sources.of[i][node.pos[i] + k];
+                        !source.teardown
+                            && (0..self.steps.len()).all(|id| {
+                                !source.steps.has(id)
+                                    || node.done.has(id)
+                                    || self.before[id].has(opener)
+                            })
+                    };
+                    if after {
+                        return Err(format!(
+                            "{client} is owed {:?} but hears {event:?} (event {}) before it, \
+                             which the world sends after it",
+                            open.event,
+                            node.pos[i] + k + 1
+                        ));
+                    }
+                }
             }
         }
         Ok(())
