@@ -250,6 +250,11 @@ impl ModelState {
         self.clients.contains_key(&client)
     }
 
+    /// True when `client` is connected and holds a seat.
+    pub(crate) fn is_seated(&self, client: ClientId) -> bool {
+        matches!(self.clients.get(&client), Some(Some(_)))
+    }
+
     /// True when nothing reaches `client` any more while it is still connected.
     pub(crate) fn is_closed(&self, client: ClientId) -> bool {
         self.closed.contains(&client)

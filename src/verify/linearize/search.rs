@@ -10,6 +10,8 @@ use std::time::Instant;
 use super::explain::Furthest;
 use super::replay::{Checker, Node};
 use super::{Budget, Explanation, LinearizeError};
+use crate::domain::command::CommandKind;
+use crate::domain::event::Event;
 
 impl Checker<'_> {
     fn candidates(&self, node: &Node, order: Order) -> Vec<usize> {
@@ -23,6 +25,12 @@ impl Checker<'_> {
                 return vec![id];
             }
             out.push(id);
+        }
+        if self.shortcuts
+            && let Some(refusers) = self.refusers(node)
+        {
+            // Taking one of them now loses no explanation: see `refusers`.
+            out = refusers;
         }
         if order == Order::SideBySide {
             out.sort_by_key(|&id| {
@@ -46,6 +54,88 @@ impl Checker<'_> {
             return false;
         };
         !node.state.is_connected(client) && !node.open.iter().any(|open| open.closer == Some(id))
+    }
+
+    /// When some client waits for a refusal next: the steps that can send it that refusal
+    /// first, if it is sure that one of the steps ready now is first (module doc,
+    /// "Shortcuts"). Of the clients it applies to, the one with the fewest such steps.
+    ///
+    /// Why it loses no explanation. Say client `c` is connected with its outbox open, and the
+    /// next event of its stream is `E`, an `Error` for a `Join` or a `Leave`, or for a `Say`
+    /// while `c` holds no seat, and the teardown cannot send `E`; `S` are the racing steps left
+    /// that could (`c`'s own submits of that command: `viable::Sources`). Take any order of the
+    /// steps left that explains the run, and `R`, the first step of `S` in it. Until `E` is
+    /// heard nothing can be delivered to `c` (it would have to be `E`, which only `S` sends),
+    /// so in between
+    ///
+    /// - `c`'s seat stays as it is: whatever changes a seat sends its holder an event
+    ///   (`Joined`, `Left`, `MatchTimeout`, or for a room-mate's coming and going
+    ///   `MemberJoined`, `MemberLeft`, `Matched`);
+    /// - `c` stays connected with its outbox open: closing it needs `c`'s stream heard to
+    ///   the end, and once gone `c` could never hear `E`;
+    /// - none of `c`'s own joins, leaves or disconnects goes: a join or leave answers a
+    ///   connected client with an open outbox, a disconnect closes it.
+    ///
+    /// So `R` answers `c` (a join or a leave always does, and so does a say without a seat),
+    /// and with `E`: `R` is a refusal. And `R` is ready now: the rule applies only when each
+    /// step of `S` that is not ready is behind a step left that is in `S` (and so comes after
+    /// `R`, the first) or is `c`'s own join, leave or disconnect (and so comes after `E` is
+    /// heard, after `R`). Moved to the front, `R` does what it did: it reads `c`'s connection,
+    /// outbox and seat, unchanged in between, and the hub's check of what `c` heard first
+    /// (`order.rs`) reads only broadcasts sent before `R`'s message, all sent already, and
+    /// what `c` heard of them, unchanged. The steps it moves ahead of do what they did: `R`
+    /// changes nothing they read (only `c`'s place in its stream, and counters), and they
+    /// send `c` nothing; a broadcast that `c` hears after `E` is now delivered when it is
+    /// sent (or at once, if it was) rather than when `R` went, in the same place of `c`'s
+    /// stream and after the same broadcasts, so the hub's orders judge it alike. `R` closes
+    /// no open window (checked: on the lock engine a caller's next call closes its last
+    /// call's broadcast windows). So the moved order reaches the same node and explains the
+    /// run as well; the search tries each ready step of `S` as `R`.
+    fn refusers(&self, node: &Node) -> Option<Vec<usize>> {
+        let mut best: Option<Vec<usize>> = None;
+        for (i, &client) in self.ids.iter().enumerate() {
+            let state = &node.state;
+            if !state.is_connected(client) || state.is_closed(client) {
+                continue;
+            }
+            let Some(Event::Error { command, .. }) = self.streams[i].get(node.pos[i]) else {
+                continue;
+            };
+            let answers = match command {
+                CommandKind::Join | CommandKind::Leave => true,
+                CommandKind::Say => !state.is_seated(client),
+                CommandKind::Shout => false,
+            };
+            let (senders, teardown) = self.sources.of(i, node.pos[i]);
+            if !answers || teardown {
+                continue;
+            }
+            // A step that cannot go while the client waits for the refusal.
+            let held = |q: usize| senders.has(q) || self.sources.answers_or_leaves(i).has(q);
+            let mut ready = Vec::new();
+            let mut sure = true;
+            for id in 0..self.steps.len() {
+                if !senders.has(id) || node.done.has(id) {
+                    continue;
+                }
+                if node.open.iter().any(|open| open.closer == Some(id)) {
+                    sure = false;
+                    break;
+                }
+                if self.steps[id].after.iter().all(|&a| node.done.has(a)) {
+                    ready.push(id);
+                } else if !(0..self.steps.len())
+                    .any(|q| self.before[id].has(q) && !node.done.has(q) && held(q))
+                {
+                    sure = false;
+                    break;
+                }
+            }
+            if sure && best.as_ref().is_none_or(|best| ready.len() < best.len()) {
+                best = Some(ready);
+            }
+        }
+        best
     }
 
     /// The search, within `budget`, in two tries that share it: first trying the steps in

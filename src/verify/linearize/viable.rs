@@ -58,6 +58,8 @@ pub(super) struct Sources {
     /// By client index: the racing steps that always answer it while its outbox is open (its
     /// own `Join`s and `Leave`s: `Joined` or `Left`, or an `Error`).
     answers: Vec<Vec<usize>>,
+    /// By client index: its `answers` and `leaves` as one set.
+    answering: Vec<Bits>,
 }
 
 /// The racing steps that could send one recorded event, and whether the teardown could.
@@ -96,6 +98,19 @@ fn could_send(call: &Call, to: ClientId, event: &Event) -> bool {
 }
 
 impl Sources {
+    /// The racing steps that could send client `i` the event at `at` of its stream, and
+    /// whether the teardown could.
+    pub(super) fn of(&self, i: usize, at: usize) -> (&Bits, bool) {
+        let source = &self.of[i][at];
+        (&source.steps, source.teardown)
+    }
+
+    /// Client `i`'s own racing joins, leaves and disconnect steps: while it is connected with
+    /// its outbox open, each answers it or closes its outbox.
+    pub(super) fn answers_or_leaves(&self, i: usize) -> &Bits {
+        &self.answering[i]
+    }
+
     pub(super) fn new(
         history: &History,
         steps: &[Step],
@@ -157,11 +172,23 @@ impl Sources {
                 connects[i] = Some(usize::MAX);
             }
         }
+        let answering = answers
+            .iter()
+            .zip(&leaves)
+            .map(|(answers, leaves)| {
+                let mut bits = leaves.clone();
+                for &id in answers {
+                    bits.set(id);
+                }
+                bits
+            })
+            .collect();
         Sources {
             of,
             leaves,
             connects,
             answers,
+            answering,
         }
     }
 }
