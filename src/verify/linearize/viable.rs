@@ -31,9 +31,10 @@
 //!   (`counters_reachable`).
 //!
 //! - **world-broadcast engines: a client owed a broadcast hears first what must follow it**:
-//!   its stream holds, before the broadcast, a broadcast the world sends later or an event
-//!   only steps after the broadcasting step can send (`owed_first`; `order.rs` refuses both
-//!   once they are heard, this cuts the state as soon as they are bound to be).
+//!   its stream holds, before the broadcast (or anywhere ahead, if it does not hold it: the
+//!   client is owed it until its outbox closes), a broadcast the world sends later or an
+//!   event only steps after the broadcasting step can send (`owed_first`; `order.rs` refuses
+//!   both once they are heard, this cuts the state as soon as they are bound to be).
 //!
 //! All are facts about every continuation, so cutting such a state loses no explanation.
 
@@ -262,16 +263,17 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// World-broadcast engines: a client owed an open broadcast that its stream holds further
-    /// on must hear it before anything the hub's orders put after it (`order.rs`), and stays
-    /// owed until it does: only hearing it lets it off, or becoming unreachable, after which
-    /// it hears nothing more. So the state is dead when the stream holds, before the
-    /// broadcast, a broadcast the world sends after it (one open after it in `open`, or one
-    /// not sent yet: a racing step will append it after this one, and the teardown sends only
-    /// after every window closed), or an event that only steps after the broadcasting step
-    /// can send. Without this cut, a tick's world step taken while a connected client's stream
-    /// still held a shout to come before the `Tick` failed only once that shout was taken,
-    /// after every order of the steps in between.
+    /// World-broadcast engines: a client owed an open broadcast must hear it before anything
+    /// the hub's orders put after it (`order.rs`), and stays owed until it hears it, or else
+    /// until its outbox closes, which needs the rest of its stream heard (being owed ends
+    /// only so: by hearing it, or by becoming unreachable, after which nothing more is heard).
+    /// So the state is dead when the client's stream holds, before the broadcast (or, if it
+    /// does not hold it, anywhere ahead), a broadcast the world sends after it (one open after
+    /// it in `open`, or one not sent yet: a racing step will append it after this one, and
+    /// the teardown sends only after every window closed), or an event that only steps after
+    /// the broadcasting step can send. Without this cut, a tick's world step taken while a
+    /// connected client's stream still held a shout to come before the `Tick` failed only once
+    /// that shout was taken, after every order of the steps in between.
     fn owed_first(&self, node: &Node) -> Result<(), String> {
         let reachable = self.reachable(node);
         for (at, open) in node.open.iter().enumerate() {
@@ -284,9 +286,12 @@ impl Checker<'_> {
                     continue;
                 }
                 let rest = &self.streams[i][node.pos[i]..];
-                let Some(until) = rest.iter().position(|event| *event == open.event) else {
-                    continue;
-                };
+                // Owed until it hears it, or else until its outbox closes (it must have heard
+                // the rest of its stream by then).
+                let until = rest
+                    .iter()
+                    .position(|event| *event == open.event)
+                    .unwrap_or(rest.len());
                 for (k, event) in rest[..until].iter().enumerate() {
                     let after = if matches!(event, Event::Shouted { .. } | Event::Tick { .. }) {
                         let sent = node.open.iter().position(|other| other.event == *event);
