@@ -42,18 +42,23 @@ impl Checker<'_> {
     }
 
     /// True when enabled step `id` is a submit or disconnect naming a client that is gone (or
-    /// never was) and closes no open broadcast window. Such a step only counts an unknown
-    /// client: it reads nothing any other step changes (a gone client never comes back), and
-    /// nothing reads what it changes but the final counters, so any explanation that takes it
-    /// later also works with it moved here. Taking it alone, without branching, is the
-    /// partial-order reduction that keeps a thread hammering a disconnected client from
-    /// multiplying the search.
+    /// never was, and no racing step connects it) and closes no open broadcast window. Such a
+    /// step only counts an unknown client: it reads nothing any other step changes (a gone
+    /// client never comes back), and nothing reads what it changes but the counters (the
+    /// final check, and the cuts of states whose counters cannot end right), so any
+    /// explanation that takes it later also works with it moved here. Taking it alone,
+    /// without branching, is the partial-order reduction that keeps a thread hammering a
+    /// disconnected client from multiplying the search. A client that a racing step has yet
+    /// to connect is not gone: a call naming it may take effect after that connect (the
+    /// scenarios never name another thread's client, but a history may).
     fn only_counts(&self, node: &Node, id: usize) -> bool {
         // Only a submit or a disconnect names a client.
         let Some(&client) = self.steps[id].call(self.history).client() else {
             return false;
         };
-        !node.state.is_connected(client) && !node.open.iter().any(|open| open.closer == Some(id))
+        !node.state.is_connected(client)
+            && !self.connects_later(node, client)
+            && !node.open.iter().any(|open| open.closer == Some(id))
     }
 
     /// When some client waits for a refusal next: the steps that can send it that refusal

@@ -618,3 +618,22 @@ proptest! {
         }
     }
 }
+
+/// A call may name a client that another thread connects (the `Engine` contract lets any
+/// thread call for any client): the call is not bound to find it unknown just because it is
+/// ready before the connect. The search once took such a call at once, as an unknown client's
+/// (`only_counts`), and so refused this run of one thread joining a client that the other
+/// thread connected first.
+#[test]
+fn a_call_for_a_client_another_thread_connects_may_follow_the_connect() {
+    let observed = on_model(&config(), &[connect(1), connect(2), join(2, 2)]);
+    let history = History {
+        setup: vec![connect(1)],
+        threads: vec![vec![join(2, 2)], vec![connect(2)]],
+        teardown: Vec::new(),
+    };
+    for kind in [EngineKind::LOCK, EngineKind::ACTOR] {
+        let checked = check_on(kind, 2, &history, &observed);
+        assert!(checked.is_ok(), "{kind}/2: {checked:?}");
+    }
+}

@@ -470,6 +470,15 @@ impl Checker<'_> {
         }
     }
 
+    /// True when a racing step left connects `client`.
+    pub(super) fn connects_later(&self, node: &Node, client: ClientId) -> bool {
+        let connect = self
+            .index
+            .get(&client)
+            .and_then(|&i| self.sources.connects[i]);
+        connect.is_some_and(|id| id != usize::MAX && !node.done.has(id))
+    }
+
     /// True when client `i` was connected and is gone: it never comes back.
     fn gone(&self, node: &Node, i: usize) -> bool {
         let connected_once = match self.sources.connects[i] {
