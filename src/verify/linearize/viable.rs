@@ -28,7 +28,12 @@
 //! - **a counter can no longer reach the engine's**: what the steps left can add to
 //!   `commands`, `errors` and `unknown_client` is bounded from below and above by who is
 //!   connected for good, who is gone for good, and how many refusals the streams still hold
-//!   (`counters_reachable`).
+//!   (`counters_reachable`);
+//! - **a room the streams still speak of is gone, or its counters cannot end right**: an
+//!   event ahead names a room already dissolved, or opens one already opened (ids are never
+//!   reused); the rooms the streams ahead name bound from below how many rooms the race
+//!   still opens, matches and times out, the joins left how many it can open
+//!   (`rooms_reachable`).
 //!
 //! - **world-broadcast engines: a client owed a broadcast hears first what must follow it**:
 //!   its stream holds, before the broadcast (or anywhere ahead, if it does not hold it: the
@@ -38,7 +43,7 @@
 //!
 //! All are facts about every continuation, so cutting such a state loses no explanation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::replay::{Bits, Checker, Node};
 use super::steps::{Part, Step};
@@ -202,6 +207,9 @@ impl Checker<'_> {
             self.counters_reachable(node)?;
         }
         self.rooms_within(node)?;
+        if self.shortcuts {
+            self.rooms_reachable(node)?;
+        }
         let sources = &self.sources;
         for (i, &client) in self.ids.iter().enumerate() {
             let bit = 1u64 << i;
@@ -355,6 +363,111 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The rooms the streams still speak of. A room is spoken of (`Joined`, `MemberJoined`,
+    /// `Matched`, `MemberLeft`, `Left`, `Said`, `MatchTimeout`) only while it is open, and a
+    /// `Joined` that names its receiver alone is the one its opener hears (a room is never
+    /// open and empty); ids are never reused, and the rooms of a limit open in the order of
+    /// their numbers. So a state is dead when an event still ahead (one the teardown cannot
+    /// send) speaks of a room already dissolved, or opens one already opened; and the rooms
+    /// the race still has to open (up to the highest number the streams ahead or the engine's
+    /// final state name, per limit), match (those the `Matched` ahead name) and time out
+    /// (those the `MatchTimeout` ahead name) bound the counters from below, while the joins
+    /// left bound `rooms_opened` from above. (A run where a client's command, taken while its
+    /// outbox was closed, opened a room that another client's stream says it opened itself
+    /// searched every order of the steps after it before this cut.)
+    fn rooms_reachable(&self, node: &Node) -> Result<(), String> {
+        let state = &node.state;
+        let model = state.counters();
+        let engine = &self.observed.race_snapshot.counters;
+        let mut highest: BTreeMap<u8, u64> = BTreeMap::new();
+        for id in self.observed.race_snapshot.rooms.keys() {
+            let seq = highest.entry(id.limit).or_default();
+            *seq = (*seq).max(id.seq);
+        }
+        let mut to_match = BTreeSet::new();
+        let mut to_time_out = BTreeSet::new();
+        for (i, &client) in self.ids.iter().enumerate() {
+            for (at, event) in self.streams[i].iter().enumerate().skip(node.pos[i]) {
+                let room = match event {
+                    Event::Joined { room, .. }
+                    | Event::MemberJoined { room, .. }
+                    | Event::Matched { room, .. }
+                    | Event::MemberLeft { room, .. }
+                    | Event::Left { room }
+                    | Event::Said { room, .. }
+                    | Event::MatchTimeout { room } => *room,
+                    Event::Shouted { .. } | Event::Tick { .. } | Event::Error { .. } => continue,
+                };
+                if self.sources.of[i][at].teardown {
+                    continue;
+                }
+                let open = state.room_matched(room);
+                let opens = matches!(event, Event::Joined { members, .. } if **members == [client]);
+                if state.was_opened(room) && (open.is_none() || opens) {
+                    return Err(format!(
+                        "{client} hears {event:?} (event {}), but room {room} was opened already{}",
+                        at + 1,
+                        if open.is_none() { " and is gone" } else { "" }
+                    ));
+                }
+                let seq = highest.entry(room.limit).or_default();
+                *seq = (*seq).max(room.seq);
+                match event {
+                    Event::Matched { .. } if open != Some(true) => {
+                        to_match.insert(room);
+                    }
+                    Event::MatchTimeout { .. } => {
+                        to_time_out.insert(room);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let to_open: u64 = highest
+            .iter()
+            .map(|(&limit, &seq)| seq.saturating_sub(state.last_room(limit)))
+            .sum();
+        let joins = (0..self.steps.len())
+            .filter(|&id| !node.done.has(id))
+            .filter(|&id| match self.steps[id].call(self.history) {
+                Call::Submit(client, Command::Join { .. }) => {
+                    self.index.get(client).is_some_and(|&i| !self.gone(node, i))
+                }
+                _ => false,
+            })
+            .count() as u64;
+        let bounds = [
+            (
+                "rooms_opened",
+                model.rooms_opened + to_open,
+                model.rooms_opened + joins,
+                engine.rooms_opened,
+            ),
+            (
+                "rooms_matched",
+                model.rooms_matched + to_match.len() as u64,
+                u64::MAX,
+                engine.rooms_matched,
+            ),
+            (
+                "rooms_timed_out",
+                model.rooms_timed_out + to_time_out.len() as u64,
+                u64::MAX,
+                engine.rooms_timed_out,
+            ),
+        ];
+        match bounds
+            .iter()
+            .find(|(_, low, high, engine)| low > engine || high < engine)
+        {
+            None => Ok(()),
+            Some((name, low, high, engine)) => Err(format!(
+                "the model's {name} can only end between {low} and {high}, not at the engine's \
+                 {engine}"
+            )),
+        }
     }
 
     /// A room's id is never reused and its stamp never changes, and the clock only grows: so
