@@ -506,21 +506,29 @@ impl Checker<'_> {
     /// The counters the racing steps left can still reach. Each racing submit adds one to the
     /// model's `commands` (its client connected then) or to its `unknown_client` (not); a
     /// racing disconnect adds one to `disconnects` or to `unknown_client`; only a submit of a
-    /// connected client can be refused (`errors`), and every `Error` event still ahead in a
-    /// stream (one the teardown cannot send) is a refusal still to come, each sent to its own
-    /// client. A client connected with no disconnect step left stays connected, and one that
-    /// is gone never comes back. So the counters after the race lie within bounds known now,
-    /// and a state whose bounds miss the engine's counts is dead. Before these bounds a state
-    /// that had counted one command too many (a client's command taken while its outbox was
-    /// closed, where the engine had dropped it) searched every order of the steps after it
-    /// before the counts disagreed at the end.
+    /// connected client can be refused (`errors`). A client connected with no disconnect step
+    /// left stays connected, so all its submits left count as commands; one that is gone
+    /// never comes back, so none of its do. And the streams ahead (events the teardown cannot
+    /// send) show commands still to come: every `Error`, `Joined` or `Left` answers one
+    /// command of its receiver (sent by that command's own step, so not made yet), every say
+    /// heard (`Said`, likewise) and every shout heard but not sent yet is one command of its
+    /// sender, and every `Error` is one refusal. So the counters after the race lie within
+    /// bounds known now, and a state whose bounds miss the engine's counts is dead. Before
+    /// these bounds a state that had counted one command too many (a command taken while its
+    /// client was still connected, where the engine had dropped it after the client's
+    /// disconnect) searched every order of the steps after it before the counts disagreed at
+    /// the end.
     fn counters_reachable(&self, node: &Node) -> Result<(), String> {
         let state = &node.state;
         let model = state.counters();
         let engine = &self.observed.race_snapshot.counters;
-        // Submits left that must count as commands, submits left that may, and submits and
-        // disconnects left that may count as an unknown client's.
-        let (mut must, mut may, mut unknown) = (0u64, 0u64, 0u64);
+        // By client index: submits left that must count as commands (the client stays
+        // connected), and commands the streams ahead show it still makes. Submits left that
+        // may count as commands, and submits and disconnects left that may count as an
+        // unknown client's.
+        let mut must = vec![0u64; self.ids.len()];
+        let mut shown = vec![0u64; self.ids.len()];
+        let (mut may, mut unknown) = (0u64, 0u64);
         for (id, step) in self.steps.iter().enumerate() {
             if node.done.has(id) || step.part != Part::Whole {
                 continue;
@@ -532,7 +540,7 @@ impl Checker<'_> {
                         if state.is_connected(*client)
                             && !self.sources.leaves[i].any_outside(&node.done)
                         {
-                            must += 1;
+                            must[i] += 1;
                         } else {
                             unknown += 1;
                         }
@@ -543,14 +551,45 @@ impl Checker<'_> {
                 Call::Connect(_) | Call::Tick(_) => {}
             }
         }
+        // What the streams ahead show is still to come (events the teardown cannot send): each
+        // `Error`, `Joined` or `Left` answers one command of its receiver; each say heard
+        // (`Said`, delivered by the say's own step) and each shout heard but not sent yet is
+        // one command of its sender.
         let mut refusals = 0u64;
+        let mut relayed = BTreeSet::new();
         for (i, stream) in self.streams.iter().enumerate() {
             for (at, event) in stream.iter().enumerate().skip(node.pos[i]) {
-                if matches!(event, Event::Error { .. }) && !self.sources.of[i][at].teardown {
-                    refusals += 1;
+                if self.sources.of[i][at].teardown {
+                    continue;
+                }
+                match event {
+                    Event::Error { .. } => {
+                        refusals += 1;
+                        shown[i] += 1;
+                    }
+                    Event::Joined { .. } | Event::Left { .. } => shown[i] += 1,
+                    Event::Said {
+                        from, data: text, ..
+                    }
+                    | Event::Shouted { from, text } => {
+                        if !node.open.iter().any(|open| open.event == *event) {
+                            relayed.insert((*from, text.clone()));
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
+        for (from, _) in &relayed {
+            if let Some(&i) = self.index.get(from) {
+                shown[i] += 1;
+            }
+        }
+        let must: u64 = must
+            .iter()
+            .zip(&shown)
+            .map(|(must, shown)| *must.max(shown))
+            .sum();
         let bounds = [
             (
                 "commands",
