@@ -508,7 +508,8 @@ impl Checker<'_> {
     /// racing disconnect adds one to `disconnects` or to `unknown_client`; only a submit of a
     /// connected client can be refused (`errors`). A client connected with no disconnect step
     /// left stays connected, so all its submits left count as commands; one that is gone
-    /// never comes back, so none of its do. And the streams ahead (events the teardown cannot
+    /// never comes back, so none of its do, nor those that come after one of its own
+    /// disconnects. And the streams ahead (events the teardown cannot
     /// send) show commands still to come: every `Error`, `Joined` or `Left` answers one
     /// command of its receiver (sent by that command's own step, so not made yet), every say
     /// heard (`Said`, likewise) and every shout heard but not sent yet is one command of its
@@ -524,8 +525,8 @@ impl Checker<'_> {
         let engine = &self.observed.race_snapshot.counters;
         // By client index: submits left that must count as commands (the client stays
         // connected), and commands the streams ahead show it still makes. Submits left that
-        // may count as commands, and submits and disconnects left that may count as an
-        // unknown client's.
+        // may count as commands (not those after one of their client's disconnects), and
+        // submits and disconnects left that may count as an unknown client's.
         let mut must = vec![0u64; self.ids.len()];
         let mut shown = vec![0u64; self.ids.len()];
         let (mut may, mut unknown) = (0u64, 0u64);
@@ -535,7 +536,7 @@ impl Checker<'_> {
             }
             match step.call(self.history) {
                 Call::Submit(client, _) => match self.index.get(client) {
-                    Some(&i) if !self.gone(node, i) => {
+                    Some(&i) if !self.gone(node, i) && !self.after_leaving(i, id) => {
                         may += 1;
                         if state.is_connected(*client)
                             && !self.sources.leaves[i].any_outside(&node.done)
@@ -620,6 +621,16 @@ impl Checker<'_> {
                  {engine}"
             )),
         }
+    }
+
+    /// True when racing step `id` comes after a disconnect of client `i` (its part that lets
+    /// the client go): a submit of `i` there finds it gone, for good.
+    fn after_leaving(&self, i: usize, id: usize) -> bool {
+        (0..self.steps.len()).any(|q| {
+            self.sources.leaves[i].has(q)
+                && self.steps[q].part == Part::Whole
+                && self.before[id].has(q)
+        })
     }
 
     /// True when a racing step left connects `client`.
