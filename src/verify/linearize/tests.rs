@@ -746,7 +746,8 @@ proptest! {
                 prop_assert_eq!(with, Some(true), "{}: the run as recorded", spec);
             }
             if let (Some(with), Some(without)) = (with, without) {
-                prop_assert_eq!(with, without, "{}: variant {} ({:?})", spec, n, changes.get(n.wrapping_sub(1)));
+                let change = changes.get(n.wrapping_sub(1));
+                prop_assert_eq!(with, without, "{}: variant {} ({:?})", spec, n, change);
             }
         }
     }
@@ -901,7 +902,8 @@ proptest! {
             let with = verdict(&history, &observed, semantics, true);
             let without = verdict(&history, &observed, semantics, false);
             if let (Some(with), Some(without)) = (with, without) {
-                prop_assert_eq!(with, without, "{}: variant {} ({:?})", spec, n, changes.get(n.wrapping_sub(1)));
+                let change = changes.get(n.wrapping_sub(1));
+                prop_assert_eq!(with, without, "{}: variant {} ({:?})", spec, n, change);
             }
         }
     }

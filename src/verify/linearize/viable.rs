@@ -572,10 +572,10 @@ impl Checker<'_> {
                     Event::Said {
                         from, data: text, ..
                     }
-                    | Event::Shouted { from, text } => {
-                        if !node.open.iter().any(|open| open.event == *event) {
-                            relayed.insert((*from, text.clone()));
-                        }
+                    | Event::Shouted { from, text }
+                        if !node.open.iter().any(|open| open.event == *event) =>
+                    {
+                        relayed.insert((*from, text.clone()));
                     }
                     _ => {}
                 }
