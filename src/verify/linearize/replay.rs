@@ -125,9 +125,9 @@ pub(super) struct Checker<'a> {
     pub(super) hub: Option<order::HubOrder>,
     /// What each event of each stream could still come from (`viable.rs`).
     pub(super) sources: viable::Sources,
-    /// Whether the search takes its shortcuts (the module doc's "Shortcuts": cuts that bound
-    /// what the steps left can do, and reductions). Always on, but in the test that checks
-    /// that they change no verdict by searching without them too.
+    /// Whether the search takes its shortcuts (`linearize`'s module doc, "Shortcuts": cuts that
+    /// bound what the steps left can do, and reductions). Always on, but in the tests that
+    /// check that they change no verdict by searching without them too.
     pub(super) shortcuts: bool,
 }
 

@@ -1,7 +1,9 @@
 //! The search: Wing and Gong's depth-first walk over the racing steps that may go next, with
 //! memoization (as in porcupine and lincheck): a search state seen once, by its fingerprint,
-//! is never searched again. Plus the one partial-order reduction that keeps it small (see
-//! `only_counts`), and the budget that stops it.
+//! is never searched again, nor one that owes more than a state searched and is otherwise the
+//! same (`Seen`). Plus the partial-order reductions that keep it small, each a step or a few
+//! taken at a node without branching on the others (`only_counts`, `refusers`), and the budget
+//! that stops it.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -62,7 +64,7 @@ impl Checker<'_> {
     }
 
     /// When some client waits for a refusal next: the steps that can send it that refusal
-    /// first, if it is sure that one of the steps ready now is first (module doc,
+    /// first, if it is sure that one of the steps ready now is first (`linearize`'s module doc,
     /// "Shortcuts"). Of the clients it applies to, the one with the fewest such steps.
     ///
     /// Why it loses no explanation. Say client `c` is connected with its outbox open, and the
