@@ -233,6 +233,20 @@ impl ModelState {
             .is_some_and(|&seq| seq >= id.seq)
     }
 
+    /// The highest room number opened for `limit` so far (0 for none): rooms of a limit are
+    /// numbered 1, 2, ... in the order they open.
+    pub(crate) fn last_room(&self, limit: u8) -> u64 {
+        self.last_seq.get(&limit).copied().unwrap_or(0)
+    }
+
+    /// Whether room `id` is open now, and if so whether it is matched.
+    pub(crate) fn room_matched(&self, id: RoomId) -> Option<bool> {
+        self.rooms
+            .iter()
+            .find(|room| room.id == id)
+            .map(|room| room.matched)
+    }
+
     /// The latest time any part of the state was told (a snapshot's `clock`): it only grows.
     pub(crate) fn clock(&self) -> Duration {
         self.clocks
@@ -248,6 +262,11 @@ impl ModelState {
 
     pub(crate) fn is_connected(&self, client: ClientId) -> bool {
         self.clients.contains_key(&client)
+    }
+
+    /// True when `client` is connected and holds a seat.
+    pub(crate) fn is_seated(&self, client: ClientId) -> bool {
+        matches!(self.clients.get(&client), Some(Some(_)))
     }
 
     /// True when nothing reaches `client` any more while it is still connected.

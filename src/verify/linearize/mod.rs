@@ -74,9 +74,39 @@
 //! candidates, each with half the budget (`search.rs`, `Order`), which changes only how soon
 //! an explanation is found.
 //!
+//! # Shortcuts
+//!
+//! The hub engines' runs are long (up to four threads of a dozen calls, each thread calling
+//! for any client, so a client's calls from four threads interleave in any order) and full of
+//! refusals that look alike, so the steps above still left most of their searches to give
+//! up: a wrong early choice (which thread's `join` a client's third `AlreadyInRoom` answers, a
+//! command counted that the engine dropped after its client's disconnect) was found out only
+//! at the end, after every order of the steps in between. The shortcuts find it out at once,
+//! or avoid the choice, and each keeps every explanation there is (the argument is on each):
+//!
+//! - **More cuts** (`viable.rs`): the counters the steps left can still reach, bounded by who
+//!   stays connected, who is gone for good, and what the streams ahead still show (every
+//!   `Error`, `Joined` or `Left` answers a command still to come; `counters_reachable`); the
+//!   rooms the streams ahead speak of (none dissolved or opened already, and as many still to
+//!   open, match and time out as they name; `rooms_reachable`); and on world-broadcast
+//!   engines a client owed a broadcast that must first hear what the hub sends after it
+//!   (`owed_first`).
+//! - **Fewer nodes** (`replay.rs`, `search.rs`): the `owed` bits that can no longer refuse
+//!   anything are cleared, and a node owing at least what a searched node owed, and otherwise
+//!   equal to it, is not searched again (owing only ever refuses).
+//! - **Fewer branches** (`search.rs`): when a client's next event is a refusal of its `Join`
+//!   or `Leave` (or of a `Say` while it holds no seat), the search branches only on the ready
+//!   steps that could send it, when those are sure to include the first that does
+//!   (`refusers`): the client hears nothing else until then, so its seat and outbox cannot
+//!   change, and that refusal reads nothing else.
+//!
+//! The test `the_shortcuts_change_no_verdict` (and `…_on_interleaved_runs`) checks them
+//! against the search without them, on real runs and on runs replayed on the model in random
+//! orders, each as recorded and with one change.
+//!
 //! `LOCKCHAN_DUMP_RUNS=<dir>` writes every run the search gives up on to `<dir>` as a Rust
-//! expression (`dump.rs`), to replay and study offline (see the test
-//! `a_dumped_actor_2_run_is_decided`).
+//! expression (`dump.rs`), to replay and study offline (see the tests
+//! `a_dumped_actor_2_run_is_decided` and `dumped_hub_runs_the_search_gave_up_on_are_explained`).
 //!
 //! The final snapshot must equal the model's exactly (clients, seats, rooms with their members
 //! and stamps, every counter), the outboxes closed must be exactly the disconnected clients',
@@ -91,7 +121,8 @@
 //! its errors. `steps.rs` cuts the racing calls into steps and links each to what must precede
 //! it; `replay.rs` takes one step of a search state, matching the model's effects against the
 //! streams; `order.rs` holds the hub's per-client orders; `viable.rs` cuts states that cannot
-//! finish; `search.rs` is the Wing–Gong search with memoization; `explain.rs` words a failure;
+//! finish; `search.rs` is the Wing–Gong search with memoization and its reductions;
+//! `explain.rs` words a failure;
 //! `dump.rs` writes the runs the search gave up on.
 
 use std::collections::{BTreeMap, BTreeSet};

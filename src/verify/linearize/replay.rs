@@ -125,6 +125,10 @@ pub(super) struct Checker<'a> {
     pub(super) hub: Option<order::HubOrder>,
     /// What each event of each stream could still come from (`viable.rs`).
     pub(super) sources: viable::Sources,
+    /// Whether the search takes its shortcuts (`linearize`'s module doc, "Shortcuts": cuts that
+    /// bound what the steps left can do, and reductions). Always on, but in the tests that
+    /// check that they change no verdict by searching without them too.
+    pub(super) shortcuts: bool,
 }
 
 const NO_EVENTS: &[Event] = &[];
@@ -209,6 +213,7 @@ impl<'a> Checker<'a> {
             streams,
             observed,
             steps,
+            shortcuts: true,
         })
     }
 
@@ -461,8 +466,27 @@ impl<'a> Checker<'a> {
             Mode::Race,
         )?;
         next.done.set(id);
+        if self.shortcuts {
+            self.forget_settled_debts(&mut next);
+        }
         self.can_still_finish(&next)?;
         Ok(next)
+    }
+
+    /// Clears the `owed` bits that can no longer decide anything: those of a client that heard
+    /// the broadcast, or that nothing reaches any more. Every reader of `owed` masks it with
+    /// `reachable & !delivered` (`close`, `viable.rs`) or asks about a client it is delivering
+    /// to, which is reachable and has not heard that broadcast (`order.rs`); `delivered` only
+    /// grows, and a client once unreachable never is again (a client connects once, and an
+    /// outbox once closed stays closed), while one not yet connected was never owed it. So
+    /// two nodes that differ only in those bits have the same futures, and clearing them lets
+    /// memoization see one node: without it every order of a race's connects and closes
+    /// around a broadcast that everyone has since heard made a node of its own.
+    fn forget_settled_debts(&self, node: &mut Node) {
+        let reachable = self.reachable(node);
+        for open in &mut node.open {
+            open.owed &= reachable & !open.delivered;
+        }
     }
 
     /// Runs sequential calls exactly, each one's broadcasts closed before the next.

@@ -1,15 +1,19 @@
 //! The search: Wing and Gong's depth-first walk over the racing steps that may go next, with
 //! memoization (as in porcupine and lincheck): a search state seen once, by its fingerprint,
-//! is never searched again. Plus the one partial-order reduction that keeps it small (see
-//! `only_counts`), and the budget that stops it.
+//! is never searched again, nor one that owes more than a state searched and is otherwise the
+//! same (`Seen`). Plus the partial-order reductions that keep it small, each a step or a few
+//! taken at a node without branching on the others (`only_counts`, `refusers`), and the budget
+//! that stops it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
 use super::explain::Furthest;
 use super::replay::{Checker, Node};
 use super::{Budget, Explanation, LinearizeError};
+use crate::domain::command::CommandKind;
+use crate::domain::event::Event;
 
 impl Checker<'_> {
     fn candidates(&self, node: &Node, order: Order) -> Vec<usize> {
@@ -24,6 +28,12 @@ impl Checker<'_> {
             }
             out.push(id);
         }
+        if self.shortcuts
+            && let Some(refusers) = self.refusers(node)
+        {
+            // Taking one of them now loses no explanation: see `refusers`.
+            out = refusers;
+        }
         if order == Order::SideBySide {
             out.sort_by_key(|&id| {
                 let s = &self.steps[id];
@@ -34,18 +44,105 @@ impl Checker<'_> {
     }
 
     /// True when enabled step `id` is a submit or disconnect naming a client that is gone (or
-    /// never was) and closes no open broadcast window. Such a step only counts an unknown
-    /// client: it reads nothing any other step changes (a gone client never comes back), and
-    /// nothing reads what it changes but the final counters, so any explanation that takes it
-    /// later also works with it moved here. Taking it alone, without branching, is the
-    /// partial-order reduction that keeps a thread hammering a disconnected client from
-    /// multiplying the search.
+    /// never was, and no racing step connects it) and closes no open broadcast window. Such a
+    /// step only counts an unknown client: it reads nothing any other step changes (a gone
+    /// client never comes back), and nothing reads what it changes but the counters (the
+    /// final check, and the cuts of states whose counters cannot end right), so any
+    /// explanation that takes it later also works with it moved here. Taking it alone,
+    /// without branching, is the partial-order reduction that keeps a thread hammering a
+    /// disconnected client from multiplying the search. A client that a racing step has yet
+    /// to connect is not gone: a call naming it may take effect after that connect (the
+    /// scenarios never name another thread's client, but a history may).
     fn only_counts(&self, node: &Node, id: usize) -> bool {
         // Only a submit or a disconnect names a client.
         let Some(&client) = self.steps[id].call(self.history).client() else {
             return false;
         };
-        !node.state.is_connected(client) && !node.open.iter().any(|open| open.closer == Some(id))
+        !node.state.is_connected(client)
+            && !self.connects_later(node, client)
+            && !node.open.iter().any(|open| open.closer == Some(id))
+    }
+
+    /// When some client waits for a refusal next: the steps that can send it that refusal
+    /// first, if it is sure that one of the steps ready now is first (`linearize`'s module doc,
+    /// "Shortcuts"). Of the clients it applies to, the one with the fewest such steps.
+    ///
+    /// Why it loses no explanation. Say client `c` is connected with its outbox open, and the
+    /// next event of its stream is `E`, an `Error` for a `Join` or a `Leave`, or for a `Say`
+    /// while `c` holds no seat, and the teardown cannot send `E`; `S` are the racing steps left
+    /// that could (`c`'s own submits of that command: `viable::Sources`). Take any order of the
+    /// steps left that explains the run, and `R`, the first step of `S` in it. Until `E` is
+    /// heard nothing can be delivered to `c` (it would have to be `E`, which only `S` sends),
+    /// so in between
+    ///
+    /// - `c`'s seat stays as it is: whatever changes a seat sends its holder an event
+    ///   (`Joined`, `Left`, `MatchTimeout`, or for a room-mate's coming and going
+    ///   `MemberJoined`, `MemberLeft`, `Matched`);
+    /// - `c` stays connected with its outbox open: closing it needs `c`'s stream heard to
+    ///   the end, and once gone `c` could never hear `E`;
+    /// - none of `c`'s own joins, leaves or disconnects goes: a join or leave answers a
+    ///   connected client with an open outbox, a disconnect closes it.
+    ///
+    /// So `R` answers `c` (a join or a leave always does, and so does a say without a seat),
+    /// and with `E`: `R` is a refusal. And `R` is ready now: the rule applies only when each
+    /// step of `S` that is not ready is behind a step left that is in `S` (and so comes after
+    /// `R`, the first) or is `c`'s own join, leave or disconnect (and so comes after `E` is
+    /// heard, after `R`). Moved to the front, `R` does what it did: it reads `c`'s connection,
+    /// outbox and seat, unchanged in between, and the hub's check of what `c` heard first
+    /// (`order.rs`) reads only broadcasts sent before `R`'s message, all sent already, and
+    /// what `c` heard of them, unchanged. The steps it moves ahead of do what they did: `R`
+    /// changes nothing they read (only `c`'s place in its stream, and counters), and they
+    /// send `c` nothing; a broadcast that `c` hears after `E` is now delivered when it is
+    /// sent (or at once, if it was) rather than when `R` went, in the same place of `c`'s
+    /// stream and after the same broadcasts, so the hub's orders judge it alike. `R` closes
+    /// no open window (checked: on the lock engine a caller's next call closes its last
+    /// call's broadcast windows). So the moved order reaches the same node and explains the
+    /// run as well; the search tries each ready step of `S` as `R`.
+    fn refusers(&self, node: &Node) -> Option<Vec<usize>> {
+        let mut best: Option<Vec<usize>> = None;
+        for (i, &client) in self.ids.iter().enumerate() {
+            let state = &node.state;
+            if !state.is_connected(client) || state.is_closed(client) {
+                continue;
+            }
+            let Some(Event::Error { command, .. }) = self.streams[i].get(node.pos[i]) else {
+                continue;
+            };
+            let answers = match command {
+                CommandKind::Join | CommandKind::Leave => true,
+                CommandKind::Say => !state.is_seated(client),
+                CommandKind::Shout => false,
+            };
+            let (senders, teardown) = self.sources.of(i, node.pos[i]);
+            if !answers || teardown {
+                continue;
+            }
+            // A step that cannot go while the client waits for the refusal.
+            let held = |q: usize| senders.has(q) || self.sources.answers_or_leaves(i).has(q);
+            let mut ready = Vec::new();
+            let mut sure = true;
+            for id in 0..self.steps.len() {
+                if !senders.has(id) || node.done.has(id) {
+                    continue;
+                }
+                if node.open.iter().any(|open| open.closer == Some(id)) {
+                    sure = false;
+                    break;
+                }
+                if self.steps[id].after.iter().all(|&a| node.done.has(a)) {
+                    ready.push(id);
+                } else if !(0..self.steps.len())
+                    .any(|q| self.before[id].has(q) && !node.done.has(q) && held(q))
+                {
+                    sure = false;
+                    break;
+                }
+            }
+            if sure && best.as_ref().is_none_or(|best| ready.len() < best.len()) {
+                best = Some(ready);
+            }
+        }
+        best
     }
 
     /// The search, within `budget`, in two tries that share it: first trying the steps in
@@ -88,8 +185,11 @@ impl Checker<'_> {
                 why: format!("the sequential setup already differs from the model: {why}"),
             });
         }
-        let mut seen: HashSet<u64> = HashSet::new();
-        seen.insert(fingerprint(&root));
+        let mut seen = Seen {
+            covering: self.shortcuts,
+            nodes: HashMap::new(),
+        };
+        seen.insert(&root);
         let mut furthest = Furthest::default();
         let mut stack = vec![Frame {
             candidates: self.candidates(&root, order),
@@ -125,7 +225,7 @@ impl Checker<'_> {
                     continue;
                 }
             };
-            if !seen.insert(fingerprint(&child)) {
+            if !seen.insert(&child) {
                 continue;
             }
             explored += 1;
@@ -200,6 +300,50 @@ struct Frame {
     candidates: Vec<usize>,
     next: usize,
     via: Option<usize>,
+}
+
+/// The nodes searched, for memoization: by fingerprint, and with `covering`, by the
+/// fingerprint of the node without its `owed` bits, with the `owed` bits of each node searched.
+///
+/// Owing a broadcast only ever refuses: every reader of `owed` turns a set bit into a refusal
+/// (a window closing on a missing delivery, a client hearing something before what it is
+/// owed, the cut of a client owed what its stream does not hold), and nothing else reads it.
+/// So a node whose `owed` bits include those of a node already searched, and that equals it
+/// otherwise, has no explanation the searched one lacked: every order of the steps left that
+/// works from it works from the searched one, which found none (a node is never searched
+/// again while its own search is under way: every step adds to `done`). Such nodes come from
+/// the orders of a race's connects around a broadcast: the client connected before it is
+/// owed it, after it not.
+struct Seen {
+    covering: bool,
+    nodes: HashMap<u64, Vec<Vec<u64>>>,
+}
+
+impl Seen {
+    /// Records `node`; false when it, or a node that covers it, was searched already.
+    fn insert(&mut self, node: &Node) -> bool {
+        if !self.covering {
+            let known = self.nodes.entry(fingerprint(node)).or_default();
+            if !known.is_empty() {
+                return false;
+            }
+            known.push(Vec::new());
+            return true;
+        }
+        let owed: Vec<u64> = node.open.iter().map(|open| open.owed).collect();
+        let mut bare = node.clone();
+        for open in &mut bare.open {
+            open.owed = 0;
+        }
+        let known = self.nodes.entry(fingerprint(&bare)).or_default();
+        let covered =
+            |seen: &Vec<u64>| seen.iter().zip(&owed).all(|(seen, owed)| seen & !owed == 0);
+        if known.iter().any(covered) {
+            return false;
+        }
+        known.push(owed);
+        true
+    }
 }
 
 fn fingerprint(node: &Node) -> u64 {

@@ -24,14 +24,29 @@
 //!   the stream holds something else (`answered_first`);
 //! - **a counter has already passed the engine's**: the model's counters only grow, and
 //!   after the race they must equal the engine's (`counters_within`); likewise the clock, and
-//!   a room's stamp, which never changes, and its id, which is never reused (`rooms_within`).
+//!   a room's stamp, which never changes, and its id, which is never reused (`rooms_within`);
+//! - **a counter can no longer reach the engine's**: what the steps left can add to
+//!   `commands`, `errors` and `unknown_client` is bounded from below and above by who is
+//!   connected for good, who is gone for good, and how many refusals the streams still hold
+//!   (`counters_reachable`);
+//! - **a room the streams still speak of is gone, or its counters cannot end right**: an
+//!   event ahead names a room already dissolved, or opens one already opened (ids are never
+//!   reused); the rooms the streams ahead name bound from below how many rooms the race
+//!   still opens, matches and times out, the joins left how many it can open
+//!   (`rooms_reachable`).
+//!
+//! - **world-broadcast engines: a client owed a broadcast hears first what must follow it**:
+//!   its stream holds, before the broadcast (or anywhere ahead, if it does not hold it: the
+//!   client is owed it until its outbox closes), a broadcast the world sends later or an
+//!   event only steps after the broadcasting step can send (`owed_first`; `order.rs` refuses
+//!   both once they are heard, this cuts the state as soon as they are bound to be).
 //!
 //! All are facts about every continuation, so cutting such a state loses no explanation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::replay::{Bits, Checker, Node};
-use super::steps::Step;
+use super::steps::{Part, Step};
 use super::{Call, History};
 use crate::domain::command::Command;
 use crate::domain::event::Event;
@@ -49,6 +64,8 @@ pub(super) struct Sources {
     /// By client index: the racing steps that always answer it while its outbox is open (its
     /// own `Join`s and `Leave`s: `Joined` or `Left`, or an `Error`).
     answers: Vec<Vec<usize>>,
+    /// By client index: its `answers` and `leaves` as one set.
+    answering: Vec<Bits>,
 }
 
 /// The racing steps that could send one recorded event, and whether the teardown could.
@@ -87,6 +104,19 @@ fn could_send(call: &Call, to: ClientId, event: &Event) -> bool {
 }
 
 impl Sources {
+    /// The racing steps that could send client `i` the event at `at` of its stream, and
+    /// whether the teardown could.
+    pub(super) fn of(&self, i: usize, at: usize) -> (&Bits, bool) {
+        let source = &self.of[i][at];
+        (&source.steps, source.teardown)
+    }
+
+    /// Client `i`'s own racing joins, leaves and disconnect steps: while it is connected with
+    /// its outbox open, each answers it or closes its outbox.
+    pub(super) fn answers_or_leaves(&self, i: usize) -> &Bits {
+        &self.answering[i]
+    }
+
     pub(super) fn new(
         history: &History,
         steps: &[Step],
@@ -148,11 +178,23 @@ impl Sources {
                 connects[i] = Some(usize::MAX);
             }
         }
+        let answering = answers
+            .iter()
+            .zip(&leaves)
+            .map(|(answers, leaves)| {
+                let mut bits = leaves.clone();
+                for &id in answers {
+                    bits.set(id);
+                }
+                bits
+            })
+            .collect();
         Sources {
             of,
             leaves,
             connects,
             answers,
+            answering,
         }
     }
 }
@@ -161,7 +203,13 @@ impl Checker<'_> {
     /// Refuses a state no continuation can finish (module doc).
     pub(super) fn can_still_finish(&self, node: &Node) -> Result<(), String> {
         self.counters_within(node)?;
+        if self.shortcuts {
+            self.counters_reachable(node)?;
+        }
         self.rooms_within(node)?;
+        if self.shortcuts {
+            self.rooms_reachable(node)?;
+        }
         let sources = &self.sources;
         for (i, &client) in self.ids.iter().enumerate() {
             let bit = 1u64 << i;
@@ -171,12 +219,7 @@ impl Checker<'_> {
                 // A closed outbox was heard to its end when it closed.
                 continue;
             }
-            let connected_once = match sources.connects[i] {
-                None => true,
-                Some(usize::MAX) => false,
-                Some(id) => node.done.has(id),
-            };
-            if connected_once && !node.state.is_connected(client) {
+            if self.gone(node, i) {
                 return Err(format!(
                     "{client} is gone but heard {:?} (event {}) after all it was sent",
                     heard[pos],
@@ -205,6 +248,9 @@ impl Checker<'_> {
                 ));
             }
         }
+        if self.shortcuts && self.hub.is_some() {
+            self.owed_first(node)?;
+        }
         let reachable = self.reachable(node);
         for open in &node.open {
             let owed = open.owed & reachable & !open.delivered;
@@ -220,6 +266,62 @@ impl Checker<'_> {
                      it is not leaving",
                     open.event
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// World-broadcast engines: a client owed an open broadcast must hear it before anything
+    /// the hub's orders put after it (`order.rs`), and stays owed until it hears it, or else
+    /// until its outbox closes, which needs the rest of its stream heard (being owed ends
+    /// only so: by hearing it, or by becoming unreachable, after which nothing more is heard).
+    /// So the state is dead when the client's stream holds, before the broadcast (or, if it
+    /// does not hold it, anywhere ahead), a broadcast the world sends after it (one open after
+    /// it in `open`, or one not sent yet: a racing step will append it after this one, and
+    /// the teardown sends only after every window closed), or an event that only steps after
+    /// the broadcasting step can send. Without this cut, a tick's world step taken while a
+    /// connected client's stream still held a shout to come before the `Tick` failed only once
+    /// that shout was taken, after every order of the steps in between.
+    fn owed_first(&self, node: &Node) -> Result<(), String> {
+        let reachable = self.reachable(node);
+        for (at, open) in node.open.iter().enumerate() {
+            let Some(opener) = open.opener else {
+                continue;
+            };
+            let owed = open.owed & reachable & !open.delivered;
+            for (i, &client) in self.ids.iter().enumerate() {
+                if owed & (1 << i) == 0 {
+                    continue;
+                }
+                let rest = &self.streams[i][node.pos[i]..];
+                // Owed until it hears it, or else until its outbox closes (it must have heard
+                // the rest of its stream by then).
+                let until = rest
+                    .iter()
+                    .position(|event| *event == open.event)
+                    .unwrap_or(rest.len());
+                for (k, event) in rest[..until].iter().enumerate() {
+                    let after = if matches!(event, Event::Shouted { .. } | Event::Tick { .. }) {
+                        let sent = node.open.iter().position(|other| other.event == *event);
+                        sent.is_none_or(|other| other > at)
+                    } else {
+                        let source = &self.sources.of[i][node.pos[i] + k];
+                        !source.teardown
+                            && (0..self.steps.len()).all(|id| {
+                                !source.steps.has(id)
+                                    || node.done.has(id)
+                                    || self.before[id].has(opener)
+                            })
+                    };
+                    if after {
+                        return Err(format!(
+                            "{client} is owed {:?} but hears {event:?} (event {}) before it, \
+                             which the world sends after it",
+                            open.event,
+                            node.pos[i] + k + 1
+                        ));
+                    }
+                }
             }
         }
         Ok(())
@@ -263,6 +365,111 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// The rooms the streams still speak of. A room is spoken of (`Joined`, `MemberJoined`,
+    /// `Matched`, `MemberLeft`, `Left`, `Said`, `MatchTimeout`) only while it is open, and a
+    /// `Joined` that names its receiver alone is the one its opener hears (a room is never
+    /// open and empty); ids are never reused, and the rooms of a limit open in the order of
+    /// their numbers. So a state is dead when an event still ahead (one the teardown cannot
+    /// send) speaks of a room already dissolved, or opens one already opened; and the rooms
+    /// the race still has to open (up to the highest number the streams ahead or the engine's
+    /// final state name, per limit), match (those the `Matched` ahead name) and time out
+    /// (those the `MatchTimeout` ahead name) bound the counters from below, while the joins
+    /// left bound `rooms_opened` from above. (A run where a client's command, taken while its
+    /// outbox was closed, opened a room that another client's stream says it opened itself
+    /// searched every order of the steps after it before this cut.)
+    fn rooms_reachable(&self, node: &Node) -> Result<(), String> {
+        let state = &node.state;
+        let model = state.counters();
+        let engine = &self.observed.race_snapshot.counters;
+        let mut highest: BTreeMap<u8, u64> = BTreeMap::new();
+        for id in self.observed.race_snapshot.rooms.keys() {
+            let seq = highest.entry(id.limit).or_default();
+            *seq = (*seq).max(id.seq);
+        }
+        let mut to_match = BTreeSet::new();
+        let mut to_time_out = BTreeSet::new();
+        for (i, &client) in self.ids.iter().enumerate() {
+            for (at, event) in self.streams[i].iter().enumerate().skip(node.pos[i]) {
+                let room = match event {
+                    Event::Joined { room, .. }
+                    | Event::MemberJoined { room, .. }
+                    | Event::Matched { room, .. }
+                    | Event::MemberLeft { room, .. }
+                    | Event::Left { room }
+                    | Event::Said { room, .. }
+                    | Event::MatchTimeout { room } => *room,
+                    Event::Shouted { .. } | Event::Tick { .. } | Event::Error { .. } => continue,
+                };
+                if self.sources.of[i][at].teardown {
+                    continue;
+                }
+                let open = state.room_matched(room);
+                let opens = matches!(event, Event::Joined { members, .. } if **members == [client]);
+                if state.was_opened(room) && (open.is_none() || opens) {
+                    return Err(format!(
+                        "{client} hears {event:?} (event {}), but room {room} was opened already{}",
+                        at + 1,
+                        if open.is_none() { " and is gone" } else { "" }
+                    ));
+                }
+                let seq = highest.entry(room.limit).or_default();
+                *seq = (*seq).max(room.seq);
+                match event {
+                    Event::Matched { .. } if open != Some(true) => {
+                        to_match.insert(room);
+                    }
+                    Event::MatchTimeout { .. } => {
+                        to_time_out.insert(room);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let to_open: u64 = highest
+            .iter()
+            .map(|(&limit, &seq)| seq.saturating_sub(state.last_room(limit)))
+            .sum();
+        let joins = (0..self.steps.len())
+            .filter(|&id| !node.done.has(id))
+            .filter(|&id| match self.steps[id].call(self.history) {
+                Call::Submit(client, Command::Join { .. }) => {
+                    self.index.get(client).is_some_and(|&i| !self.gone(node, i))
+                }
+                _ => false,
+            })
+            .count() as u64;
+        let bounds = [
+            (
+                "rooms_opened",
+                model.rooms_opened + to_open,
+                model.rooms_opened + joins,
+                engine.rooms_opened,
+            ),
+            (
+                "rooms_matched",
+                model.rooms_matched + to_match.len() as u64,
+                u64::MAX,
+                engine.rooms_matched,
+            ),
+            (
+                "rooms_timed_out",
+                model.rooms_timed_out + to_time_out.len() as u64,
+                u64::MAX,
+                engine.rooms_timed_out,
+            ),
+        ];
+        match bounds
+            .iter()
+            .find(|(_, low, high, engine)| low > engine || high < engine)
+        {
+            None => Ok(()),
+            Some((name, low, high, engine)) => Err(format!(
+                "the model's {name} can only end between {low} and {high}, not at the engine's \
+                 {engine}"
+            )),
+        }
+    }
+
     /// A room's id is never reused and its stamp never changes, and the clock only grows: so
     /// a room open in both with different stamps, a room of the engine's final state that the
     /// model already opened and dissolved, or a clock already past the engine's, is final.
@@ -294,6 +501,155 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The counters the racing steps left can still reach. Each racing submit adds one to the
+    /// model's `commands` (its client connected then) or to its `unknown_client` (not); a
+    /// racing disconnect adds one to `disconnects` or to `unknown_client`; only a submit of a
+    /// connected client can be refused (`errors`). A client connected with no disconnect step
+    /// left stays connected, so all its submits left count as commands; one that is gone
+    /// never comes back, so none of its do, nor those that come after one of its own
+    /// disconnects. And the streams ahead (events the teardown cannot
+    /// send) show commands still to come: every `Error`, `Joined` or `Left` answers one
+    /// command of its receiver (sent by that command's own step, so not made yet), every say
+    /// heard (`Said`, likewise) and every shout heard but not sent yet is one command of its
+    /// sender, and every `Error` is one refusal. So the counters after the race lie within
+    /// bounds known now, and a state whose bounds miss the engine's counts is dead. Before
+    /// these bounds a state that had counted one command too many (a command taken while its
+    /// client was still connected, where the engine had dropped it after the client's
+    /// disconnect) searched every order of the steps after it before the counts disagreed at
+    /// the end.
+    fn counters_reachable(&self, node: &Node) -> Result<(), String> {
+        let state = &node.state;
+        let model = state.counters();
+        let engine = &self.observed.race_snapshot.counters;
+        // By client index: submits left that must count as commands (the client stays
+        // connected), and commands the streams ahead show it still makes. Submits left that
+        // may count as commands (not those after one of their client's disconnects), and
+        // submits and disconnects left that may count as an unknown client's.
+        let mut must = vec![0u64; self.ids.len()];
+        let mut shown = vec![0u64; self.ids.len()];
+        let (mut may, mut unknown) = (0u64, 0u64);
+        for (id, step) in self.steps.iter().enumerate() {
+            if node.done.has(id) || step.part != Part::Whole {
+                continue;
+            }
+            match step.call(self.history) {
+                Call::Submit(client, _) => match self.index.get(client) {
+                    Some(&i) if !self.gone(node, i) && !self.after_leaving(i, id) => {
+                        may += 1;
+                        if state.is_connected(*client)
+                            && !self.sources.leaves[i].any_outside(&node.done)
+                        {
+                            must[i] += 1;
+                        } else {
+                            unknown += 1;
+                        }
+                    }
+                    _ => unknown += 1,
+                },
+                Call::Disconnect(_) => unknown += 1,
+                Call::Connect(_) | Call::Tick(_) => {}
+            }
+        }
+        // What the streams ahead show is still to come (events the teardown cannot send): each
+        // `Error`, `Joined` or `Left` answers one command of its receiver; each say heard
+        // (`Said`, delivered by the say's own step) and each shout heard but not sent yet is
+        // one command of its sender.
+        let mut refusals = 0u64;
+        let mut relayed = BTreeSet::new();
+        for (i, stream) in self.streams.iter().enumerate() {
+            for (at, event) in stream.iter().enumerate().skip(node.pos[i]) {
+                if self.sources.of[i][at].teardown {
+                    continue;
+                }
+                match event {
+                    Event::Error { .. } => {
+                        refusals += 1;
+                        shown[i] += 1;
+                    }
+                    Event::Joined { .. } | Event::Left { .. } => shown[i] += 1,
+                    Event::Said {
+                        from, data: text, ..
+                    }
+                    | Event::Shouted { from, text }
+                        if !node.open.iter().any(|open| open.event == *event) =>
+                    {
+                        relayed.insert((*from, text.clone()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (from, _) in &relayed {
+            if let Some(&i) = self.index.get(from) {
+                shown[i] += 1;
+            }
+        }
+        let must: u64 = must
+            .iter()
+            .zip(&shown)
+            .map(|(must, shown)| *must.max(shown))
+            .sum();
+        let bounds = [
+            (
+                "commands",
+                model.commands + must,
+                model.commands + may,
+                engine.commands,
+            ),
+            (
+                "errors",
+                model.errors + refusals,
+                model.errors + may,
+                engine.errors,
+            ),
+            (
+                "unknown_client",
+                0,
+                model.unknown_client + unknown,
+                engine.unknown_client,
+            ),
+        ];
+        match bounds
+            .iter()
+            .find(|(_, low, high, engine)| low > engine || high < engine)
+        {
+            None => Ok(()),
+            Some((name, low, high, engine)) => Err(format!(
+                "the model's {name} can only end between {low} and {high}, not at the engine's \
+                 {engine}"
+            )),
+        }
+    }
+
+    /// True when racing step `id` comes after a disconnect of client `i` (its part that lets
+    /// the client go): a submit of `i` there finds it gone, for good.
+    fn after_leaving(&self, i: usize, id: usize) -> bool {
+        (0..self.steps.len()).any(|q| {
+            self.sources.leaves[i].has(q)
+                && self.steps[q].part == Part::Whole
+                && self.before[id].has(q)
+        })
+    }
+
+    /// True when a racing step left connects `client`.
+    pub(super) fn connects_later(&self, node: &Node, client: ClientId) -> bool {
+        let connect = self
+            .index
+            .get(&client)
+            .and_then(|&i| self.sources.connects[i]);
+        connect.is_some_and(|id| id != usize::MAX && !node.done.has(id))
+    }
+
+    /// True when client `i` was connected and is gone: it never comes back.
+    fn gone(&self, node: &Node, i: usize) -> bool {
+        let connected_once = match self.sources.connects[i] {
+            None => true,
+            Some(usize::MAX) => false,
+            Some(id) => node.done.has(id),
+        };
+        connected_once && !node.state.is_connected(self.ids[i])
     }
 
     /// The model's counters only grow, and once the race is over they must equal the engine's
