@@ -87,6 +87,20 @@ fn the_floor_runs_beside_the_engine_and_every_engine_run_is_stated_against_it() 
         table.contains("\n- lock/1 vs floor: one trial each"),
         "a verdict line against the floor:\n{table}"
     );
+    assert!(table.contains("Where the time went"), "{table}");
+    let spent = table
+        .lines()
+        .find(|line| line.starts_with("- **lock/1** (1 run(s)): "))
+        .unwrap_or_else(|| panic!("no line of where lock/1's time went:\n{table}"));
+    for part in [
+        "the floor's",
+        "server delivery p99",
+        "Server ",
+        "generator ",
+    ] {
+        assert!(spent.contains(part), "{part:?} in {spent}");
+    }
+    assert!(table.contains("\n- **floor** (1 run(s)): "), "{table}");
     assert!(trials.contains("\"lock/1\""), "{trials}");
     assert!(
         !trials.contains("\"floor\""),

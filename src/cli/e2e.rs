@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::floor::{self, Contender};
 use super::load::LoadArgs;
+use super::time_went;
 
 #[derive(Args)]
 pub(crate) struct E2eArgs {
@@ -176,6 +177,13 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
         for line in trials.lines_against(&names, FLOOR_NAME, Criteria::default()) {
             table += &format!("- {line}\n");
         }
+    }
+    let spent: Vec<time_went::Spent<'_>> = runs
+        .iter()
+        .map(|run| time_went::Spent::of(&run.engine, args.scenario, &run.load))
+        .collect();
+    if let Some(section) = time_went::section(&spent, args.scenario) {
+        table = format!("{}\n\n{section}", table.trim_end());
     }
     println!("{table}");
     let json = serde_json::to_string_pretty(&runs)?;

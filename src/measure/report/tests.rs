@@ -336,8 +336,8 @@ fn the_report_opens_with_the_verdicts_of_the_interleaved_trials_and_the_gate() {
     );
     assert_contains(
         &markdown,
-        "On throughput, of 2 cases, lock is faster in 1, 1 shows no significant difference. On \
-         p99 latency, of 1 case, lock is faster in 1.",
+        "- **lock and actor**: on throughput, of 2 cases, lock is faster in 1, 1 shows no \
+         significant difference; on p99 latency, of 1 case, lock is faster in 1.",
     );
     assert_contains(
         &markdown,

@@ -1,6 +1,6 @@
 //! The report's verdicts, from interleaved trials (`lockchan rounds`): per workload and thread
-//! count, the best contender of each engine kind (by median throughput) judged against the
-//! next kind's best, on throughput and on p99; and the standings among every contender.
+//! count, the best contender of each engine kind (by median throughput) judged against every
+//! other kind's best, on throughput and on p99; and the standings among every contender.
 //!
 //! Picking each kind's best shard count by its median before judging favours the picked one
 //! a little; the verdict's minimum effect (5%) is larger than that selection can make.
@@ -17,17 +17,34 @@ use crate::measure::verdict::{
 pub(crate) struct VerdictRow {
     pub(crate) workload: String,
     pub(crate) threads: Option<u32>,
-    /// The fastest kind's best against the next kind's best, on throughput.
-    pub(crate) throughput: Option<Result<Verdict, String>>,
-    /// The same pair on p99, where both have latency trials.
-    pub(crate) p99: Option<Result<Verdict, String>>,
+    /// Every pair of kinds' bests, the faster median first: the first kind against the
+    /// second, against the third, then the second against the third, and so on.
+    pub(crate) pairs: Vec<PairVerdict>,
     /// Among every contender of the case, on the metrics all of them have.
     pub(crate) standings: Result<Standings, String>,
     /// Trials per contender (the fewest any contender has).
     pub(crate) rounds: usize,
 }
 
+/// Two engine kinds' bests judged against each other.
+#[derive(Clone, Debug)]
+pub(crate) struct PairVerdict {
+    /// The two kinds, the one with the faster median throughput first.
+    pub(crate) kinds: (EngineKind, EngineKind),
+    /// On throughput.
+    pub(crate) throughput: Option<Result<Verdict, String>>,
+    /// On p99, where both have latency trials.
+    pub(crate) p99: Option<Result<Verdict, String>>,
+}
+
 impl VerdictRow {
+    /// The verdicts between `a` and `b`, in either order, if both kinds ran.
+    pub(crate) fn pair(&self, a: EngineKind, b: EngineKind) -> Option<&PairVerdict> {
+        self.pairs
+            .iter()
+            .find(|pair| pair.kinds == (a, b) || pair.kinds == (b, a))
+    }
+
     /// The engine kind that won `verdict`, if any.
     pub(crate) fn winning_kind(verdict: &Option<Result<Verdict, String>>) -> Option<EngineKind> {
         let name = verdict.as_ref()?.as_ref().ok()?.winner()?;
@@ -72,8 +89,7 @@ fn row(set: &ResultSet, case: &str, criteria: Criteria) -> VerdictRow {
         }
     }
     best.sort_by(|a, b| ops_median(b).total_cmp(&ops_median(a)));
-    let judge = |metric: &str, better: Better| -> Option<Result<Verdict, String>> {
-        let (a, b) = (best.first()?, best.get(1)?);
+    let judge = |a: &EngineSpec, b: &EngineSpec, metric: &str, better: Better| {
         let (ta, tb) = (trials(a, metric), trials(b, metric));
         if ta.is_empty() || tb.is_empty() {
             return None;
@@ -95,8 +111,16 @@ fn row(set: &ResultSet, case: &str, criteria: Criteria) -> VerdictRow {
             .map_err(|err| err.to_string()),
         )
     };
-    let throughput = judge(OPS_METRIC, Better::Higher);
-    let p99 = judge(P99_METRIC, Better::Lower);
+    let mut pairs = Vec::new();
+    for (i, a) in best.iter().enumerate() {
+        for b in &best[i + 1..] {
+            pairs.push(PairVerdict {
+                kinds: (a.kind, b.kind),
+                throughput: judge(a, b, OPS_METRIC, Better::Higher),
+                p99: judge(a, b, P99_METRIC, Better::Lower),
+            });
+        }
+    }
     let with_p99 = specs
         .iter()
         .all(|spec| !trials(spec, P99_METRIC).is_empty());
@@ -134,8 +158,7 @@ fn row(set: &ResultSet, case: &str, criteria: Criteria) -> VerdictRow {
     VerdictRow {
         workload,
         threads,
-        throughput,
-        p99,
+        pairs,
         standings,
         rounds,
     }
@@ -168,6 +191,10 @@ mod tests {
         verdict.clone().expect("two kinds").expect("judged")
     }
 
+    fn first(row: &VerdictRow) -> &PairVerdict {
+        row.pairs.first().expect("two kinds")
+    }
+
     #[test]
     fn each_kinds_best_is_judged_against_the_next_and_a_close_pair_ties() {
         let set = set(&[
@@ -184,29 +211,69 @@ mod tests {
         assert_eq!(rows[1].threads, Some(4));
 
         let churn = &rows[0];
-        let verdict = judged(&churn.throughput);
+        assert_eq!(churn.pairs.len(), 1, "two kinds make one pair");
+        let verdict = judged(&first(churn).throughput);
         // The faster median goes first.
         assert_eq!(
             (verdict.a.as_str(), verdict.b.as_str()),
             ("actor/4", "lock/1")
         );
         assert!(verdict.is_tie(), "{verdict}");
-        assert!(churn.p99.is_none(), "churn has no latency trials");
+        assert!(first(churn).p99.is_none(), "churn has no latency trials");
 
         let mixed = &rows[1];
-        let verdict = judged(&mixed.throughput);
+        let verdict = judged(&first(mixed).throughput);
         // Each kind at its best shard count: lock/1 rather than lock/2.
         assert_eq!(
             (verdict.a.as_str(), verdict.b.as_str()),
             ("lock/1", "actor/1")
         );
         assert_eq!(
-            VerdictRow::winning_kind(&mixed.throughput),
+            VerdictRow::winning_kind(&first(mixed).throughput),
             Some(EngineKind::LOCK)
         );
-        assert_eq!(VerdictRow::winning_kind(&mixed.p99), Some(EngineKind::LOCK));
+        assert_eq!(
+            VerdictRow::winning_kind(&first(mixed).p99),
+            Some(EngineKind::LOCK)
+        );
         let standings = mixed.standings.as_ref().expect("ranked");
         assert_eq!(standings.winner.as_deref(), Some("lock/1"));
         assert_eq!(mixed.rounds, 10);
+    }
+
+    #[test]
+    fn with_three_kinds_every_pair_of_bests_is_judged() {
+        let set = set(&[
+            ("mixed/t4", "lock/1", 1_000_000.0, Some(1_000.0)),
+            ("mixed/t4", "actor/2", 500_000.0, Some(9_000.0)),
+            ("mixed/t4", "actor/1", 450_000.0, Some(9_500.0)),
+            ("mixed/t4", "task/1", 700_000.0, Some(4_000.0)),
+        ]);
+        let rows = verdict_rows(&set, Criteria::default());
+        let names: Vec<(String, String)> = rows[0]
+            .pairs
+            .iter()
+            .map(|pair| {
+                let verdict = judged(&pair.throughput);
+                (verdict.a, verdict.b)
+            })
+            .collect();
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(
+            names,
+            [
+                pair("lock/1", "task/1"),
+                pair("lock/1", "actor/2"),
+                pair("task/1", "actor/2"),
+            ]
+        );
+        let task_actor = rows[0]
+            .pair(EngineKind::ACTOR, EngineKind::TASK)
+            .expect("both ran");
+        assert_eq!(task_actor.kinds, (EngineKind::TASK, EngineKind::ACTOR));
+        assert_eq!(
+            VerdictRow::winning_kind(&task_actor.p99),
+            Some(EngineKind::TASK)
+        );
     }
 }

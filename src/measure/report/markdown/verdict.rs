@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::{Doc, cell};
 use crate::engines::registry::EngineKind;
-use crate::measure::report::verdicts::{VerdictRow, verdict_rows};
+use crate::measure::report::verdicts::{PairVerdict, VerdictRow, verdict_rows};
 use crate::measure::verdict::{Criteria, Verdict};
 
 /// What produces the trials.
@@ -37,7 +37,7 @@ impl Doc<'_> {
             "From `{}`: every engine and shard count measured in interleaved rounds (each \
              round runs every one once, in a shuffled order), on {}, {} cores, commit {}, {}. \
              Each engine kind is represented by its best shard count (by median throughput) \
-             and judged against the next kind's best: a winner needs the rank test at 5%, the \
+             and judged against every other kind's best: a winner needs the rank test at 5%, the \
              95% bootstrap interval of the ratio of medians clear of no change, and at least a \
              {:.0}% effect; anything less is *no significant difference*.\n",
             trials.path.display(),
@@ -49,15 +49,18 @@ impl Doc<'_> {
             p.date.clone().unwrap_or_else(unknown),
             criteria.min_effect * 100.0,
         );
-        let _ = writeln!(
-            out,
-            "On throughput, {}. On p99 latency, {}.\n",
-            tally(&rows, |r| &r.throughput),
-            tally(&rows, |r| &r.p99)
-        );
+        for (a, b) in kind_pairs(&rows) {
+            let _ = writeln!(
+                out,
+                "- **{a} and {b}**: on throughput, {}; on p99 latency, {}.",
+                tally(&rows, a, b, |p| &p.throughput),
+                tally(&rows, a, b, |p| &p.p99)
+            );
+        }
+        out.push('\n');
         out.push_str(
-            "| workload | threads | throughput: the best of each kind | p99: the same pair | \
-             every engine and shard count | rounds |\n|---|--:|---|---|---|--:|\n",
+            "| workload | threads | throughput: the best of each kind, pair by pair | p99: the \
+             same pairs | every engine and shard count | rounds |\n|---|--:|---|---|---|--:|\n",
         );
         for row in &rows {
             let standings = match &row.standings {
@@ -73,8 +76,8 @@ impl Doc<'_> {
                 cell(&row.workload),
                 row.threads
                     .map_or_else(|| "—".to_owned(), |t| t.to_string()),
-                verdict_cell(&row.throughput),
-                verdict_cell(&row.p99),
+                pairs_cell(row, |p| &p.throughput),
+                pairs_cell(row, |p| &p.p99),
                 cell(&standings),
                 row.rounds
             );
@@ -123,19 +126,52 @@ fn verdict_cell(verdict: &Option<Result<Verdict, String>>) -> String {
     }
 }
 
-/// "of 6 cases, lock is faster in 4, actor is faster in 1, 1 shows no significant difference".
-fn tally(rows: &[VerdictRow], pick: fn(&VerdictRow) -> &Option<Result<Verdict, String>>) -> String {
-    let judged: Vec<&VerdictRow> = rows
+/// A row's verdicts on one metric, pair by pair, one per line of the cell.
+fn pairs_cell(row: &VerdictRow, pick: Pick) -> String {
+    if row.pairs.is_empty() {
+        return "—".to_owned();
+    }
+    let cells: Vec<String> = row.pairs.iter().map(|p| verdict_cell(pick(p))).collect();
+    cells.join("<br>")
+}
+
+/// Picks one metric's verdict of a pair.
+type Pick = fn(&PairVerdict) -> &Option<Result<Verdict, String>>;
+
+/// Every pair of engine kinds some row judged, in the registry's order of kinds.
+fn kind_pairs(rows: &[VerdictRow]) -> Vec<(EngineKind, EngineKind)> {
+    let mut pairs: Vec<(EngineKind, EngineKind)> = Vec::new();
+    for pair in rows.iter().flat_map(|row| &row.pairs) {
+        let (a, b) = pair.kinds;
+        let ordered = if a.index() <= b.index() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        if !pairs.contains(&ordered) {
+            pairs.push(ordered);
+        }
+    }
+    pairs.sort_by_key(|(a, b)| (a.index(), b.index()));
+    pairs
+}
+
+/// "of 6 cases, lock is faster in 4, actor is faster in 1, 1 shows no significant difference":
+/// the cases where kinds `a` and `b` were judged on the metric `pick` picks.
+fn tally(rows: &[VerdictRow], a: EngineKind, b: EngineKind, pick: Pick) -> String {
+    let judged: Vec<&Option<Result<Verdict, String>>> = rows
         .iter()
-        .filter(|r| matches!(pick(r), Some(Ok(_))))
+        .filter_map(|row| row.pair(a, b))
+        .map(pick)
+        .filter(|verdict| matches!(verdict, Some(Ok(_))))
         .collect();
     if judged.is_empty() {
-        return "no case has two engine kinds to judge".to_owned();
+        return "no case judged".to_owned();
     }
     let mut wins: BTreeMap<usize, (EngineKind, usize)> = BTreeMap::new();
     let mut ties = 0;
-    for row in &judged {
-        match VerdictRow::winning_kind(pick(row)) {
+    for verdict in &judged {
+        match VerdictRow::winning_kind(verdict) {
             Some(kind) => wins.entry(kind.index()).or_insert((kind, 0)).1 += 1,
             None => ties += 1,
         }
