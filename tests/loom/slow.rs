@@ -96,10 +96,12 @@ impl SlowScenario {
         let start = std::time::Instant::now();
         let mut builder = loom::model::Builder::new();
         let file_bound = builder.preemption_bound.unwrap_or(2);
-        let bound = match (kind, shards) {
-            (EngineKind::LOCK, _) => None,
-            (_, 1) => Some(file_bound),
-            _ => Some(file_bound.min(1)),
+        let bound = if kind == EngineKind::LOCK {
+            None
+        } else if shards == 1 {
+            Some(file_bound)
+        } else {
+            Some(file_bound.min(1))
         };
         builder.preemption_bound = bound;
         builder.expect_explicit_explore = true;
