@@ -20,7 +20,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::scenarios::{OVER_LIMIT, Shrinking, beyond_two_shards, scenario, slow_scenario, within};
+use common::scenarios::{
+    OVER_LIMIT, Shrinking, beyond_two_shards, scenario, slow_scenario, within,
+};
 use lockchan::EngineSpec;
 use lockchan::verify::Tally;
 use lockchan::verify::layers::{Entry, Layer, record};
@@ -79,7 +81,11 @@ fn explained(spec: EngineSpec, scenario: Scenario) -> Result<Checked, String> {
 
 /// Runs `scenario` with `stopped`'s clients reading no more once the race begins, and checks
 /// the run's rules (`lockchan::verify::slow`).
-fn kept_the_rules(spec: EngineSpec, scenario: Scenario, stopped: Stopped) -> Result<Checked, String> {
+fn kept_the_rules(
+    spec: EngineSpec,
+    scenario: Scenario,
+    stopped: Stopped,
+) -> Result<Checked, String> {
     let shown = format!("{}\nstopped: {}", scenario.to_rust(), stopped.to_rust());
     let checked = within(CASE_LIMIT, move || {
         run_and_check_stopped(spec, &scenario_config(), &scenario, &stopped)

@@ -257,7 +257,10 @@ impl Failure {
         let (stopped, replay) = if stopped.readers.is_empty() {
             (String::new(), "replay")
         } else {
-            (format!("    let stopped = {};\n", stopped.to_rust()), "replay_stopping")
+            (
+                format!("    let stopped = {};\n", stopped.to_rust()),
+                "replay_stopping",
+            )
         };
         let with = if stopped.is_empty() { "" } else { ", &stopped" };
         format!(
@@ -275,7 +278,12 @@ impl Failure {
 /// settings (`shuttle::replay` would take shuttle's default stack, too small for the checker).
 #[allow(dead_code)] // Used by pasted regression tests.
 fn replay(spec: EngineSpec, scenario: &Scenario, schedule: &str) {
-    replay_with(spec, &scenario_config(), (scenario, &Stopped::default()), schedule);
+    replay_with(
+        spec,
+        &scenario_config(),
+        (scenario, &Stopped::default()),
+        schedule,
+    );
 }
 
 /// [`replay`] of a scenario with stopped readers.
@@ -334,7 +342,13 @@ fn case_stopping(
         let (scenario, stopped, counts) = (scenario.clone(), stopped.clone(), counts.clone());
         let progress = counts.progress.clone();
         try_watched("the case", &progress, move || {
-            schedules(spec, &scenario_config(), (&scenario, &stopped), seed, &counts)
+            schedules(
+                spec,
+                &scenario_config(),
+                (&scenario, &stopped),
+                seed,
+                &counts,
+            )
         })
     };
     let failure = match outcome {
@@ -688,7 +702,10 @@ mod seeded {
     const SEEDED_CASES: usize = 200;
 
     fn caught(bug: SeededBug) {
-        caught_in(bug, scenario(16).prop_map(|scenario| (scenario, Stopped::default())));
+        caught_in(
+            bug,
+            scenario(16).prop_map(|scenario| (scenario, Stopped::default())),
+        );
     }
 
     /// [`caught`], in scenarios with stopped readers (`slow_scenario`).

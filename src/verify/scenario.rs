@@ -21,10 +21,10 @@ use crate::engines::registry::EngineSpec;
 use crate::invariants::check_empty;
 use crate::spec::call::{Call, ClientName, Connected};
 use crate::sync::thread::spawn_named;
-use crate::verify::slow::Stopped;
 use crate::verify::linearize::{
     self, Budget, Explanation, History, LinearizeError, Observed, Semantics,
 };
+use crate::verify::slow::Stopped;
 
 /// A client named by a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -207,8 +207,14 @@ pub fn run_stopping(engine: Arc<dyn Engine>, scenario: &Scenario, stopped: &Stop
                 let mut own = Vec::new();
                 for (index, op) in ops.iter().enumerate() {
                     let place = (label.as_str(), index);
-                    let (call, new) =
-                        perform(&*engine, &mut clients, &mut clock, place, op, OUTBOX_CAPACITY);
+                    let (call, new) = perform(
+                        &*engine,
+                        &mut clients,
+                        &mut clock,
+                        place,
+                        op,
+                        OUTBOX_CAPACITY,
+                    );
                     calls.push(call);
                     own.extend(new);
                 }

@@ -91,11 +91,15 @@ pub fn check_stopped(run: &Run, stopped: &Stopped) -> Vec<String> {
         if run.stopped.contains(id) {
             let sent = "was sent more events than that in the race";
             broken.extend(not_cut_off(*id, *closed, stopped.capacity, sent));
-            if settled.clients.contains_key(id) {
-                broken.push(format!("{id} was cut off, yet still connected once the race settled"));
+            if *closed == Some(CloseReason::SlowConsumer) && settled.clients.contains_key(id) {
+                broken.push(format!(
+                    "{id} was cut off, yet still connected once the race settled"
+                ));
             }
         } else if *closed == Some(CloseReason::SlowConsumer) {
-            broken.push(format!("{id} kept reading, yet was cut off as a slow consumer"));
+            broken.push(format!(
+                "{id} kept reading, yet was cut off as a slow consumer"
+            ));
         }
     }
     for (id, events) in &run.observed.streams {

@@ -29,8 +29,8 @@ use loom::thread;
 use lockchan::invariants::{StreamCheck, check_empty};
 use lockchan::verify::race::not_cut_off;
 use lockchan::{
-    ClientId, CloseReason, Command, Engine, EngineKind, EngineSpec, Event, OutboxReceiver,
-    Player, RecvError, RoomId, outbox,
+    ClientId, CloseReason, Command, Engine, EngineKind, EngineSpec, Event, OutboxReceiver, Player,
+    RecvError, RoomId, outbox,
 };
 
 use crate::race::Step::{Submit, Tick};
@@ -142,7 +142,11 @@ impl SlowScenario {
         let engine = build(spec);
         let s = Reader::connect(&**engine, "s", CAPACITY);
         let m = Reader::connect(&**engine, "m", 16);
-        assert_eq!((s.id, m.id), (S, M), "the scenario names clients by connection order");
+        assert_eq!(
+            (s.id, m.id),
+            (S, M),
+            "the scenario names clients by connection order"
+        );
         // `s` reads until the race begins: its slot is free then.
         let mut s_heard = Vec::new();
         for client in [S, M] {
@@ -156,7 +160,9 @@ impl SlowScenario {
             let steps = self.racer.clone();
             thread::spawn(move || steps.iter().for_each(|step| racer_step(&**engine, step)))
         };
-        self.main.iter().for_each(|step| racer_step(&**engine, step));
+        self.main
+            .iter()
+            .for_each(|step| racer_step(&**engine, step));
         racer.join().unwrap();
         race_settled(&**engine);
 
@@ -170,7 +176,10 @@ impl SlowScenario {
             _ => None,
         };
         let Some(&(filler, _)) = filler else {
-            panic!("the stopped reader's one slot holds {held:?}, not one of {:?}", self.fillers);
+            panic!(
+                "the stopped reader's one slot holds {held:?}, not one of {:?}",
+                self.fillers
+            );
         };
         s_heard.extend(held);
         let snapshot = settled(&**engine);
