@@ -29,6 +29,15 @@
 //! `verify --merge-layers` holds each engine's inconclusive rate to a ceiling. The seeded
 //! bugs' runs are never recorded: they are not the real engines'.
 //!
+//! The `slow_readers` tests (issue 14, item 3) run generated scenarios in which one or two
+//! clients stop reading once the race begins, with outboxes of one or two events, while a
+//! tick, a relayed say, a shout and the generated calls race into them
+//! (`common::scenarios::slow_scenario`). The checker does not model outbox capacity, so those
+//! runs are held to rules (`lockchan::verify::slow`): every stopped reader ends cut off as a
+//! slow consumer, every stream keeps the stream rules, the engine ends empty. A send that waited
+//! for room in a full outbox shows as a deadlock or a run past the step bound, and the failure
+//! says that is what such a send does.
+//!
 //! Why a controlled scheduler: real threads rarely interleave a short scenario in an
 //! interesting way (`tests/race_smoke.rs` runs the same scenarios on them as a smoke test),
 //! while PCT's priority changes and random schedules reach the narrow windows: the planted
