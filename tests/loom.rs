@@ -21,7 +21,7 @@
 //!
 //! - **A racing join per engine** (two tests, below): the first checks written, kept as they
 //!   were.
-//! - **Eight race scenarios** (40 tests), each one function of `loom/scenarios.rs` that
+//! - **Ten race scenarios** (50 tests), each one function of `loom/scenarios.rs` that
 //!   returns the race as data (its clients, setup, the racer's and the main thread's calls,
 //!   and every outcome with what each client hears there), run by the one runner of
 //!   `loom/race.rs` on lock/1, lock/2, lock/4, actor/1 and actor/2 under the same names
@@ -60,6 +60,17 @@
 //!      so the seat can change inside that window. Left first, or timed out first and the
 //!      leave refused as `not_in_room`; never a leave acting on the dissolved room (which
 //!      `seat_mismatches` would count and `check_snapshot` report).
+//!
+//!   8. `a_relay_and_a_shout_into_a_full_outbox_cut_its_reader_off` and
+//!      `a_relay_and_a_tick_into_a_full_outbox_cut_its_reader_off` (issue 14, item 3, with
+//!      their own runner, `loom/slow.rs`): `s` has stopped reading, its outbox of one event,
+//!      while its room-mate's say races the room-mate's shout, or the engine's tick. The
+//!      second to arrive meets the full outbox: `s` must end cut off as a slow consumer
+//!      (the rule of `lockchan::verify::race::not_cut_off`), holding the first, and leave the
+//!      room (its room-mate hears `MemberLeft`); each event must be the first in some
+//!      interleaving. These are held to rules, not to listed outcomes; a send that waited for
+//!      room would hang, which loom reports as a deadlock (or a spin past its branch limit)
+//!      and the test names as such.
 //!
 //! The runner checks each client's stream with `StreamCheck` and the settled state with
 //! `check_snapshot`, then demands that the settled world is one of the scenario's outcomes
@@ -126,6 +137,8 @@
 mod race;
 #[path = "loom/scenarios.rs"]
 mod scenarios;
+#[path = "loom/slow.rs"]
+mod slow;
 
 use loom::sync::Arc;
 use loom::thread;
@@ -343,4 +356,6 @@ on_every_engine!(
     joins_that_cross_shards_in_opposite_directions_never_deadlock,
     the_match_timeout_racing_the_last_join_either_matches_or_dissolves_never_both,
     a_leave_racing_its_rooms_expiry_acts_on_the_seat_it_finds_after_relocking,
+    a_relay_and_a_shout_into_a_full_outbox_cut_its_reader_off,
+    a_relay_and_a_tick_into_a_full_outbox_cut_its_reader_off,
 );

@@ -29,6 +29,15 @@
 //! `verify --merge-layers` holds each engine's inconclusive rate to a ceiling. The seeded
 //! bugs' runs are never recorded: they are not the real engines'.
 //!
+//! The `slow_readers` tests (issue 14, item 3) run generated scenarios in which one or two
+//! clients stop reading once the race begins, with outboxes of one or two events, while a
+//! tick, a relayed say, a shout and the generated calls race into them
+//! (`common::scenarios::slow_scenario`). The checker does not model outbox capacity, so those
+//! runs are held to rules (`lockchan::verify::slow`): every stopped reader ends cut off as a
+//! slow consumer, every stream keeps the stream rules, the engine ends empty. A send that waited
+//! for room in a full outbox shows as a deadlock or a run past the step bound, and the failure
+//! says that is what such a send does.
+//!
 //! Why a controlled scheduler: real threads rarely interleave a short scenario in an
 //! interesting way (`tests/race_smoke.rs` runs the same scenarios on them as a smoke test),
 //! while PCT's priority changes and random schedules reach the narrow windows: the planted
@@ -42,11 +51,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::scenarios::{Shrinking, beyond_two_shards, panic_message, scenario};
+use common::scenarios::{Shrinking, beyond_two_shards, panic_message, scenario, slow_scenario};
 use lockchan::verify::Tally;
 use lockchan::verify::layers::{Entry, Layer, record};
 use lockchan::verify::linearize::{Budget, LinearizeError};
 use lockchan::verify::scenario::{Scenario, ScenarioError, Who::*, run_and_check, scenario_config};
+use lockchan::verify::slow::{Stopped, run_and_check_stopped};
 use lockchan::verify::watchdog::{Progress, try_watched};
 use lockchan::{Call, EngineConfig, EngineKind, EngineSpec};
 use proptest::prelude::*;
@@ -171,10 +181,24 @@ impl<S: Scheduler> Scheduler for Recording<S> {
     }
 }
 
-/// One execution: the scenario on a fresh engine, checked; a panic carries the reason.
-fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, counts: &Counts) {
+/// One execution: the scenario on a fresh engine, checked; a panic carries the reason. With
+/// stopped readers the run is held to their rules (`lockchan::verify::slow`), not given to the
+/// checker.
+fn execution(
+    spec: EngineSpec,
+    config: &EngineConfig,
+    (scenario, stopped): (&Scenario, &Stopped),
+    counts: &Counts,
+) {
     counts.executions.fetch_add(1, Ordering::Relaxed);
     counts.progress.step();
+    if !stopped.readers.is_empty() {
+        if let Err(broken) = run_and_check_stopped(spec, config, scenario, stopped) {
+            panic!("{spec}: {broken}");
+        }
+        counts.progress.step();
+        return;
+    }
     let budget = Budget {
         states: SEARCH_STATES,
         deadline: Some(Instant::now() + Duration::from_secs(5)),
@@ -193,22 +217,36 @@ fn execution(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, count
 fn explore(
     spec: EngineSpec,
     config: &EngineConfig,
-    scenario: &Scenario,
+    (scenario, stopped): (&Scenario, &Stopped),
     scheduler: impl Scheduler + 'static,
     counts: &Arc<Counts>,
 ) -> Result<(), Failure> {
-    let (config, scenario, counts) = (config.clone(), scenario.clone(), counts.clone());
+    let (config, counts) = (config.clone(), counts.clone());
+    let (scenario, stopped) = (scenario.clone(), stopped.clone());
+    let hangs_mean = (!stopped.readers.is_empty()).then_some(HANG_WITH_STOPPED_READERS);
     let scheduler = Recording::new(scheduler);
     let schedule = scheduler.schedule();
     let runner = Runner::new(scheduler, shuttle_config());
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        runner.run(move || execution(spec, &config, &scenario, &counts));
+        runner.run(move || execution(spec, &config, (&scenario, &stopped), &counts));
     }))
-    .map_err(|panic| Failure {
-        message: panic_message(panic),
-        schedule: Some(encoded(&schedule)),
+    .map_err(|panic| {
+        let mut message = panic_message(panic);
+        let hung = message.contains("deadlock") || message.contains("max_steps");
+        if let Some(meaning) = hangs_mean.filter(|_| hung) {
+            message = format!("{meaning}: {message}");
+        }
+        Failure {
+            message,
+            schedule: Some(encoded(&schedule)),
+        }
     })
 }
+
+/// What a deadlock or a run past the step bound means in a scenario with stopped readers.
+const HANG_WITH_STOPPED_READERS: &str = "a thread never finished (shuttle found a deadlock or no \
+    end within its step bound): a send that waits for room in a stopped reader's full outbox, \
+    instead of cutting its client off, hangs like this";
 
 /// A failed schedule: shuttle's message and the schedule string to replay it.
 #[derive(Debug)]
@@ -219,16 +257,25 @@ struct Failure {
 
 impl Failure {
     /// The failure as a test to paste into this file.
-    fn regression(&self, spec: EngineSpec, scenario: &Scenario) -> String {
+    fn regression(&self, spec: EngineSpec, (scenario, stopped): (&Scenario, &Stopped)) -> String {
         let schedule = self
             .schedule
             .as_deref()
             .unwrap_or("<no schedule in the message>");
         let scenario = scenario.to_rust().replace('\n', "\n    ");
+        let (stopped, replay) = if stopped.readers.is_empty() {
+            (String::new(), "replay")
+        } else {
+            (
+                format!("    let stopped = {};\n", stopped.to_rust()),
+                "replay_stopping",
+            )
+        };
+        let with = if stopped.is_empty() { "" } else { ", &stopped" };
         format!(
             "{}\n\nRegression test, ready to paste into tests/shuttle.rs:\n\n\
-             #[test]\nfn regression_{kind}_{shards}() {{\n    let scenario = {scenario};\n    \
-             replay(\"{spec}\".parse().expect(\"a registered engine\"), &scenario, \"{schedule}\");\n}}\n",
+             #[test]\nfn regression_{kind}_{shards}() {{\n    let scenario = {scenario};\n{stopped}    \
+             {replay}(\"{spec}\".parse().expect(\"a registered engine\"), &scenario{with}, \"{schedule}\");\n}}\n",
             self.message,
             kind = spec.kind,
             shards = spec.shards,
@@ -240,18 +287,34 @@ impl Failure {
 /// settings (`shuttle::replay` would take shuttle's default stack, too small for the checker).
 #[allow(dead_code)] // Used by pasted regression tests.
 fn replay(spec: EngineSpec, scenario: &Scenario, schedule: &str) {
-    replay_with(spec, &scenario_config(), scenario, schedule);
+    replay_with(
+        spec,
+        &scenario_config(),
+        (scenario, &Stopped::default()),
+        schedule,
+    );
+}
+
+/// [`replay`] of a scenario with stopped readers.
+#[allow(dead_code)] // Used by pasted regression tests.
+fn replay_stopping(spec: EngineSpec, scenario: &Scenario, stopped: &Stopped, schedule: &str) {
+    replay_with(spec, &scenario_config(), (scenario, stopped), schedule);
 }
 
 /// [`replay`] with the engine's settings given.
-fn replay_with(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, schedule: &str) {
-    let (config, scenario) = (config.clone(), scenario.clone());
+fn replay_with(
+    spec: EngineSpec,
+    config: &EngineConfig,
+    (scenario, stopped): (&Scenario, &Stopped),
+    schedule: &str,
+) {
+    let (config, scenario, stopped) = (config.clone(), scenario.clone(), stopped.clone());
     let counts = Counts::default();
     let runner = Runner::new(
         ReplayScheduler::new_from_encoded(schedule),
         shuttle_config(),
     );
-    runner.run(move || execution(spec, &config, &scenario, &counts));
+    runner.run(move || execution(spec, &config, (&scenario, &stopped), &counts));
 }
 
 /// PCT then random schedules of `scenario` on `spec`, seeded so that a shrinking proptest
@@ -259,34 +322,51 @@ fn replay_with(spec: EngineSpec, config: &EngineConfig, scenario: &Scenario, sch
 fn schedules(
     spec: EngineSpec,
     config: &EngineConfig,
-    scenario: &Scenario,
+    race: (&Scenario, &Stopped),
     seed: u64,
     counts: &Arc<Counts>,
 ) -> Result<(), Failure> {
     let pct = PctScheduler::new_from_seed(seed, PCT_DEPTH, SCHEDULES);
-    explore(spec, config, scenario, pct, counts)?;
+    explore(spec, config, race, pct, counts)?;
     let random = RandomScheduler::new_from_seed(seed ^ 0x9e37_79b9_7f4a_7c15, SCHEDULES);
-    explore(spec, config, scenario, random, counts)
+    explore(spec, config, race, random, counts)
 }
 
 /// One case on the real `spec`: every schedule of `scenario` must be explained, within the
 /// case's time limit. With `records`, its schedules are recorded in the layer log whether they
 /// failed or not; a failure comes back as the regression test to paste.
 fn case(spec: EngineSpec, scenario: &Scenario, seed: u64, records: bool) -> Result<Tally, String> {
+    case_stopping(spec, (scenario, &Stopped::default()), seed, records)
+}
+
+/// [`case`], with `stopped`'s clients reading no more once the race begins.
+fn case_stopping(
+    spec: EngineSpec,
+    (scenario, stopped): (&Scenario, &Stopped),
+    seed: u64,
+    records: bool,
+) -> Result<Tally, String> {
     let counts = Arc::new(Counts::default());
     let outcome = {
-        let (scenario, counts) = (scenario.clone(), counts.clone());
+        let (scenario, stopped, counts) = (scenario.clone(), stopped.clone(), counts.clone());
         let progress = counts.progress.clone();
         try_watched("the case", &progress, move || {
-            schedules(spec, &scenario_config(), &scenario, seed, &counts)
+            schedules(
+                spec,
+                &scenario_config(),
+                (&scenario, &stopped),
+                seed,
+                &counts,
+            )
         })
     };
     let failure = match outcome {
         Ok(Ok(())) => None,
-        Ok(Err(failure)) => Some(failure.regression(spec, scenario)),
+        Ok(Err(failure)) => Some(failure.regression(spec, (scenario, stopped))),
         Err(stalled) => Some(format!(
-            "{spec}: {stalled}\nscenario:\n{}",
-            scenario.to_rust()
+            "{spec}: {stalled}\nscenario:\n{}\nstopped: {}",
+            scenario.to_rust(),
+            stopped.to_rust()
         )),
     };
     let tally = counts.tally(failure.is_some());
@@ -307,9 +387,19 @@ fn every_schedule_explained(
     seed: u64,
     shrinking: &Shrinking,
 ) -> Result<(), TestCaseError> {
+    every_schedule_passed(specs, (scenario, &Stopped::default()), seed, shrinking)
+}
+
+/// [`every_schedule_explained`], or with stopped readers every schedule kept their rules.
+fn every_schedule_passed(
+    specs: Vec<EngineSpec>,
+    race: (&Scenario, &Stopped),
+    seed: u64,
+    shrinking: &Shrinking,
+) -> Result<(), TestCaseError> {
     let records = shrinking.records();
     for spec in shrinking.engines(specs) {
-        let tally = case(spec, scenario, seed, records).map_err(|why| {
+        let tally = case_stopping(spec, race, seed, records).map_err(|why| {
             shrinking.failed(spec);
             TestCaseError::fail(why)
         })?;
@@ -351,6 +441,46 @@ macro_rules! on_every_engine {
 // Every registered engine at one shard and at two.
 lockchan::for_each_engine!(on_every_engine {}, several = 2);
 
+/// Generated scenarios with stopped readers per engine: each case is 32 schedules, and a run
+/// held to rules rather than searched by the checker is quick.
+const SLOW_CASES: u32 = 4;
+
+/// proptest's settings for the scenarios with stopped readers.
+fn slow_cases() -> ProptestConfig {
+    ProptestConfig {
+        cases: SLOW_CASES,
+        ..generated_cases()
+    }
+}
+
+/// Issue 14, item 3: one or two clients stop reading once the race begins, with outboxes of
+/// one or two events, while a tick, a relayed say, a shout and the generated calls race into
+/// them (`common::scenarios::slow_scenario`). Every schedule must keep the rules of
+/// `lockchan::verify::slow`: each stopped reader ends cut off as a slow consumer, every stream
+/// keeps the stream rules, the engine ends empty; and none may hang, as a send that waited for
+/// room in a full outbox would (a deadlock, or no end within the step bound).
+macro_rules! slow_readers {
+    ($($name:ident: $kind:ident / $shards:literal),* $(,)?) => {
+        mod slow_readers {
+            use super::*;
+
+            proptest! {
+                #![proptest_config(slow_cases())]
+                $(
+                    #[test]
+                    fn $name((scenario, stopped) in slow_scenario(8), seed in any::<u64>()) {
+                        static SHRINKING: Shrinking = Shrinking::new();
+                        let spec = EngineSpec::new(EngineKind::$kind, $shards);
+                        every_schedule_passed(vec![spec], (&scenario, &stopped), seed, &SHRINKING)?;
+                    }
+                )*
+            }
+        }
+    };
+}
+
+lockchan::for_each_engine!(slow_readers {}, several = 2);
+
 proptest! {
     #![proptest_config(generated_cases())]
 
@@ -364,6 +494,22 @@ proptest! {
     fn beyond_two_shards_every_engine(scenario in scenario(16), seed in any::<u64>()) {
         static SHRINKING: Shrinking = Shrinking::new();
         every_schedule_explained(beyond_two_shards(), &scenario, seed, &SHRINKING)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(slow_cases())]
+
+    /// Stopped readers on every sharded engine at four shards, each case on each in turn.
+    /// Ignored in `cargo test` and CI for time, run by `scripts/verify-all`.
+    #[test]
+    #[ignore = "four shards: run by scripts/verify-all"]
+    fn slow_readers_beyond_two_shards(
+        (scenario, stopped) in slow_scenario(8),
+        seed in any::<u64>(),
+    ) {
+        static SHRINKING: Shrinking = Shrinking::new();
+        every_schedule_passed(beyond_two_shards(), (&scenario, &stopped), seed, &SHRINKING)?;
     }
 }
 
@@ -565,30 +711,42 @@ mod seeded {
     const SEEDED_CASES: usize = 200;
 
     fn caught(bug: SeededBug) {
+        caught_in(
+            bug,
+            scenario(16).prop_map(|scenario| (scenario, Stopped::default())),
+        );
+    }
+
+    /// [`caught`], in scenarios with stopped readers (`slow_scenario`).
+    fn caught_stopping(bug: SeededBug) {
+        caught_in(bug, slow_scenario(8));
+    }
+
+    fn caught_in(bug: SeededBug, strategy: impl Strategy<Value = (Scenario, Stopped)>) {
         let spec = bug.engine();
         let config = EngineConfig {
             seeded: Seeded::new(Some(bug)),
             ..scenario_config()
         };
         let mut runner = TestRunner::deterministic();
-        let strategy = scenario(16);
         let start = Instant::now();
         for case in 1..=SEEDED_CASES {
-            let scenario = strategy
+            let (scenario, stopped) = strategy
                 .new_tree(&mut runner)
                 .expect("scenarios always generate")
                 .current();
-            let (explored, config) = (scenario.clone(), config.clone());
+            let (explored, config) = ((scenario.clone(), stopped.clone()), config.clone());
             // Counted apart and never recorded: a seeded engine's runs are not the real one's.
             let unrecorded = Arc::new(Counts::default());
             let progress = unrecorded.progress.clone();
             let outcome = try_watched("the case", &progress, move || {
-                schedules(spec, &config, &explored, case as u64, &unrecorded)
+                let race = (&explored.0, &explored.1);
+                schedules(spec, &config, race, case as u64, &unrecorded)
             });
             let why = match outcome {
                 Ok(Ok(())) => continue,
                 Ok(Err(failure)) => {
-                    replays(bug, &scenario, &failure);
+                    replays(bug, (&scenario, &stopped), &failure);
                     failure.message
                 }
                 Err(stalled) => stalled,
@@ -604,16 +762,16 @@ mod seeded {
     }
 
     /// The schedule the harness recorded for a failure replays it: the failure again.
-    fn replays(bug: SeededBug, scenario: &Scenario, failure: &Failure) {
+    fn replays(bug: SeededBug, (scenario, stopped): (&Scenario, &Stopped), failure: &Failure) {
         let spec = bug.engine();
         let config = EngineConfig {
             seeded: Seeded::new(Some(bug)),
             ..scenario_config()
         };
         let schedule = failure.schedule.clone().expect("a recorded schedule");
-        let scenario = scenario.clone();
+        let (scenario, stopped) = (scenario.clone(), stopped.clone());
         let replayed = try_watched("the replay", &Progress::default(), move || {
-            replay_with(spec, &config, &scenario, &schedule);
+            replay_with(spec, &config, (&scenario, &stopped), &schedule);
         });
         assert!(
             replayed.is_err(),
@@ -664,5 +822,11 @@ mod seeded {
     #[test]
     fn dropped_quiesce_reply() {
         caught(SeededBug::DroppedQuiesceReply);
+    }
+
+    /// Found only where clients stop reading: the plain scenarios' outboxes never fill.
+    #[test]
+    fn awaited_full_outbox() {
+        caught_stopping(SeededBug::AwaitedFullOutbox);
     }
 }

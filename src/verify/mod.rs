@@ -15,6 +15,7 @@ mod leaks;
 pub mod linearize;
 pub mod race;
 pub mod scenario;
+pub mod slow;
 mod summary;
 pub mod watchdog;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::domain::command::Command;
 use crate::domain::config::EngineConfig;
 use crate::domain::ids::{ClientId, Player};
-use crate::domain::outbox::{OutboxReceiver, RecvError, outbox};
+use crate::domain::outbox::{CloseReason, OutboxReceiver, RecvError, outbox};
 use crate::engines::engine::Engine;
 use crate::engines::registry::EngineSpec;
 use crate::invariants::check_empty;
@@ -24,6 +24,7 @@ use crate::sync::thread::spawn_named;
 use crate::verify::linearize::{
     self, Budget, Explanation, History, LinearizeError, Observed, Semantics,
 };
+use crate::verify::slow::Stopped;
 
 /// A client named by a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,7 +64,8 @@ pub fn scenario_config() -> EngineConfig {
 }
 
 /// Room for every event a scenario can send one client, so no outbox fills: a full outbox's
-/// cut depends on when the reader reads, which is not what these scenarios race.
+/// cut depends on when the reader reads, which is not what these scenarios race. Only the
+/// stopped readers of [`run_stopping`] have smaller outboxes.
 const OUTBOX_CAPACITY: usize = 1024;
 
 /// What one run of a scenario recorded.
@@ -72,8 +74,12 @@ pub struct Run {
     pub history: History,
     pub observed: Observed,
     /// Broken rules found outside the checker: something left behind after the teardown, an
-    /// outbox never ended, an outbox that filled.
+    /// outbox never ended, an outbox that filled (other than a stopped reader's).
     pub problems: Vec<String>,
+    /// The stopped readers' ids (see [`run_stopping`]); empty for [`run`].
+    pub stopped: Vec<ClientId>,
+    /// Why each client's outbox was closed, read after the teardown (`None`: never closed).
+    pub closed_as: BTreeMap<ClientId, Option<CloseReason>>,
 }
 
 /// A name for the client a thread's call names, and the ids behind its `Own` clients.
@@ -100,18 +106,18 @@ impl Clients {
 const UNKNOWN_CLIENT: u64 = 1 << 40;
 
 /// Makes one call of `op` for a thread (or the setup) labelled `label`, at its `index`.
-/// Returns the call as made, and a new client's outbox.
+/// Returns the call as made, and a new client's outbox, which holds `capacity` events.
 fn perform(
     engine: &dyn Engine,
     clients: &mut Clients,
     clock: &mut Duration,
-    label: &str,
-    index: usize,
+    (label, index): (&str, usize),
     op: &Op,
+    capacity: usize,
 ) -> (Call, Option<(ClientId, OutboxReceiver)>) {
     let made = match op {
         Call::Connect(()) => {
-            let (tx, rx) = outbox(OUTBOX_CAPACITY);
+            let (tx, rx) = outbox(capacity);
             let name = format!("{label}-{}", clients.own.len());
             let player = Player::new(name.clone(), name);
             let client = engine.connect(player.clone(), tx);
@@ -150,6 +156,14 @@ fn perform(
 /// `crate::sync` threads), then `quiesce`, a snapshot, and a teardown that disconnects everyone
 /// left, one at a time.
 pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
+    run_stopping(engine, scenario, &Stopped::default())
+}
+
+/// [`run`], with the setup's clients that `stopped` names connected with its small outboxes:
+/// each is read after every call of the setup, then not again until the race has settled, so
+/// the race's events fill its outbox (`verify::slow`). Reading it after the race, for the
+/// record, decides nothing: by then the engine must have cut it off.
+pub fn run_stopping(engine: Arc<dyn Engine>, scenario: &Scenario, stopped: &Stopped) -> Run {
     let mut setup = Clients {
         shared: Arc::new(Vec::new()),
         own: Vec::new(),
@@ -158,12 +172,21 @@ pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
     let mut clock = Duration::ZERO;
     let mut receivers: Vec<(ClientId, OutboxReceiver)> = Vec::new();
     let mut history = History::default();
+    let mut streams: BTreeMap<ClientId, Vec<_>> = BTreeMap::new();
     for (index, op) in scenario.setup.iter().enumerate() {
-        let (call, new) = perform(&*engine, &mut setup, &mut clock, "s", index, op);
+        let capacity = stopped.capacity_of(setup.own.len(), OUTBOX_CAPACITY);
+        let place = ("s", index);
+        let (call, new) = perform(&*engine, &mut setup, &mut clock, place, op, capacity);
         engine.quiesce();
         history.setup.push(call);
         receivers.extend(new);
+        // The stopped readers still read during the setup.
+        let stopping = stopped.ids(&setup.own);
+        for (id, rx) in receivers.iter().filter(|(id, _)| stopping.contains(id)) {
+            streams.entry(*id).or_default().extend(rx.drain());
+        }
     }
+    let stopped_ids: Vec<ClientId> = stopped.ids(&setup.own);
     let shared = Arc::new(setup.own);
     let threads: Vec<_> = scenario
         .threads
@@ -183,8 +206,15 @@ pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
                 let mut calls = Vec::with_capacity(ops.len());
                 let mut own = Vec::new();
                 for (index, op) in ops.iter().enumerate() {
-                    let (call, new) =
-                        perform(&*engine, &mut clients, &mut clock, &label, index, op);
+                    let place = (label.as_str(), index);
+                    let (call, new) = perform(
+                        &*engine,
+                        &mut clients,
+                        &mut clock,
+                        place,
+                        op,
+                        OUTBOX_CAPACITY,
+                    );
                     calls.push(call);
                     own.extend(new);
                 }
@@ -207,15 +237,14 @@ pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
     }
     engine.quiesce();
     let race_snapshot = engine.snapshot();
-    let mut streams: BTreeMap<ClientId, Vec<_>> = BTreeMap::new();
     let mut closed_after_race = BTreeSet::new();
     for (id, rx) in &receivers {
-        streams.insert(*id, rx.drain());
+        streams.entry(*id).or_default().extend(rx.drain());
         if rx.close_reason().is_some() {
             closed_after_race.insert(*id);
         }
     }
-    if race_snapshot.counters.slow_consumer_cuts > 0 {
+    if race_snapshot.counters.slow_consumer_cuts > stopped_ids.len() as u64 {
         problems.push("an outbox filled: the scenario is too large for its capacity".into());
     }
     for client in race_snapshot.clients.keys() {
@@ -242,6 +271,10 @@ pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
             }
         }
     }
+    let closed_as = receivers
+        .iter()
+        .map(|(id, rx)| (*id, rx.close_reason()))
+        .collect();
     Run {
         history,
         observed: Observed {
@@ -250,6 +283,8 @@ pub fn run(engine: Arc<dyn Engine>, scenario: &Scenario) -> Run {
             closed_after_race,
         },
         problems,
+        stopped: stopped_ids,
+        closed_as,
     }
 }
 

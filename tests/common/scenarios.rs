@@ -1,10 +1,13 @@
 //! Race scenarios for proptest, shared by the real-thread smoke test (`tests/race_smoke.rs`)
-//! and the shuttle tests (`tests/shuttle.rs`), and a per-case time limit.
+//! and the shuttle tests (`tests/shuttle.rs`): plain ones and ones with stopped readers; and
+//! a per-case time limit.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
+use lockchan::Call;
 use lockchan::verify::scenario::{Op, Scenario, Who};
+use lockchan::verify::slow::Stopped;
 use proptest::prelude::*;
 
 /// One call a racing thread may make; `shared` clients came from the setup. Only thread 0
@@ -53,6 +56,83 @@ pub fn scenario(most: usize) -> impl Strategy<Value = Scenario> {
     })
 }
 
+/// The limit of the stopped readers' room in [`slow_scenario`]: one the generated calls never
+/// use, so nobody else ever joins it.
+const STOPPED_ROOM: u8 = 5;
+
+/// A scenario with stopped readers (issue 14, item 3; `lockchan::verify::slow`), and who they
+/// are. The setup connects `s` (`Shared(0)`) and `m` (`Shared(1)`), then a generated scenario's
+/// clients and calls (its `Shared` names moved past these two), and last seats `s` and `m` in
+/// a room of [`STOPPED_ROOM`]. Once the race begins `s` stops reading, in half the cases `m`
+/// too, their outboxes holding one or two events. Into the generated threads go, each at a
+/// generated place: thread 0 ticks a period on (a `Tick` for everyone), thread 1 has `m` say
+/// something (relayed to `s`), the last thread has `m` shout (to everyone). So on every
+/// schedule each stopped reader is sent at least three events in the race, more than its
+/// outbox holds: `s` the shout, the tick, and the say or its room's `MatchTimeout` (should the
+/// ticks dissolve the room first); `m` its own shout, the tick, and `s` leaving the room or
+/// the room's `MatchTimeout`. The generated calls never name `s` or `m`; their shouts and
+/// ticks reach them too, racing.
+pub fn slow_scenario(most: usize) -> impl Strategy<Value = (Scenario, Stopped)> {
+    (1..=4usize, 2..=3usize).prop_flat_map(move |(shared, threads)| {
+        let setup = prop::collection::vec(setup_op(shared), 0..=4);
+        let threads: Vec<_> = (0..threads)
+            .map(|thread| {
+                let calls = prop::collection::vec(op(shared, thread == 0), 0..most);
+                (calls, any::<prop::sample::Index>())
+            })
+            .collect();
+        (setup, threads, 1..=2usize, any::<bool>()).prop_map(
+            move |(setup_calls, threads, capacity, both)| {
+                let (s, m) = (Who::Shared(0), Who::Shared(1));
+                let setup = [Op::connect(), Op::connect()]
+                    .into_iter()
+                    .chain(std::iter::repeat_n(Op::connect(), shared))
+                    .chain(setup_calls.into_iter().map(moved_past_two))
+                    .chain([Op::join(s, STOPPED_ROOM), Op::join(m, STOPPED_ROOM)])
+                    .collect();
+                let last = threads.len() - 1;
+                let threads = threads
+                    .into_iter()
+                    .enumerate()
+                    .map(|(thread, (calls, place))| {
+                        let mut calls: Vec<Op> = calls.into_iter().map(moved_past_two).collect();
+                        let mut insert = |op: Op| calls.insert(place.index(calls.len() + 1), op);
+                        if thread == 0 {
+                            insert(Op::Tick(Duration::from_secs(1)));
+                        }
+                        if thread == 1 {
+                            insert(Op::say(m, ""));
+                        }
+                        if thread == last {
+                            insert(Op::shout(m, ""));
+                        }
+                        calls
+                    })
+                    .collect();
+                let readers = if both { vec![0, 1] } else { vec![0] };
+                let stopped = Stopped { readers, capacity };
+                (Scenario { setup, threads }, stopped)
+            },
+        )
+    })
+}
+
+/// A generated call, its `Shared` names moved on by two (past `s` and `m`).
+fn moved_past_two(op: Op) -> Op {
+    let moved = |who: Who| match who {
+        Who::Shared(n) => Who::Shared(n + 2),
+        Who::Own(n) => Who::Own(n),
+    };
+    match op {
+        Call::Submit(who, command) => Call::Submit(moved(who), command),
+        Call::Disconnect(who) => Call::Disconnect(moved(who)),
+        Call::Connect(()) | Call::Tick(_) => op,
+    }
+}
+
+/// How [`within`]'s message for a case that did not finish in time begins.
+pub const OVER_LIMIT: &str = "the case took longer than its limit";
+
 /// Runs `body` on a thread of its own and waits at most `limit` for it: a case that hangs (a
 /// deadlock on real threads, a search that explodes) fails with a message instead of hanging
 /// the suite. A stuck thread is left behind; the test fails anyway.
@@ -72,7 +152,7 @@ pub fn within<T: Send + 'static>(
     match finished.recv_timeout(limit) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(panic)) => Err(panic_message(panic)),
-        Err(_) => Err(format!("the case took longer than its limit of {limit:?}")),
+        Err(_) => Err(format!("{OVER_LIMIT} of {limit:?}")),
     }
 }
 

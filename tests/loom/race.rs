@@ -280,7 +280,7 @@ impl Heard {
 }
 
 /// Makes one of the racer's calls.
-fn racer_step(engine: &dyn Engine, step: &Step) {
+pub(crate) fn racer_step(engine: &dyn Engine, step: &Step) {
     match step {
         Step::Submit(client, command) => engine.submit(*client, command.clone()),
         Step::Disconnect(client) => engine.disconnect(*client),
@@ -319,19 +319,19 @@ fn queue_capacity(spec: EngineSpec) -> usize {
 
 /// Where the race begins: everything before (the setup) ran on one schedule, since it is no
 /// part of the race; from here loom explores.
-fn race_begins(engine: &dyn Engine) {
+pub(crate) fn race_begins(engine: &dyn Engine) {
     engine.quiesce();
     loom::explore();
 }
 
 /// Where the race ends: once every call of it is done (`quiesce`) loom stops exploring, and
 /// the checks that follow run on one schedule.
-fn race_settled(engine: &dyn Engine) {
+pub(crate) fn race_settled(engine: &dyn Engine) {
     engine.quiesce();
     loom::stop_exploring();
 }
 
-fn build(spec: EngineSpec) -> Arc<Box<dyn Engine>> {
+pub(crate) fn build(spec: EngineSpec) -> Arc<Box<dyn Engine>> {
     let config = EngineConfig {
         queue_capacity: queue_capacity(spec),
         ..EngineConfig::default()
@@ -416,7 +416,7 @@ fn tear_down(engine: &dyn Engine, clients: &mut [Client]) {
 }
 
 /// The state once the race settled, checked against the snapshot rules.
-fn settled(engine: &dyn Engine) -> Snapshot {
+pub(crate) fn settled(engine: &dyn Engine) -> Snapshot {
     let snapshot = engine.snapshot();
     let broken = check_snapshot(&snapshot);
     assert!(broken.is_empty(), "{broken:?} in {snapshot:?}");

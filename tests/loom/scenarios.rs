@@ -16,6 +16,11 @@ use crate::race::Heard::{Exactly, OneOf, WithOnce};
 use crate::race::Reach::{OnEveryEngine, OnTheActorEngine};
 use crate::race::Step::{Closed, Disconnect, NothingMore, Quiesce, Submit, Tick};
 use crate::race::{Outcome, Scenario};
+// The slow-reader scenarios (issue 14, item 3), with their own runner, listed with these.
+pub(crate) use crate::slow::{
+    a_relay_and_a_shout_into_a_full_outbox_cut_its_reader_off,
+    a_relay_and_a_tick_into_a_full_outbox_cut_its_reader_off,
+};
 
 /// Two clients race for the last seat of a room of three (two already seated): exactly one
 /// gets it and the room matches with three members, and the other opens a second room.
