@@ -95,6 +95,7 @@ fn the_floor_runs_beside_the_engine_and_every_engine_run_is_stated_against_it() 
     for part in [
         "the floor's",
         "server delivery p99",
+        "over all frames",
         "Server ",
         "generator ",
     ] {
