@@ -9,9 +9,16 @@ use lockchan::floor::FLOOR_NAME;
 use lockchan::load::{LatencySummary, LoadReport, Scenario};
 use lockchan::verdict::median;
 
-/// One run's figures as the lines read them, each `None` where the run measured none.
+/// One run's figures as the lines read them.
 pub(crate) struct Spent<'a> {
     name: &'a str,
+    figures: Figures,
+}
+
+/// The figures a line states, of one run or the medians of several; each `None` where none
+/// was measured.
+#[derive(Clone, Copy)]
+struct Figures {
     /// The scenario's headline p99 at the clients, ms.
     clients_p99: Option<f64>,
     /// The server's own delivery p99 (outbox to write completed), ms.
@@ -41,12 +48,14 @@ impl Spent<'_> {
         };
         Spent {
             name,
-            clients_p99: p99(clients),
-            delivery_p99: p99(&load.server_delivery),
-            server_us_per_frame: load.server_cpu_us_per_frame,
-            generator_us_per_frame: load.generator_cpu_us_per_frame,
-            server_percent: load.server_cpu_percent,
-            generator_percent: load.generator_cpu_percent,
+            figures: Figures {
+                clients_p99: p99(clients),
+                delivery_p99: p99(&load.server_delivery),
+                server_us_per_frame: load.server_cpu_us_per_frame,
+                generator_us_per_frame: load.generator_cpu_us_per_frame,
+                server_percent: load.server_cpu_percent,
+                generator_percent: load.generator_cpu_percent,
+            },
         }
     }
 }
@@ -54,32 +63,25 @@ impl Spent<'_> {
 /// One contender's medians over its runs.
 struct Medians {
     runs: usize,
-    clients_p99: Option<f64>,
-    delivery_p99: Option<f64>,
-    server_us_per_frame: Option<f64>,
-    generator_us_per_frame: Option<f64>,
-    server_percent: Option<f64>,
-    generator_percent: Option<f64>,
+    figures: Figures,
 }
 
 impl Medians {
     fn of(runs: &[&Spent<'_>]) -> Medians {
-        let of = |figure: fn(&Spent<'_>) -> Option<f64>| {
-            median(
-                &runs
-                    .iter()
-                    .filter_map(|run| figure(run))
-                    .collect::<Vec<_>>(),
-            )
+        let of = |figure: fn(&Figures) -> Option<f64>| {
+            let values: Vec<f64> = runs.iter().filter_map(|run| figure(&run.figures)).collect();
+            median(&values)
         };
         Medians {
             runs: runs.len(),
-            clients_p99: of(|s| s.clients_p99),
-            delivery_p99: of(|s| s.delivery_p99),
-            server_us_per_frame: of(|s| s.server_us_per_frame),
-            generator_us_per_frame: of(|s| s.generator_us_per_frame),
-            server_percent: of(|s| s.server_percent),
-            generator_percent: of(|s| s.generator_percent),
+            figures: Figures {
+                clients_p99: of(|f| f.clients_p99),
+                delivery_p99: of(|f| f.delivery_p99),
+                server_us_per_frame: of(|f| f.server_us_per_frame),
+                generator_us_per_frame: of(|f| f.generator_us_per_frame),
+                server_percent: of(|f| f.server_percent),
+                generator_percent: of(|f| f.generator_percent),
+            },
         }
     }
 }
@@ -122,7 +124,9 @@ pub(crate) fn section(runs: &[Spent<'_>], scenario: Scenario) -> Option<String> 
         let mine: Vec<&Spent<'_>> = runs.iter().filter(|run| run.name == name).collect();
         Medians::of(&mine)
     };
-    let floor = names.contains(&FLOOR_NAME).then(|| medians(FLOOR_NAME));
+    let floor = names
+        .contains(&FLOOR_NAME)
+        .then(|| medians(FLOOR_NAME).figures);
     let latency = headline(scenario);
     let floor_clause = if floor.is_some() {
         " and, for an engine, the floor's"
@@ -139,7 +143,7 @@ pub(crate) fn section(runs: &[Spent<'_>], scenario: Scenario) -> Option<String> 
          the generator, with each one's share of a core.\n\n"
     );
     for name in names {
-        let m = medians(name);
+        let Medians { runs, figures: m } = medians(name);
         let floor_part = match (&floor, name == FLOOR_NAME) {
             (Some(floor), false) => match (m.clients_p99, floor.clients_p99) {
                 (Some(mine), Some(theirs)) => format!(
@@ -159,7 +163,7 @@ pub(crate) fn section(runs: &[Spent<'_>], scenario: Scenario) -> Option<String> 
             "- **{name}** ({} run(s)): {latency} p99 {}{floor_part}; server delivery p99 {} \
              over all frames. Server {} per frame{} at {} of a core; generator {} per frame at \
              {}.\n",
-            m.runs,
+            runs,
             ms(m.clients_p99),
             ms(m.delivery_p99),
             us(m.server_us_per_frame),
@@ -179,12 +183,14 @@ mod tests {
     fn run(name: &str, p99: f64, delivery: f64, server: f64, generator: f64) -> Spent<'_> {
         Spent {
             name,
-            clients_p99: Some(p99),
-            delivery_p99: Some(delivery),
-            server_us_per_frame: Some(server),
-            generator_us_per_frame: Some(generator),
-            server_percent: Some(50.0),
-            generator_percent: Some(40.0),
+            figures: Figures {
+                clients_p99: Some(p99),
+                delivery_p99: Some(delivery),
+                server_us_per_frame: Some(server),
+                generator_us_per_frame: Some(generator),
+                server_percent: Some(50.0),
+                generator_percent: Some(40.0),
+            },
         }
     }
 
@@ -217,8 +223,8 @@ mod tests {
     #[test]
     fn without_a_floor_or_a_figure_nothing_is_made_up() {
         let mut lone = run("task/1", 7.0, 1.0, 3.0, 2.0);
-        lone.delivery_p99 = None;
-        lone.generator_us_per_frame = None;
+        lone.figures.delivery_p99 = None;
+        lone.figures.generator_us_per_frame = None;
         let section = section(&[lone], Scenario::Broadcast).expect("a run");
         assert!(section.contains("shout p99"), "{section}");
         assert!(
