@@ -241,6 +241,8 @@ mod tests {
         assert_eq!(mixed.rounds, 10);
     }
 
+    // A loom build has no task engine.
+    #[cfg(not(lockchan_loom))]
     #[test]
     fn with_three_kinds_every_pair_of_bests_is_judged() {
         let set = set(&[
