@@ -134,29 +134,10 @@ impl Scenario {
             })
             .map(|outcome| outcome.name)
             .collect();
-        let seen = std::sync::Arc::new(StdMutex::new(BTreeMap::<&'static str, usize>::new()));
-        let tally = seen.clone();
-        let start = std::time::Instant::now();
-        let mut builder = loom::model::Builder::new();
-        let bound = self.bound(spec, builder.preemption_bound.unwrap_or(2));
-        builder.preemption_bound = bound;
-        // Exploration starts at `race_begins`: the setup runs on one schedule.
-        builder.expect_explicit_explore = true;
-        // A path holds the setup's and the checks' branches too: loom's default of 1,000 is
-        // too short for the actor engine.
-        builder.max_branches = builder.max_branches.max(20_000);
-        builder.check(move || {
-            let outcome = self.run(spec);
-            *tally.lock().unwrap().entry(outcome).or_default() += 1;
+        let bound = self.bound(spec, file_bound());
+        let seen = explore(&format!("{name}::{kind}_{shards}"), bound, move || {
+            self.run(spec)
         });
-        let seen = seen.lock().unwrap();
-        let runs: usize = seen.values().sum();
-        // Shown with `--nocapture`: the size of each model, as quoted in the module doc.
-        println!(
-            "{name}::{kind}_{shards}: {runs} executions, preemption bound {}, {:.1?}, {seen:?}",
-            bound.map_or("none".to_owned(), |bound| bound.to_string()),
-            start.elapsed()
-        );
         for outcome in must_reach {
             assert!(
                 seen.contains_key(outcome),
@@ -277,6 +258,44 @@ impl Heard {
             }
         }
     }
+}
+
+/// The preemption bound loom's settings give the file (`LOOM_MAX_PREEMPTIONS`), 2 when unset.
+pub(crate) fn file_bound() -> usize {
+    loom::model::Builder::new().preemption_bound.unwrap_or(2)
+}
+
+/// Runs `execution` in every interleaving loom explores within `bound` (`None`: no bound),
+/// exploring from `race_begins` on, and counts the outcome each execution returns. Prints the
+/// model's size under `label` (shown with `--nocapture`, as quoted in the module doc) and
+/// returns the tally.
+pub(crate) fn explore(
+    label: &str,
+    bound: Option<usize>,
+    execution: impl Fn() -> &'static str + Send + Sync + 'static,
+) -> BTreeMap<&'static str, usize> {
+    let seen = std::sync::Arc::new(StdMutex::new(BTreeMap::<&'static str, usize>::new()));
+    let tally = seen.clone();
+    let start = std::time::Instant::now();
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = bound;
+    // Exploration starts at `race_begins`: the setup runs on one schedule.
+    builder.expect_explicit_explore = true;
+    // A path holds the setup's and the checks' branches too: loom's default of 1,000 is
+    // too short for the actor engine.
+    builder.max_branches = builder.max_branches.max(20_000);
+    builder.check(move || {
+        let outcome = execution();
+        *tally.lock().unwrap().entry(outcome).or_default() += 1;
+    });
+    let seen = seen.lock().unwrap().clone();
+    let runs: usize = seen.values().sum();
+    println!(
+        "{label}: {runs} executions, preemption bound {}, {:.1?}, {seen:?}",
+        bound.map_or("none".to_owned(), |bound| bound.to_string()),
+        start.elapsed()
+    );
+    seen
 }
 
 /// Makes one of the racer's calls.

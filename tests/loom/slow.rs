@@ -20,8 +20,6 @@
 //! finds every thread blocked (its "deadlock; threads = …") or a thread spinning without end
 //! (its "exceeded maximum number of branches"), and the failure says what that means here.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex as StdMutex;
 use std::time::Duration;
 
 use loom::thread;
@@ -34,7 +32,9 @@ use lockchan::{
 };
 
 use crate::race::Step::{Submit, Tick};
-use crate::race::{Step, build, race_begins, race_settled, racer_step, settled};
+use crate::race::{
+    Step, build, explore, file_bound, race_begins, race_settled, racer_step, settled,
+};
 
 /// The stopped reader, its room-mate, and the room they share: a room of five, open for the
 /// whole race (the default match timeout is 10 s), which nobody else joins.
@@ -91,44 +91,31 @@ impl SlowScenario {
     pub(crate) fn check(self, name: &str, kind: EngineKind, shards: usize) {
         let spec = EngineSpec::new(kind, shards);
         let must_fill: Vec<&'static str> = self.fillers.iter().map(|(name, _)| *name).collect();
-        let seen = std::sync::Arc::new(StdMutex::new(BTreeMap::<&'static str, usize>::new()));
-        let tally = seen.clone();
-        let start = std::time::Instant::now();
-        let mut builder = loom::model::Builder::new();
-        let file_bound = builder.preemption_bound.unwrap_or(2);
         let bound = if kind == EngineKind::LOCK {
             None
         } else if shards == 1 {
-            Some(file_bound)
+            Some(file_bound())
         } else {
-            Some(file_bound.min(1))
+            Some(file_bound().min(1))
         };
-        builder.preemption_bound = bound;
-        builder.expect_explicit_explore = true;
-        builder.max_branches = builder.max_branches.max(20_000);
-        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            builder.check(move || {
-                let filler = self.run(spec);
-                *tally.lock().unwrap().entry(filler).or_default() += 1;
-            })
+        let label = format!("{name}::{kind}_{shards}");
+        let explored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            explore(&label, bound, move || self.run(spec))
         }));
-        if let Err(panic) = checked {
-            let message = lockchan::verify::panic_message(panic);
-            if message.contains("deadlock") || message.contains("maximum number of branches") {
-                panic!(
-                    "{spec}: a thread never finished: {message}\n(a send that waits for room in \
-                     the stopped reader's full outbox, instead of cutting it off, hangs like this)"
-                );
+        let seen = match explored {
+            Ok(seen) => seen,
+            Err(panic) => {
+                let message = lockchan::verify::panic_message(panic);
+                if message.contains("deadlock") || message.contains("maximum number of branches") {
+                    panic!(
+                        "{spec}: a thread never finished: {message}\n(a send that waits for room \
+                         in the stopped reader's full outbox, instead of cutting it off, hangs \
+                         like this)"
+                    );
+                }
+                panic!("{spec}: {message}");
             }
-            panic!("{spec}: {message}");
-        }
-        let seen = seen.lock().unwrap();
-        let runs: usize = seen.values().sum();
-        println!(
-            "{name}::{kind}_{shards}: {runs} executions, preemption bound {}, {:.1?}, {seen:?}",
-            bound.map_or("none".to_owned(), |bound| bound.to_string()),
-            start.elapsed()
-        );
+        };
         for filler in must_fill {
             assert!(
                 seen.contains_key(filler),
