@@ -74,6 +74,22 @@ struct Source {
     teardown: bool,
 }
 
+/// Whether every counter of `bounds` (its name, the lowest and the highest value the model
+/// can still end at, and the engine's value) lies within its range; the first that does not
+/// is named in the error.
+fn within(bounds: &[(&str, u64, u64, u64)]) -> Result<(), String> {
+    match bounds
+        .iter()
+        .find(|(_, low, high, engine)| low > engine || high < engine)
+    {
+        None => Ok(()),
+        Some((name, low, high, engine)) => Err(format!(
+            "the model's {name} can only end between {low} and {high}, not at the engine's \
+             {engine}"
+        )),
+    }
+}
+
 /// True when `call` could send `event` to `to` (a superset: every step of such a call counts).
 fn could_send(call: &Call, to: ClientId, event: &Event) -> bool {
     let submits = |by: ClientId, what: &dyn Fn(&Command) -> bool| match call {
@@ -458,16 +474,7 @@ impl Checker<'_> {
                 engine.rooms_timed_out,
             ),
         ];
-        match bounds
-            .iter()
-            .find(|(_, low, high, engine)| low > engine || high < engine)
-        {
-            None => Ok(()),
-            Some((name, low, high, engine)) => Err(format!(
-                "the model's {name} can only end between {low} and {high}, not at the engine's \
-                 {engine}"
-            )),
-        }
+        within(&bounds)
     }
 
     /// A room's id is never reused and its stamp never changes, and the clock only grows: so
@@ -611,16 +618,7 @@ impl Checker<'_> {
                 engine.unknown_client,
             ),
         ];
-        match bounds
-            .iter()
-            .find(|(_, low, high, engine)| low > engine || high < engine)
-        {
-            None => Ok(()),
-            Some((name, low, high, engine)) => Err(format!(
-                "the model's {name} can only end between {low} and {high}, not at the engine's \
-                 {engine}"
-            )),
-        }
+        within(&bounds)
     }
 
     /// True when racing step `id` comes after a disconnect of client `i` (its part that lets
