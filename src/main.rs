@@ -17,6 +17,7 @@ mod cli {
     pub(crate) mod load;
     pub(crate) mod rounds;
     pub(crate) mod serve;
+    pub(crate) mod stall;
     pub(crate) mod time_went;
 }
 

@@ -10,7 +10,10 @@ use lockchan::EngineSpec;
 use lockchan::load::{LoadConfig, RunOptions, Scenario, run_load};
 use lockchan::server::ServerConfig;
 
-per_engine!(async: a_short_mixed_load_runs_clean_and_leaves_nothing_behind);
+per_engine!(async:
+    a_short_mixed_load_runs_clean_and_leaves_nothing_behind,
+    the_flood_hears_busy_and_cuts_no_reader,
+);
 
 /// A short load against `server` from two source addresses; each test sets what it measures.
 fn base(server: &TestServer) -> LoadConfig {
@@ -100,5 +103,79 @@ async fn busy_shouts_are_counted_apart_from_errors() {
     .await;
     assert!(report.shouts_refused_busy > 0, "{report:?}");
     assert_eq!(report.errors_total, 0, "{:?}", report.errors);
+    server.stop().await;
+}
+
+/// The flood scenario at small scale: its one shouter, unlimited by the per-client rate, is
+/// refused with `busy` past the fan-out budget, and none of the readers is cut (a cut reader
+/// would show as `closed by server` among the errors).
+async fn the_flood_hears_busy_and_cuts_no_reader(spec: EngineSpec) {
+    let clients = 20;
+    let server = TestServer::start(
+        spec,
+        ServerConfig {
+            rate: 100_000,
+            // 10 shouts a second to everyone: far below the flood, far above what readers in
+            // a test process on a busy machine could fall behind.
+            fanout_budget: std::num::NonZeroU32::new(10 * clients),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let report = load(
+        &server,
+        LoadConfig {
+            clients: clients as usize,
+            ramp: Duration::from_millis(200),
+            scenario: Scenario::Flood,
+            shout_rate: Scenario::Flood.default_shout_rate(),
+            ..base(&server)
+        },
+    )
+    .await;
+    assert_eq!(report.connect_ok, u64::from(clients), "{:?}", report.errors);
+    assert_eq!(report.errors_total, 0, "{:?}", report.errors);
+    assert!(report.shouts_refused_busy > 0, "{report:?}");
+    assert!(
+        report.shout.samples > 0,
+        "shouts within the budget were delivered"
+    );
+    assert!(report.stall.is_none(), "gaps are the stall's figure");
+    server.stop().await;
+}
+
+/// The stall scenario at small scale: the last client never reads; the report times the
+/// readers' longest gap between shouts and the shouter's between sends (each at least about
+/// the shout period, 20 ms here), and accounts for the stalled client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stall_times_both_gaps_and_accounts_for_the_stalled_client() {
+    let spec = EngineSpec::new(lockchan::EngineKind::LOCK, 1);
+    let server = TestServer::start(
+        spec,
+        ServerConfig {
+            rate: 100_000,
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let report = load(
+        &server,
+        LoadConfig {
+            clients: 10,
+            ramp: Duration::from_millis(200),
+            scenario: Scenario::Stall,
+            shout_rate: 50.0,
+            ..base(&server)
+        },
+    )
+    .await;
+    assert_eq!(report.connect_ok, 10, "{:?}", report.errors);
+    assert_eq!(report.errors_total, 0, "{:?}", report.errors);
+    let stall = report.stall.expect("the stall reports its figures");
+    assert_eq!(stall.stalled, 1, "{stall:?}");
+    assert!(stall.stalled_cut <= 1, "{stall:?}");
+    assert!(stall.sender_gap_max_ms >= 10.0, "{stall:?}");
+    assert!(stall.reader_gap_max_ms >= 10.0, "{stall:?}");
+    assert!(report.shout.samples > 0, "the readers heard the shouts");
     server.stop().await;
 }

@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use super::floor::{self, Contender};
 use super::load::LoadArgs;
-use super::time_went;
+use super::{stall, time_went};
 
 #[derive(Args)]
 pub(crate) struct E2eArgs {
@@ -101,6 +101,9 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
     if rounds == 0 {
         bail!("--trials must be at least 1");
     }
+    args.scenario
+        .check_clients(clients)
+        .map_err(anyhow::Error::msg)?;
     if let Some(dir) = args.e2e_out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -183,6 +186,12 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
         .map(|run| time_went::Spent::of(&run.engine, args.scenario, &run.load))
         .collect();
     if let Some(section) = time_went::section(&spent, args.scenario) {
+        table = format!("{}\n\n{section}", table.trim_end());
+    }
+    let stalls = runs
+        .iter()
+        .map(|run| (run.engine.as_str(), run.round, &run.load));
+    if let Some(section) = stall::section(stalls) {
         table = format!("{}\n\n{section}", table.trim_end());
     }
     println!("{table}");
@@ -274,6 +283,7 @@ fn run_engine(
         Command::new(exe)
             .arg("serve")
             .args(engine.serve_args())
+            .args(args.scenario.serve_args())
             .args([
                 "--addr",
                 &public.to_string(),

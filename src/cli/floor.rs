@@ -76,7 +76,7 @@ impl Row<'_> {
 /// What the multiples mean in `scenario`: which compare like for like.
 fn comparable(scenario: Scenario) -> &'static str {
     match scenario {
-        Scenario::Broadcast | Scenario::Idle => {
+        Scenario::Broadcast | Scenario::Idle | Scenario::Flood | Scenario::Stall => {
             "The floor delivers the same frames as an engine here (every shout and tick to \
              every client), so every multiple compares like for like."
         }

@@ -97,6 +97,9 @@ impl LoadArgs {
 }
 
 pub(crate) fn load(args: LoadArgs) -> anyhow::Result<()> {
+    args.scenario
+        .check_clients(args.clients)
+        .map_err(anyhow::Error::msg)?;
     let admin = (!args.no_admin).then(|| args.admin.clone());
     let report = args.run(admin)?;
     print!("{}", render_summary(&report));

@@ -32,7 +32,7 @@ struct Figures {
 /// The latency a scenario is about: what its clients mostly wait for.
 fn headline(scenario: Scenario) -> &'static str {
     match scenario {
-        Scenario::Broadcast => "shout",
+        Scenario::Broadcast | Scenario::Flood | Scenario::Stall => "shout",
         Scenario::Idle => "tick",
         Scenario::Chat | Scenario::Match | Scenario::Mixed => "relay",
     }
@@ -42,7 +42,7 @@ impl Spent<'_> {
     pub(crate) fn of<'a>(name: &'a str, scenario: Scenario, load: &LoadReport) -> Spent<'a> {
         let p99 = |l: &LatencySummary| (l.samples > 0).then_some(l.p99_ms);
         let clients = match scenario {
-            Scenario::Broadcast => &load.shout,
+            Scenario::Broadcast | Scenario::Flood | Scenario::Stall => &load.shout,
             Scenario::Idle => &load.tick,
             Scenario::Chat | Scenario::Match | Scenario::Mixed => &load.relay,
         };

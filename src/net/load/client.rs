@@ -30,11 +30,14 @@ enum Role {
     Chat,
     /// Joins, waits for the match, says a few times, leaves, joins again.
     Match,
+    /// Connects, then never reads until the run ends (the stall's one slow client).
+    Stalled,
 }
 
-fn role(scenario: Scenario, index: usize) -> Role {
+fn role(scenario: Scenario, index: usize, clients: usize) -> Role {
     match scenario {
-        Scenario::Idle | Scenario::Broadcast => Role::Idle,
+        Scenario::Stall if index + 1 == clients && index > 0 => Role::Stalled,
+        Scenario::Idle | Scenario::Broadcast | Scenario::Flood | Scenario::Stall => Role::Idle,
         Scenario::Chat => Role::Chat,
         Scenario::Match => Role::Match,
         // The original game's profile: most players in matched rooms chatting, some in
@@ -57,14 +60,33 @@ pub(crate) fn unix_micros() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs client `index` from `start_at` until `stop`.
+/// A stalled client's receive buffer: small, so that its stall reaches the server's outbox
+/// within the run instead of filling megabytes of loopback buffers first.
+const STALLED_RECEIVE_BUFFER: u32 = 4096;
+/// Most shouts the flood's shouter writes at one wake.
+const FLOOD_BURST: u32 = 256;
+/// How long a stalled client reads at the end of the run to learn whether it was cut.
+const STALLED_DRAIN: Duration = Duration::from_secs(5);
+
+/// When a client plays: it connects at `start_at`; the gaps between shouts count from
+/// `steady_from` (the end of the ramp); it stops at `stop`.
+pub(crate) struct Timing {
+    pub start_at: Instant,
+    pub steady_from: Instant,
+}
+
+/// Runs client `index` from `timing.start_at` until `stop`.
 pub(crate) async fn run(
     index: usize,
     config: Arc<LoadConfig>,
     live: Arc<Live>,
-    start_at: Instant,
+    timing: Timing,
     stop: CancellationToken,
 ) {
+    let Timing {
+        start_at,
+        steady_from,
+    } = timing;
     tokio::select! {
         () = stop.cancelled() => return,
         () = sleep_until(start_at) => {}
@@ -79,8 +101,12 @@ pub(crate) async fn run(
     };
     Live::add(&live.connect_ok);
     Live::add(&live.connected);
-    let mut player = Player::new(index, config, live.clone(), ws);
-    player.play(&stop).await;
+    let mut player = Player::new(index, config, live.clone(), ws, steady_from);
+    if player.role == Role::Stalled {
+        player.stall(&stop).await;
+    } else {
+        player.play(&stop).await;
+    }
     live.connected
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
 }
@@ -101,6 +127,11 @@ async fn connect(index: usize, config: &LoadConfig) -> Result<WebSocketStream<Tc
         TcpSocket::new_v6()
     }
     .map_err(|e| format!("socket: {}", e.kind()))?;
+    if role(config.scenario, index, config.clients) == Role::Stalled {
+        socket
+            .set_recv_buffer_size(STALLED_RECEIVE_BUFFER)
+            .map_err(|e| format!("receive buffer: {}", e.kind()))?;
+    }
     // Several loopback source addresses, each with its own ephemeral port range.
     if !config.sources.is_empty() && addr.is_ipv4() {
         let source = config.sources[index % config.sources.len()];
@@ -147,6 +178,10 @@ struct Player {
     /// happened, so a stalled server cannot hide behind a generator that waited for it.
     next_say: Option<(Instant, u64)>,
     next_shout: Option<(Instant, u64)>,
+    /// Gaps between shouts count from here (the end of the ramp).
+    steady_from: Instant,
+    /// When this client last sent a shout (a shouter) or received one (everyone else).
+    last_shout: Option<Instant>,
 }
 
 impl Player {
@@ -155,8 +190,9 @@ impl Player {
         config: Arc<LoadConfig>,
         live: Arc<Live>,
         ws: WebSocketStream<TcpStream>,
+        steady_from: Instant,
     ) -> Player {
-        let role = role(config.scenario, index);
+        let role = role(config.scenario, index, config.clients);
         let next_shout = (index < config.shouters()).then(|| {
             // Shouters spread over the first period so that their shouts do not coincide.
             let period = config.shout_period();
@@ -173,6 +209,56 @@ impl Player {
             seat: Seat::None,
             next_say: None,
             next_shout,
+            steady_from,
+            last_shout: None,
+        }
+    }
+
+    /// A shouter: the first `shouters()` clients.
+    fn shouts(&self) -> bool {
+        self.index < self.config.shouters()
+    }
+
+    /// In the stall, the gap since this client's last shout (sent by the shouter, received by
+    /// a reader), when both ends lie after the ramp: the shouter's is the control, the
+    /// readers' are what a stalled client must not stretch.
+    fn shout_gap(&mut self, now: Instant) {
+        if self.config.scenario != Scenario::Stall {
+            return;
+        }
+        if let Some(last) = self.last_shout
+            && last >= self.steady_from
+        {
+            let micros = u64::try_from(now.duration_since(last).as_micros()).unwrap_or(u64::MAX);
+            let longest = if self.shouts() {
+                &self.live.sender_gap_max_us
+            } else {
+                &self.live.reader_gap_max_us
+            };
+            longest.fetch_max(micros, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.last_shout = Some(now);
+    }
+
+    /// The stalled client: reads nothing until the run ends, then reads what is left to learn
+    /// whether the server cut it (a close, or the connection gone), and says goodbye if not.
+    async fn stall(&mut self, stop: &CancellationToken) {
+        Live::add(&self.live.stalled);
+        stop.cancelled().await;
+        let cut = timeout(STALLED_DRAIN, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return true,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .unwrap_or(false);
+        if cut {
+            Live::add(&self.live.stalled_cut);
+        } else {
+            let _ = timeout(Duration::from_secs(5), self.ws.close(None)).await;
         }
     }
 
@@ -198,7 +284,11 @@ impl Player {
                 _ => {}
             }
             let step = tokio::select! {
-                () = &mut stopped => break,
+                () = &mut stopped => {
+                    // A reader that heard nothing since its last shout: that silence is a gap.
+                    self.shout_gap(Instant::now());
+                    break;
+                }
                 frame = self.ws.next() => self.receive(frame).await,
                 () = &mut timer => self.scheduled().await,
             };
@@ -233,6 +323,30 @@ impl Player {
         self.send(frames::join(self.config.room_size)).await
     }
 
+    /// The flood's shouter: every shout due by `now` from `at` on, at most [`FLOOD_BURST`] of
+    /// them in one write (a timer wakes it at most once a millisecond), and no backlog beyond
+    /// that: it shouts as fast as it can up to the rate, and latency counts from the send, for
+    /// the flood's question is who is cut, not how late.
+    async fn flood(&mut self, mut at: Instant, now: Instant, period: Duration) -> Result<(), ()> {
+        let sent = unix_micros();
+        let mut burst = 0;
+        while at <= now && burst < FLOOD_BURST {
+            if let Err(error) = self.ws.feed(Message::text(frames::shout(sent))).await {
+                self.live.error(format!("send: {}", short(&error)));
+                return Err(());
+            }
+            Live::add(&self.live.sent);
+            at += period;
+            burst += 1;
+        }
+        self.next_shout = Some((at.max(now), sent));
+        if let Err(error) = self.ws.flush().await {
+            self.live.error(format!("send: {}", short(&error)));
+            return Err(());
+        }
+        Ok(())
+    }
+
     /// Sends whatever is due: a `say` (then maybe a `leave`), a `shout`.
     async fn scheduled(&mut self) -> Result<(), ()> {
         let now = Instant::now();
@@ -257,8 +371,13 @@ impl Player {
             && at <= now
         {
             let period = self.config.shout_period();
-            self.next_shout = Some((at + period, intended + period.as_micros() as u64));
-            self.send(frames::shout(intended)).await?;
+            if self.config.scenario == Scenario::Flood {
+                self.flood(at, now, period).await?;
+            } else {
+                self.next_shout = Some((at + period, intended + period.as_micros() as u64));
+                self.shout_gap(now);
+                self.send(frames::shout(intended)).await?;
+            }
         }
         Ok(())
     }
@@ -294,6 +413,9 @@ impl Player {
                 }
             }
             Kind::Shouted => {
+                if !self.shouts() {
+                    self.shout_gap(Instant::now());
+                }
                 if let Some(sent) = frame.shouted_at() {
                     self.live
                         .latency(Latency::Shout, unix_micros().saturating_sub(sent));

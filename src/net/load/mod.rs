@@ -26,7 +26,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use output::{LoadReport, SecondLine, ServerSample, render_summary, write_plots};
+pub use output::{LoadReport, SecondLine, ServerSample, StallReport, render_summary, write_plots};
 pub use probe::{ServerStats, fetch as fetch_server_stats};
 pub use stats::LatencySummary;
 pub use worker::worker_process;
@@ -49,6 +49,17 @@ pub enum Scenario {
     /// The original game's profile: 70% chatting in rooms, 30% in matchmaking churn, and
     /// shouts over everyone.
     Mixed,
+    /// One client (the first) shouts as fast as it can, up to `--shout-rate` (100,000 a
+    /// second unless told), while every other client reads: the fan-out admission's case.
+    /// Run the server with its per-client rate raised (`serve --rate 100000`; `duel --e2e`
+    /// does) so that the shouter meets the fan-out budget and not the rate limit. It holds when
+    /// the shouter hears `busy` and no reader is cut.
+    Flood,
+    /// One client (the first) shouts at `--shout-rate` (500 a second unless told) and one
+    /// (the last) never reads, among readers: a client that stops reading must not stall the
+    /// others. Run the server with `serve --rate 100000` too (`duel --e2e` does). Reports the readers' longest gap between two shouts beside the shouter's own
+    /// longest gap between two sends, and whether the server cut the one that stopped.
+    Stall,
 }
 
 impl Scenario {
@@ -66,7 +77,33 @@ impl Scenario {
         match self {
             Scenario::Broadcast => 5.0,
             Scenario::Mixed => 1.0,
+            Scenario::Flood => 100_000.0,
+            Scenario::Stall => 500.0,
             _ => 0.0,
+        }
+    }
+
+    /// The `serve` flags a run of this scenario needs: the flood's and the stall's shouter
+    /// sends more than the default 50 frames a second, and must meet the fan-out budget (or
+    /// none), not the per-client rate limit in front of it.
+    pub fn serve_args(self) -> &'static [&'static str] {
+        match self {
+            Scenario::Flood | Scenario::Stall => &["--rate", "100000"],
+            _ => &[],
+        }
+    }
+
+    /// Why `clients` clients cannot play this scenario, if they cannot.
+    pub fn check_clients(self, clients: usize) -> Result<(), String> {
+        match self {
+            Scenario::Flood if clients < 2 => {
+                Err("the flood needs at least 2 clients: a shouter and a reader".to_owned())
+            }
+            Scenario::Stall if clients < 3 => Err(
+                "the stall needs at least 3 clients: a shouter, a reader and one that stops reading"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
         }
     }
 }
@@ -105,6 +142,7 @@ impl LoadConfig {
             Scenario::Broadcast | Scenario::Mixed if self.shout_rate > 0.0 => {
                 (self.shout_rate.ceil() as usize).clamp(1, self.clients.max(1))
             }
+            Scenario::Flood | Scenario::Stall if self.shout_rate > 0.0 => 1,
             _ => 0,
         }
     }

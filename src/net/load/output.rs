@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::style::RGBColor;
 use serde::{Deserialize, Serialize};
 
-use super::stats::{LatencySummary, Recorded, Second, WorkerResult};
+use super::stats::{LatencySummary, Recorded, Second, Stall, WorkerResult};
 use super::{LoadConfig, ServerStats, merged};
 use crate::report::plots::{ChartLine, LineChart, render_svg};
 use crate::server::Delivery;
@@ -120,6 +120,10 @@ pub struct LoadReport {
     /// not errors, the admission working. Absent from reports written before the count.
     #[serde(default)]
     pub shouts_refused_busy: u64,
+    /// The stall scenario's figures; `None` in every other scenario and in reports written
+    /// before it.
+    #[serde(default)]
+    pub stall: Option<StallReport>,
     /// `say` from one member to its arrival at another, from its intended send time.
     pub relay: LatencySummary,
     /// `shout` from its intended send time to its arrival at each client.
@@ -200,6 +204,7 @@ impl LoadReport {
             errors_total: errors.values().sum(),
             errors,
             shouts_refused_busy: sum(|s| s.busy),
+            stall: (config.scenario == super::Scenario::Stall).then(|| StallReport::of(results)),
             relay: merged(results, |r| &r.relay),
             shout: merged(results, |r| &r.shout),
             tick: merged(results, |r| &r.tick),
@@ -212,6 +217,41 @@ impl LoadReport {
             seconds,
             server,
         }
+    }
+}
+
+/// Whether one client that stops reading stalls the others: the readers' longest gap between
+/// two shouts against the shouter's own longest gap between two sends, both after the ramp.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StallReport {
+    /// The longest gap between two shouts any reader received (or between its last shout and
+    /// the end of the run), in ms.
+    pub reader_gap_max_ms: f64,
+    /// The shouter's longest gap between two of its sends, in ms: the generator's own
+    /// hiccups, which no reader can be spared.
+    pub sender_gap_max_ms: f64,
+    /// The clients that stopped reading, and those of them the server cut off.
+    pub stalled: u64,
+    pub stalled_cut: u64,
+}
+
+impl StallReport {
+    fn of(results: &[WorkerResult]) -> StallReport {
+        let all = results.iter().map(|r| r.stall);
+        let max = |f: fn(&Stall) -> u64| all.clone().map(|s| f(&s)).max().unwrap_or(0);
+        let sum = |f: fn(&Stall) -> u64| all.clone().map(|s| f(&s)).sum();
+        StallReport {
+            reader_gap_max_ms: max(|s| s.reader_gap_max_us) as f64 / 1000.0,
+            sender_gap_max_ms: max(|s| s.sender_gap_max_us) as f64 / 1000.0,
+            stalled: sum(|s| s.stalled),
+            stalled_cut: sum(|s| s.stalled_cut),
+        }
+    }
+
+    /// How far the readers' longest gap lies above the shouter's, in ms (the figure a stalled
+    /// client must keep small).
+    pub fn excess_ms(&self) -> f64 {
+        self.reader_gap_max_ms - self.sender_gap_max_ms
     }
 }
 
@@ -339,6 +379,17 @@ pub fn render_summary(report: &LoadReport) -> String {
         out += &format!(
             "\nshouts refused busy (the server's fan-out budget, not errors): {}",
             report.shouts_refused_busy
+        );
+    }
+    if let Some(stall) = &report.stall {
+        out += &format!(
+            "\nstall: readers' longest gap between shouts {:.1} ms, the shouter's own longest gap \
+             between sends {:.1} ms ({:+.1} ms); {} of {} stalled client(s) cut off",
+            stall.reader_gap_max_ms,
+            stall.sender_gap_max_ms,
+            stall.excess_ms(),
+            stall.stalled_cut,
+            stall.stalled
         );
     }
     out += "\nlatency (ms)        samples      mean       p50       p90       p99     p99.9       max\n";

@@ -41,6 +41,13 @@ pub(crate) struct Live {
     /// Shouts the server refused with `busy`: its fan-out budget at work, counted apart from
     /// the errors because a flood's shouter is meant to hear them.
     pub busy: AtomicU64,
+    /// The stall's figures: the longest gap between two shouts any reader received, and the
+    /// shouter's own longest gap between two sends (its control), in microseconds, after the
+    /// ramp; the clients that stopped reading, and those of them the server cut.
+    pub reader_gap_max_us: AtomicU64,
+    pub sender_gap_max_us: AtomicU64,
+    pub stalled: AtomicU64,
+    pub stalled_cut: AtomicU64,
     /// Errors by kind (`connect: …`, `error: <code>`, `closed: <code>`, …); a mutex because
     /// errors are rare and their kinds open-ended.
     errors: Mutex<BTreeMap<String, u64>>,
@@ -124,6 +131,12 @@ impl Live {
             relay,
             shout,
             tick,
+            stall: Stall {
+                reader_gap_max_us: self.reader_gap_max_us.load(Ordering::Relaxed),
+                sender_gap_max_us: self.sender_gap_max_us.load(Ordering::Relaxed),
+                stalled: self.stalled.load(Ordering::Relaxed),
+                stalled_cut: self.stalled_cut.load(Ordering::Relaxed),
+            },
         }
     }
 }
@@ -176,6 +189,19 @@ pub(crate) struct WorkerResult {
     pub relay: Recorded,
     pub shout: Recorded,
     pub tick: Recorded,
+    /// Absent from a worker older than the stall scenario.
+    #[serde(default)]
+    pub stall: Stall,
+}
+
+/// One worker's stall figures (see [`Live::reader_gap_max_us`]); zero gaps where none was
+/// timed.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Stall {
+    pub reader_gap_max_us: u64,
+    pub sender_gap_max_us: u64,
+    pub stalled: u64,
+    pub stalled_cut: u64,
 }
 
 /// A histogram as its recorded values and counts: what crosses a process boundary.

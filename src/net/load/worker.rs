@@ -41,12 +41,15 @@ pub(crate) async fn run_clients(
     for index in range {
         // Connections are paced evenly over the ramp, so the server's accept queue and not
         // a storm of our own making is what the run measures.
-        let start_at = start + config.ramp.mul_f64(index as f64 / clients as f64);
+        let timing = client::Timing {
+            start_at: start + config.ramp.mul_f64(index as f64 / clients as f64),
+            steady_from: start + config.ramp,
+        };
         tasks.spawn(client::run(
             index,
             config.clone(),
             live.clone(),
-            start_at,
+            timing,
             stop.clone(),
         ));
     }
