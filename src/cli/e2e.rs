@@ -60,6 +60,11 @@ pub(crate) struct E2eArgs {
     /// Run no floor (the same server with no engine) beside the engines, for a quick run (e2e).
     #[arg(long)]
     no_floor: bool,
+    /// Tick phases for every server (`serve --tick-phases`) [default: the server's]. Several
+    /// make each engine a contender at each (`lock/1 ticks/20`), to measure the spreading on
+    /// its own; the floor then runs at the first (e2e).
+    #[arg(long, value_delimiter = ',')]
+    tick_phases: Vec<u32>,
 }
 
 /// The duel's flags the end-to-end duel uses too.
@@ -112,11 +117,23 @@ pub(crate) fn e2e(args: &E2eArgs, shared: &Shared) -> anyhow::Result<()> {
     } else {
         args.engines.clone()
     };
-    let names: Vec<String> = engines.iter().map(ToString::to_string).collect();
+    let phases: Vec<Option<u32>> = match args.tick_phases.as_slice() {
+        [_, _, ..] => args.tick_phases.iter().copied().map(Some).collect(),
+        _ => vec![None],
+    };
+    let engine_contenders: Vec<Contender> = engines
+        .iter()
+        .flat_map(|&spec| {
+            phases
+                .iter()
+                .map(move |&tick_phases| Contender::Engine { spec, tick_phases })
+        })
+        .collect();
+    let names: Vec<String> = engine_contenders.iter().map(ToString::to_string).collect();
     let contenders: Vec<Contender> = (!args.no_floor)
         .then_some(Contender::Floor)
         .into_iter()
-        .chain(engines.iter().copied().map(Contender::Engine))
+        .chain(engine_contenders)
         .collect();
     let mut trials = E2eTrials::new(&args.scenario.to_string(), clients, Provenance::read());
     let mut runs = Vec::new();
@@ -253,12 +270,13 @@ impl Run {
     }
 }
 
-/// A run's figures as trials: relay p99 where a relay was timed, CPU per frame where the
+/// A run's figures as trials: relay and tick p99 where one was timed, CPU per frame where the
 /// server's samples gave a steady window with frames in it.
 fn figures(load: &LoadReport) -> E2eFigures {
     E2eFigures {
         relay_p99_ms: (load.relay.samples > 0).then_some(load.relay.p99_ms),
         server_cpu_us_per_frame: load.server_cpu_us_per_frame,
+        tick_p99_ms: (load.tick.samples > 0).then_some(load.tick.p99_ms),
     }
 }
 
@@ -282,7 +300,7 @@ fn run_engine(
     let mut server = Server(
         Command::new(exe)
             .arg("serve")
-            .args(engine.serve_args())
+            .args(engine.serve_args(args.tick_phases.first().copied()))
             .args(args.scenario.serve_args())
             .args([
                 "--addr",

@@ -9,25 +9,37 @@ use lockchan::floor::FLOOR_NAME;
 use lockchan::load::{LatencySummary, LoadReport, Scenario};
 use lockchan::verdict::median;
 
-/// What one e2e run serves: the floor, or an engine.
+/// What one e2e run serves: the floor, or an engine, the latter at tick phases of its own when
+/// the duel compares several (`duel --e2e --tick-phases 1,20`: `lock/1 ticks/20`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Contender {
     Floor,
-    Engine(EngineSpec),
+    Engine {
+        spec: EngineSpec,
+        tick_phases: Option<u32>,
+    },
 }
 
 impl Contender {
-    /// `lockchan serve`'s flags that choose it.
-    pub(crate) fn serve_args(self) -> Vec<String> {
-        match self {
-            Contender::Floor => vec!["--floor".to_owned()],
-            Contender::Engine(spec) => vec![
-                "--engine".to_owned(),
-                spec.kind.to_string(),
-                "--shards".to_owned(),
-                spec.shards.to_string(),
-            ],
+    /// `lockchan serve`'s flags that choose it; `tick_phases` for every server that has none
+    /// of its own.
+    pub(crate) fn serve_args(self, tick_phases: Option<u32>) -> Vec<String> {
+        let (mut args, own) = match self {
+            Contender::Floor => (vec!["--floor".to_owned()], None),
+            Contender::Engine { spec, tick_phases } => (
+                vec![
+                    "--engine".to_owned(),
+                    spec.kind.to_string(),
+                    "--shards".to_owned(),
+                    spec.shards.to_string(),
+                ],
+                tick_phases,
+            ),
+        };
+        if let Some(phases) = own.or(tick_phases) {
+            args.extend(["--tick-phases".to_owned(), phases.to_string()]);
         }
+        args
     }
 }
 
@@ -35,7 +47,14 @@ impl fmt::Display for Contender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Contender::Floor => f.write_str(FLOOR_NAME),
-            Contender::Engine(spec) => spec.fmt(f),
+            Contender::Engine {
+                spec,
+                tick_phases: None,
+            } => spec.fmt(f),
+            Contender::Engine {
+                spec,
+                tick_phases: Some(phases),
+            } => write!(f, "{spec} ticks/{phases}"),
         }
     }
 }

@@ -14,6 +14,10 @@
 //!   clients received over the steady window, as the load report defines it
 //!   (`LoadReport::server_cpu_us_per_frame`).
 //!
+//! The verdict lines under the e2e table judge one more, which the gate does not
+//! ([`JUDGED_METRICS`]): `tick_p99_ms` (ms, lower is better), the run's p99 `tick` from the
+//! server's stamp to its arrival, the figure tick spreading (`--tick-phases`) is about.
+//!
 //! A run without a figure (no relay sampled, no steady window) adds no trial to that metric,
 //! so a contender's trials on it may be fewer than the rounds.
 
@@ -34,6 +38,8 @@ const TRIALS_SUFFIX: &str = "-trials";
 pub const RELAY_P99_METRIC: &str = "relay_p99_ms";
 /// The server's CPU per delivered frame: microseconds, lower is better.
 pub const CPU_PER_FRAME_METRIC: &str = "server_cpu_us_per_frame";
+/// The tick p99: milliseconds, lower is better; judged under the table, not by the gate.
+pub const TICK_P99_METRIC: &str = "tick_p99_ms";
 
 /// A metric of the end-to-end trials: its name in the result set, its unit, its direction,
 /// and what a sentence calls it.
@@ -45,21 +51,30 @@ pub struct E2eMetric {
     pub label: &'static str,
 }
 
-/// Every metric of the end-to-end trials, in the order they are judged.
-pub const E2E_METRICS: [E2eMetric; 2] = [
-    E2eMetric {
-        name: RELAY_P99_METRIC,
-        unit: "ms",
-        better: Better::Lower,
-        label: "relay p99",
-    },
-    E2eMetric {
-        name: CPU_PER_FRAME_METRIC,
-        unit: "µs",
-        better: Better::Lower,
-        label: "server CPU per frame",
-    },
-];
+const RELAY_P99: E2eMetric = E2eMetric {
+    name: RELAY_P99_METRIC,
+    unit: "ms",
+    better: Better::Lower,
+    label: "relay p99",
+};
+const CPU_PER_FRAME: E2eMetric = E2eMetric {
+    name: CPU_PER_FRAME_METRIC,
+    unit: "µs",
+    better: Better::Lower,
+    label: "server CPU per frame",
+};
+const TICK_P99: E2eMetric = E2eMetric {
+    name: TICK_P99_METRIC,
+    unit: "ms",
+    better: Better::Lower,
+    label: "tick p99",
+};
+
+/// The metrics of the end-to-end trials the gate judges, in the order it judges them.
+pub const E2E_METRICS: [E2eMetric; 2] = [RELAY_P99, CPU_PER_FRAME];
+
+/// Every metric of the end-to-end trials, in the order the lines under the table judge them.
+pub const JUDGED_METRICS: [E2eMetric; 3] = [RELAY_P99, TICK_P99, CPU_PER_FRAME];
 
 /// The case id of one end-to-end run's trials: `e2e/mixed/c19000`.
 pub fn case_id(scenario: &str, clients: usize) -> String {
@@ -104,6 +119,7 @@ pub fn is_trials_file(name: &str) -> bool {
 pub struct E2eFigures {
     pub relay_p99_ms: Option<f64>,
     pub server_cpu_us_per_frame: Option<f64>,
+    pub tick_p99_ms: Option<f64>,
 }
 
 impl E2eFigures {
@@ -111,6 +127,7 @@ impl E2eFigures {
         match metric {
             RELAY_P99_METRIC => self.relay_p99_ms,
             CPU_PER_FRAME_METRIC => self.server_cpu_us_per_frame,
+            TICK_P99_METRIC => self.tick_p99_ms,
             _ => None,
         }
     }
@@ -128,7 +145,7 @@ impl E2eTrials {
     /// ([`Provenance::read`] for a run starting now).
     pub fn new(scenario: &str, clients: usize, provenance: Provenance) -> E2eTrials {
         let mut set = ResultSet::new(provenance);
-        for metric in E2E_METRICS {
+        for metric in JUDGED_METRICS {
             set.declare(metric.name, metric.unit, metric.better);
         }
         E2eTrials {
@@ -139,7 +156,7 @@ impl E2eTrials {
 
     /// Adds one run of `engine`: call it once per run, in the order run.
     pub fn record(&mut self, engine: &str, figures: &E2eFigures) -> Result<(), ResultsError> {
-        for metric in E2E_METRICS {
+        for metric in JUDGED_METRICS {
             if let Some(value) = figures.of(metric.name) {
                 self.set.push(&self.case, engine, metric.name, value)?;
             }
@@ -186,7 +203,7 @@ impl E2eTrials {
     }
 
     fn pair(&self, a: &str, b: &str, criteria: Criteria) -> Vec<String> {
-        let metrics: Vec<PairMetric<'_>> = E2E_METRICS
+        let metrics: Vec<PairMetric<'_>> = JUDGED_METRICS
             .iter()
             .map(|metric| PairMetric {
                 label: metric.label,
@@ -254,6 +271,7 @@ mod tests {
             let figures = E2eFigures {
                 relay_p99_ms: relay,
                 server_cpu_us_per_frame: cpu,
+                tick_p99_ms: None,
             };
             trials.record("lock/1", &figures).expect("declared, finite");
         }
@@ -266,6 +284,7 @@ mod tests {
         let nan = E2eFigures {
             relay_p99_ms: Some(f64::NAN),
             server_cpu_us_per_frame: None,
+            tick_p99_ms: None,
         };
         assert!(trials.record("lock/1", &nan).is_err());
 
@@ -280,30 +299,36 @@ mod tests {
     }
 
     #[test]
-    fn verdict_lines_judge_every_pair_on_both_metrics() {
+    fn verdict_lines_judge_every_pair_on_every_metric() {
         let mut trials = E2eTrials::new("mixed", 200, Provenance::default());
         for round in 0..5 {
             let wobble = 1.0 + 0.01 * f64::from(round);
-            for (engine, relay) in [("lock/1", 2.0), ("actor/1", 6.0)] {
+            for (engine, relay, tick) in [("lock/1", 2.0, 40.0), ("actor/1", 6.0, 20.0)] {
                 let figures = E2eFigures {
                     relay_p99_ms: Some(relay * wobble),
                     server_cpu_us_per_frame: Some(20.0 * wobble),
+                    tick_p99_ms: Some(tick * wobble),
                 };
                 trials.record(engine, &figures).expect("declared, finite");
             }
         }
         let engines = ["lock/1".to_owned(), "actor/1".to_owned()];
         let lines = trials.verdict_lines(&engines, Criteria::default());
-        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert_eq!(lines.len(), 3, "{lines:#?}");
         assert!(
             lines[0].starts_with("relay p99: lock/1 is faster than actor/1 by "),
             "{}",
             lines[0]
         );
         assert!(
-            lines[1].starts_with("server CPU per frame: lock/1 ~ actor/1: no significant"),
+            lines[1].starts_with("tick p99: actor/1 is faster than lock/1 by "),
             "{}",
             lines[1]
+        );
+        assert!(
+            lines[2].starts_with("server CPU per frame: lock/1 ~ actor/1: no significant"),
+            "{}",
+            lines[2]
         );
     }
 
@@ -316,6 +341,7 @@ mod tests {
                 let figures = E2eFigures {
                     relay_p99_ms: None,
                     server_cpu_us_per_frame: Some(cpu * wobble),
+                    tick_p99_ms: None,
                 };
                 trials
                     .record(contender, &figures)
@@ -329,12 +355,13 @@ mod tests {
                 .is_empty()
         );
         let lines = trials.lines_against(&engines, "floor", Criteria::default());
-        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert_eq!(lines.len(), 3, "{lines:#?}");
         assert!(lines[0].starts_with("relay p99: lock/1 vs floor cannot be judged"));
+        assert!(lines[1].starts_with("tick p99: lock/1 vs floor cannot be judged"));
         assert!(
-            lines[1].starts_with("server CPU per frame: floor is faster than lock/1 by "),
+            lines[2].starts_with("server CPU per frame: floor is faster than lock/1 by "),
             "{}",
-            lines[1]
+            lines[2]
         );
         let set = trials.set_without("floor");
         let case = &set.cases[trials.case()];

@@ -307,6 +307,7 @@ fn write_e2e(
             let figures = E2eFigures {
                 relay_p99_ms: Some(relay_p99 * wobble),
                 server_cpu_us_per_frame: Some(20.0 * wobble),
+                tick_p99_ms: None,
             };
             trials.record(spec, &figures).expect("declared, finite");
         }
@@ -502,6 +503,7 @@ fn stale_or_foreign_end_to_end_trials_are_left_out_and_the_reason_says_why() {
         let figures = E2eFigures {
             relay_p99_ms: Some(1.0),
             server_cpu_us_per_frame: None,
+            tick_p99_ms: None,
         };
         chat.record("lock/2", &figures).expect("declared");
     }
