@@ -467,3 +467,24 @@ fn short(error: &WsError) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stall's last client is the one that stops reading, never its shouter; everyone
+    /// else in the flood and the stall reads (the shouter is picked by index, not role).
+    #[test]
+    fn the_stall_stops_only_its_last_client() {
+        assert_eq!(role(Scenario::Stall, 199, 200), Role::Stalled);
+        assert_eq!(role(Scenario::Stall, 0, 200), Role::Idle);
+        assert_eq!(role(Scenario::Stall, 198, 200), Role::Idle);
+        assert_eq!(
+            role(Scenario::Stall, 0, 1),
+            Role::Idle,
+            "a lone client shouts"
+        );
+        assert!((0..200).all(|i| role(Scenario::Flood, i, 200) == Role::Idle));
+        assert_eq!(role(Scenario::Mixed, 7, 200), Role::Match);
+    }
+}

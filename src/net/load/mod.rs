@@ -381,3 +381,48 @@ fn merged(results: &[WorkerResult], pick: impl Fn(&WorkerResult) -> &Recorded) -
     let parts: Vec<&Recorded> = results.iter().map(pick).collect();
     LatencySummary::of(&Recorded::histogram(&parts))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(scenario: Scenario, clients: usize, shout_rate: f64) -> LoadConfig {
+        LoadConfig {
+            url: String::new(),
+            clients,
+            ramp: Duration::ZERO,
+            duration: Duration::ZERO,
+            scenario,
+            room_size: 4,
+            say_rate: 1.0,
+            shout_rate,
+            sources: Vec::new(),
+            server_started_unix_ms: None,
+        }
+    }
+
+    /// The flood and the stall have one shouter whatever the rate, which is its own rate: a
+    /// broadcast spreads its rate over one shouter per shout a second.
+    #[test]
+    fn the_flood_and_the_stall_have_one_shouter_at_the_whole_rate() {
+        for scenario in [Scenario::Flood, Scenario::Stall] {
+            let rate = scenario.default_shout_rate();
+            let one = config(scenario, 200, rate);
+            assert_eq!(one.shouters(), 1, "{scenario}");
+            assert_eq!(one.shout_period(), Duration::from_secs_f64(1.0 / rate));
+            assert_eq!(config(scenario, 200, 0.0).shouters(), 0, "{scenario}");
+            assert_eq!(scenario.serve_args(), ["--rate", "100000"]);
+        }
+        assert_eq!(config(Scenario::Broadcast, 200, 5.0).shouters(), 5);
+        assert!(Scenario::Mixed.serve_args().is_empty());
+    }
+
+    #[test]
+    fn too_few_clients_for_a_role_are_refused() {
+        assert!(Scenario::Flood.check_clients(1).is_err());
+        assert!(Scenario::Flood.check_clients(2).is_ok());
+        assert!(Scenario::Stall.check_clients(2).is_err());
+        assert!(Scenario::Stall.check_clients(3).is_ok());
+        assert!(Scenario::Mixed.check_clients(1).is_ok());
+    }
+}

@@ -530,6 +530,27 @@ mod tests {
         }
     }
 
+    /// Workers' stall figures merge as the run's: the longest gap of any worker on each side,
+    /// the stalled clients and their cuts summed.
+    #[test]
+    fn the_stall_takes_the_longest_gaps_and_sums_the_stalled() {
+        let worker = |reader, sender, stalled, cut| WorkerResult {
+            stall: Stall {
+                reader_gap_max_us: reader,
+                sender_gap_max_us: sender,
+                stalled,
+                stalled_cut: cut,
+            },
+            ..WorkerResult::default()
+        };
+        let stall = StallReport::of(&[worker(30_000, 4_000, 1, 0), worker(12_000, 9_500, 2, 2)]);
+        assert_eq!(stall.reader_gap_max_ms, 30.0);
+        assert_eq!(stall.sender_gap_max_ms, 9.5);
+        assert_eq!((stall.stalled, stall.stalled_cut), (3, 2));
+        assert_eq!(stall.excess_ms(), 20.5);
+        assert_eq!(StallReport::of(&[]).reader_gap_max_ms, 0.0);
+    }
+
     #[test]
     fn cpu_per_frame_is_the_windows_cpu_over_the_windows_frames() {
         // Ramp of 2 s: the window runs from the sample at 3 s to the one at 5 s, 0.3 CPU
