@@ -14,7 +14,9 @@
 //!
 //! - `shout`: the frame the server encoded once goes into every connected client's outbox, the
 //!   sender's included, as an engine's `Shouted` does.
-//! - the tick: once per tick period (1 s), `tick` goes into every outbox, as an engine's does.
+//! - the tick: once per tick period (1 s), `tick` goes into each outbox at its client's tick
+//!   phase (`EngineConfig::tick_phases`, the same schedule as the engines', `domain/phase.rs`),
+//!   as an engine's does.
 //! - `say`: the frame goes to the sender's *would-be room partners*: the clients whose ids fall
 //!   in the sender's block of `limit` consecutive ids (ids count from 1 in connection order), the
 //!   sender left out. A say costs the floor the deliveries it costs an engine in a full room,
@@ -30,6 +32,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::server::ServedEngine;
+use crate::domain::phase::{TickSchedule, phase_group};
 use crate::{
     ClientId, ClientView, CloseReason, Command, Engine, EngineConfig, ErrorCode, Event,
     MAX_ROOM_LIMIT, MIN_ROOM_LIMIT, OutboxSender, Player, PushError, RoomId, Snapshot,
@@ -59,18 +62,17 @@ pub struct Floor {
     /// The last id given. `Relaxed`: an id only has to be unique, and the map's lock orders
     /// everything that reads it.
     last_id: AtomicU64,
-    /// The time as `tick` was last told, and when `tick` was last sent. A mutex because only the
-    /// server's clock task calls `tick`, one call at a time; never held while delivering.
+    /// The time as `tick` was last told, and each tick phase group's next due slot. A mutex
+    /// because only the server's clock task calls `tick`, one call at a time; never held while
+    /// delivering.
     clock: Mutex<Clock>,
-    tick_period: Duration,
     /// The largest `say` or `shout` frame, as the engines check it.
     max_message_bytes: usize,
 }
 
-#[derive(Default)]
 struct Clock {
     now: Duration,
-    last_tick: Option<Duration>,
+    ticks: TickSchedule,
 }
 
 struct Client {
@@ -87,8 +89,10 @@ impl Floor {
         Floor {
             clients: RwLock::new(HashMap::new()),
             last_id: AtomicU64::new(0),
-            clock: Mutex::new(Clock::default()),
-            tick_period: config.tick_period,
+            clock: Mutex::new(Clock {
+                now: Duration::ZERO,
+                ticks: TickSchedule::new(&config),
+            }),
             max_message_bytes: config.max_message_bytes,
         }
     }
@@ -227,21 +231,20 @@ impl Engine for Floor {
     }
 
     fn tick(&self, now: Duration) {
-        let at = {
+        let (at, groups, due) = {
             let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
             clock.now = clock.now.max(now);
-            let due = clock
-                .last_tick
-                .is_none_or(|last| clock.now >= last + self.tick_period);
-            if !due {
-                return;
-            }
-            clock.last_tick = Some(clock.now);
-            clock.now
+            let at = clock.now;
+            (at, clock.ticks.groups(), clock.ticks.due(at))
         };
+        if due.is_empty() {
+            return;
+        }
         let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
-        for client in clients.values() {
-            push(&client.outbox, Event::Tick { at });
+        for (&id, client) in clients.iter() {
+            if due.contains(&phase_group(id, groups)) {
+                push(&client.outbox, Event::Tick { at });
+            }
         }
     }
 

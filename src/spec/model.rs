@@ -16,7 +16,7 @@ use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::{CloseReason, OutboxSender, PushError};
 use crate::domain::snapshot::Snapshot;
 use crate::spec::call::{Call, Connected};
-use crate::spec::state::{Effect, Effects, ModelState, Rules};
+use crate::spec::state::{Effect, Effects, ModelState, Rules, in_phase};
 
 /// The reference model. Same calls as an [`Engine`](crate::Engine), by `&mut self`.
 pub struct Model {
@@ -102,6 +102,17 @@ impl Model {
                 Effect::Everyone(event) => {
                     let everyone: Vec<ClientId> = self.clients.keys().copied().collect();
                     for to in everyone {
+                        self.push(to, event.clone());
+                    }
+                }
+                Effect::Phase { group, of, event } => {
+                    let group: Vec<ClientId> = self
+                        .clients
+                        .keys()
+                        .copied()
+                        .filter(|&c| in_phase(c, group, of))
+                        .collect();
+                    for to in group {
                         self.push(to, event.clone());
                     }
                 }

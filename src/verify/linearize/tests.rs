@@ -772,7 +772,7 @@ fn simulated(
 ) -> Observed {
     use super::steps::{self, Part};
     use crate::engines::rooms::room_shard;
-    use crate::spec::state::{Effect, ModelState, Rules};
+    use crate::spec::state::{Effect, ModelState, Rules, in_phase};
 
     struct Sim {
         state: ModelState,
@@ -805,6 +805,11 @@ fn simulated(
                     Effect::Everyone(event) => {
                         reachable.iter().map(|&to| (to, event.clone())).collect()
                     }
+                    Effect::Phase { group, of, event } => reachable
+                        .iter()
+                        .filter(|&&to| in_phase(to, group, of))
+                        .map(|&to| (to, event.clone()))
+                        .collect(),
                     Effect::Gone(..) => Vec::new(),
                 };
                 for (to, event) in to {
