@@ -304,7 +304,7 @@ mod tests {
         let from = clients[2].0;
         floor.submit(from, Command::Shout { text: text.clone() });
         floor.tick(Duration::from_millis(10));
-        // Not due again until a tick period has passed.
+        // Not due again until the next whole period.
         floor.tick(Duration::from_millis(500));
         for (_, rx) in &clients {
             let expected = [
@@ -325,6 +325,24 @@ mod tests {
             };
             assert_eq!(drain(rx), [tick]);
         }
+    }
+
+    #[test]
+    fn ticks_are_spread_over_the_period_as_an_engines_are() {
+        let floor = Floor::new(EngineConfig {
+            tick_phases: 3,
+            ..EngineConfig::default()
+        });
+        // Clients 1, 2, 3 in groups 1 (333 ms), 2 (666 ms) and 0 (0 ms).
+        let clients = connected(&floor, 3, 16);
+        for ms in [0, 400, 700, 1000, 1300] {
+            floor.tick(Duration::from_millis(ms));
+        }
+        let at = |ms| Event::Tick {
+            at: Duration::from_millis(ms),
+        };
+        let heard: Vec<Vec<Event>> = clients.iter().map(|(_, rx)| drain(rx)).collect();
+        assert_eq!(heard, [vec![at(400)], vec![at(700)], vec![at(0), at(1000)]]);
     }
 
     #[test]
