@@ -325,7 +325,7 @@ fn a_tick_reaches_only_its_phase_group() {
         at: Duration::from_millis(200),
     };
     assert_eq!(right.streams[&ClientId(1)], []);
-    assert_eq!(right.streams[&ClientId(2)], [tick.clone()]);
+    assert_eq!(right.streams[&ClientId(2)], std::slice::from_ref(&tick));
     let mut too_many = right.clone();
     too_many.streams.insert(ClientId(1), vec![tick]);
     let mut missing = right.clone();
