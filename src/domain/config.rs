@@ -16,7 +16,8 @@ pub struct EngineConfig {
     /// client ticks at once). Client `c` is in group `c % tick_phases`, and group `g` ticks
     /// once a period at the offset `g·tick_period/tick_phases`, so a period's ticks are spread
     /// over `tick_phases` instants rather than sent to everyone in one burst
-    /// (`domain/phase.rs` has the rule). 0 is treated as 1 ([`EngineConfig::phases`]).
+    /// (the model states the rule, `spec/state.rs`; the engines share `domain/phase.rs`). 0 is
+    /// treated as 1 ([`EngineConfig::phases`]).
     pub tick_phases: u32,
     /// How long an open room may wait for its last member before it dissolves (10 s).
     pub match_timeout: Duration,

@@ -367,9 +367,12 @@ impl<M: Mail> World<M> {
     fn tick(&mut self, now: Duration) {
         self.clock = self.clock.max(now);
         let groups = self.ticks.groups();
-        for group in self.ticks.due(self.clock) {
+        let due = self.ticks.due(self.clock);
+        if !due.is_empty() {
+            // One pass over the clients however many groups are due: each hears at most one
+            // `Tick` from a call.
             let tick = Event::Tick { at: self.clock };
-            self.broadcast_to(&tick, |id| phase_group(id, groups) == group);
+            self.broadcast_to(&tick, |id| due.contains(&phase_group(id, groups)));
         }
         // After the ticks above, so a member hears `Tick` before its room's `MatchTimeout`.
         let clock = self.clock;

@@ -442,14 +442,13 @@ impl Engine for LockEngine {
             // on `at`.
             let clock = shard.clock;
             let groups = shard.ticks.groups();
-            for group in shard.ticks.due(clock) {
+            let due = shard.ticks.due(clock);
+            if !due.is_empty() {
+                // One pass over the shard's clients however many groups are due: each hears
+                // at most one `Tick` from a call.
                 let tick = Event::Tick { at: clock };
-                deliver_to(
-                    &mut shard,
-                    &tick,
-                    |id| phase_group(id, groups) == group,
-                    &mut cuts,
-                );
+                let to = |id| due.contains(&phase_group(id, groups));
+                deliver_to(&mut shard, &tick, to, &mut cuts);
             }
         }
         self.expire_rooms(&mut cuts);
