@@ -14,10 +14,12 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 /// Small limits so that short scripts reach every rule: 16-byte messages, a 10 s match
-/// timeout against ticks of up to 4 s.
-fn config() -> EngineConfig {
+/// timeout against ticks of up to 4 s; and the clients in `tick_phases` tick phase groups
+/// (each script picks 1, 2 or 3), so spread ticks are compared too.
+fn config(tick_phases: u32) -> EngineConfig {
     EngineConfig {
         max_message_bytes: 16,
+        tick_phases,
         ..EngineConfig::default()
     }
 }
@@ -51,14 +53,20 @@ fn matches_model(spec: EngineSpec, capacity: usize, progress: &Progress) {
         ..Config::default()
     };
     let mut runner = TestRunner::new(cases);
-    let scripts = proptest::collection::vec(step(), 1..60);
-    let result = runner.run(&scripts, |steps| {
-        let expected = run_model(&config(), capacity, &steps);
-        let engine: Arc<dyn Engine> = spec.build(config()).into();
+    let scripts = (proptest::collection::vec(step(), 1..60), 1..=3u32);
+    let result = runner.run(&scripts, |(steps, phases)| {
+        let expected = run_model(&config(phases), capacity, &steps);
+        let engine: Arc<dyn Engine> = spec.build(config(phases)).into();
         progress.watch_engine(&engine);
         let actual = run_engine(&*engine, capacity, &steps);
         progress.step();
-        prop_assert_eq!(&actual, &expected, "{} differs from the model", spec);
+        prop_assert_eq!(
+            &actual,
+            &expected,
+            "{} differs from the model with {} tick phases",
+            spec,
+            phases
+        );
         Ok(())
     });
     if let Err(failure) = result {

@@ -235,7 +235,49 @@ fn an_unknown_client_is_counted_and_changes_nothing(spec: EngineSpec) {
     assert_eq!(a.events(&*engine), vec![]);
 }
 
+/// With two tick phases, client 2 (group 0) ticks on the whole seconds and client 1 (group 1)
+/// half a second later, each once a period; a member still hears its tick before its room's
+/// `MatchTimeout`.
+fn ticks_are_spread_over_the_period_by_phase_group(spec: EngineSpec) {
+    let engine = spec.build(EngineConfig {
+        tick_phases: 2,
+        ..EngineConfig::default()
+    });
+    let (a, b) = (
+        Client::connect(&*engine, "a", 16),
+        Client::connect(&*engine, "b", 16),
+    );
+    assert_eq!((a.id.0, b.id.0), (1, 2));
+    let tick = |ms| Event::Tick {
+        at: Duration::from_millis(ms),
+    };
+    engine.tick(Duration::from_millis(100));
+    assert_eq!(a.events(&*engine), []);
+    assert_eq!(b.events(&*engine), [tick(100)]);
+    engine.tick(Duration::from_millis(499));
+    assert_eq!((a.events(&*engine), b.events(&*engine)), (vec![], vec![]));
+    engine.tick(Duration::from_millis(600));
+    assert_eq!(
+        (a.events(&*engine), b.events(&*engine)),
+        (vec![tick(600)], vec![])
+    );
+    engine.tick(Duration::from_millis(1000));
+    assert_eq!(
+        (a.events(&*engine), b.events(&*engine)),
+        (vec![], vec![tick(1000)])
+    );
+    engine.submit(a.id, Command::Join { limit: 4 });
+    drop(a.events(&*engine));
+    // The room opened at 1000 ms times out at 11 s: a late call brings both groups' ticks.
+    engine.tick(Duration::from_millis(11_000));
+    let room = RoomId { limit: 4, seq: 1 };
+    let timed_out = Event::MatchTimeout { room };
+    assert_eq!(a.events(&*engine), [tick(11_000), timed_out]);
+    assert_eq!(b.events(&*engine), [tick(11_000)]);
+}
+
 per_engine!(
+    ticks_are_spread_over_the_period_by_phase_group,
     the_last_seat_matches_the_room,
     say_reaches_the_others_in_the_room_only,
     leaving_a_matched_room_tells_the_others_and_the_last_removes_it,

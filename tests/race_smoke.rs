@@ -21,13 +21,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::scenarios::{
-    OVER_LIMIT, Shrinking, beyond_two_shards, scenario, slow_scenario, within,
+    OVER_LIMIT, Shrinking, beyond_two_shards, scenario, slow_scenario, tick_phases, within,
 };
 use lockchan::EngineSpec;
 use lockchan::verify::Tally;
 use lockchan::verify::layers::{Entry, Layer, record};
 use lockchan::verify::linearize::{Budget, LinearizeError};
-use lockchan::verify::scenario::{Scenario, ScenarioError, run_and_check, scenario_config};
+use lockchan::verify::scenario::{Scenario, ScenarioError, phased_scenario_config, run_and_check};
 use lockchan::verify::slow::{Stopped, run_and_check_stopped};
 use proptest::prelude::*;
 
@@ -61,14 +61,14 @@ enum Checked {
     Inconclusive,
 }
 
-fn explained(spec: EngineSpec, scenario: Scenario) -> Result<Checked, String> {
-    let shown = scenario.to_rust();
+fn explained(spec: EngineSpec, scenario: Scenario, phases: u32) -> Result<Checked, String> {
+    let shown = format!("{}\ntick phases: {phases}", scenario.to_rust());
     let checked = within(CASE_LIMIT, move || {
         let budget = Budget {
             states: 100_000,
             deadline: Some(Instant::now() + Duration::from_secs(5)),
         };
-        match run_and_check(spec, &scenario_config(), &scenario, budget) {
+        match run_and_check(spec, &phased_scenario_config(phases), &scenario, budget) {
             Ok(_) => Ok(Checked::Explained),
             Err(ScenarioError::Unexplained(LinearizeError::Inconclusive { .. })) => {
                 Ok(Checked::Inconclusive)
@@ -85,10 +85,15 @@ fn kept_the_rules(
     spec: EngineSpec,
     scenario: Scenario,
     stopped: Stopped,
+    phases: u32,
 ) -> Result<Checked, String> {
-    let shown = format!("{}\nstopped: {}", scenario.to_rust(), stopped.to_rust());
+    let shown = format!(
+        "{}\nstopped: {}\ntick phases: {phases}",
+        scenario.to_rust(),
+        stopped.to_rust()
+    );
     let checked = within(CASE_LIMIT, move || {
-        run_and_check_stopped(spec, &scenario_config(), &scenario, &stopped)
+        run_and_check_stopped(spec, &phased_scenario_config(phases), &scenario, &stopped)
     })
     .map_err(|why| {
         if why.starts_with(OVER_LIMIT) {
@@ -112,9 +117,12 @@ fn kept_the_rules(
 fn recorded(
     specs: Vec<EngineSpec>,
     scenario: &Scenario,
+    phases: u32,
     shrinking: &Shrinking,
 ) -> Result<(), TestCaseError> {
-    recorded_with(specs, shrinking, |spec| explained(spec, scenario.clone()))
+    recorded_with(specs, shrinking, |spec| {
+        explained(spec, scenario.clone(), phases)
+    })
 }
 
 /// [`recorded`] for any check of one case on one engine.
@@ -163,10 +171,10 @@ macro_rules! smoke {
             #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
             $(
                 #[test]
-                fn $name(scenario in scenario(16)) {
+                fn $name(scenario in scenario(16), phases in tick_phases()) {
                     static SHRINKING: Shrinking = Shrinking::new();
                     let spec = EngineSpec::new(lockchan::EngineKind::$kind, $shards);
-                    recorded(vec![spec], &scenario, &SHRINKING)?;
+                    recorded(vec![spec], &scenario, phases, &SHRINKING)?;
                 }
             )*
         }
@@ -187,11 +195,11 @@ macro_rules! slow_readers {
                 #![proptest_config(ProptestConfig { cases: SLOW_CASES, ..ProptestConfig::default() })]
                 $(
                     #[test]
-                    fn $name((scenario, stopped) in slow_scenario(8)) {
+                    fn $name((scenario, stopped) in slow_scenario(8), phases in tick_phases()) {
                         static SHRINKING: Shrinking = Shrinking::new();
                         let spec = EngineSpec::new(lockchan::EngineKind::$kind, $shards);
                         recorded_with(vec![spec], &SHRINKING, |spec| {
-                            kept_the_rules(spec, scenario.clone(), stopped.clone())
+                            kept_the_rules(spec, scenario.clone(), stopped.clone(), phases)
                         })?;
                     }
                 )*
@@ -211,18 +219,21 @@ proptest! {
     /// (`--include-ignored`).
     #[test]
     #[ignore = "four shards: run by scripts/verify-all"]
-    fn beyond_two_shards_every_engine(scenario in scenario(16)) {
+    fn beyond_two_shards_every_engine(scenario in scenario(16), phases in tick_phases()) {
         static SHRINKING: Shrinking = Shrinking::new();
-        recorded(beyond_two_shards(), &scenario, &SHRINKING)?;
+        recorded(beyond_two_shards(), &scenario, phases, &SHRINKING)?;
     }
 
     /// Stopped readers on every sharded engine at four shards, as above.
     #[test]
     #[ignore = "four shards: run by scripts/verify-all"]
-    fn slow_readers_beyond_two_shards((scenario, stopped) in slow_scenario(8)) {
+    fn slow_readers_beyond_two_shards(
+        (scenario, stopped) in slow_scenario(8),
+        phases in tick_phases(),
+    ) {
         static SHRINKING: Shrinking = Shrinking::new();
         recorded_with(beyond_two_shards(), &SHRINKING, |spec| {
-            kept_the_rules(spec, scenario.clone(), stopped.clone())
+            kept_the_rules(spec, scenario.clone(), stopped.clone(), phases)
         })?;
     }
 }

@@ -23,6 +23,7 @@ per_engine!(async:
     shutdown_closes_every_client_with_1001,
     everything_returns_to_baseline_after_clients_leave,
     a_silent_client_is_closed_and_ticks_arrive,
+    with_two_tick_phases_each_client_ticks_at_its_phase,
 );
 
 fn config() -> ServerConfig {
@@ -423,4 +424,35 @@ fn the_default_engine_is_a_verified_one() {
         choice.spec,
         choice.reason
     );
+}
+
+/// `--tick-phases 2`: the client with an even id (group 0) ticks on the server clock's whole
+/// seconds, the one with an odd id (group 1) half a second later. Only what the rule decides
+/// is asserted, never how late a tick came: each client hears ticks; the odd one's first is
+/// not before its first slot (500 ms); and each client's next tick is not before its group's
+/// next slot after the last one (one tick a period, at its phase).
+async fn with_two_tick_phases_each_client_ticks_at_its_phase(spec: EngineSpec) {
+    let config = ServerConfig {
+        tick_phases: 2,
+        ..config()
+    };
+    let server = TestServer::start(spec, config).await;
+    let mut ann = server.client("ann").await;
+    let mut bob = server.client("bob").await;
+    assert_ne!(ann.id % 2, bob.id % 2, "two clients in different groups");
+    for client in [&mut ann, &mut bob] {
+        let group = client.id % 2;
+        let mut ats = Vec::new();
+        while ats.len() < 2 {
+            let tick = client.next_any().await;
+            assert_eq!(tick["type"], "tick", "{tick}");
+            ats.push(tick["at"].as_u64().expect("a tick's time in ms"));
+        }
+        let first_slot = group * 500;
+        assert!(ats[0] >= first_slot, "group {group} ticked at {ats:?}");
+        // The first slot of the group (500 ms apart from the other's) after the first tick.
+        let next_slot = (ats[0].saturating_sub(first_slot) / 1000 + 1) * 1000 + first_slot;
+        assert!(ats[1] >= next_slot, "group {group} ticked at {ats:?}");
+    }
+    server.stop().await;
 }

@@ -51,11 +51,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::scenarios::{Shrinking, beyond_two_shards, panic_message, scenario, slow_scenario};
+use common::scenarios::{
+    Shrinking, beyond_two_shards, panic_message, scenario, slow_scenario, tick_phases,
+};
 use lockchan::verify::Tally;
 use lockchan::verify::layers::{Entry, Layer, record};
 use lockchan::verify::linearize::{Budget, LinearizeError};
-use lockchan::verify::scenario::{Scenario, ScenarioError, Who::*, run_and_check, scenario_config};
+use lockchan::verify::scenario::{
+    Scenario, ScenarioError, Who::*, phased_scenario_config, run_and_check,
+};
 use lockchan::verify::slow::{Stopped, run_and_check_stopped};
 use lockchan::verify::watchdog::{Progress, try_watched};
 use lockchan::{Call, EngineConfig, EngineKind, EngineSpec};
@@ -257,7 +261,12 @@ struct Failure {
 
 impl Failure {
     /// The failure as a test to paste into this file.
-    fn regression(&self, spec: EngineSpec, (scenario, stopped): (&Scenario, &Stopped)) -> String {
+    fn regression(
+        &self,
+        spec: EngineSpec,
+        phases: u32,
+        (scenario, stopped): (&Scenario, &Stopped),
+    ) -> String {
         let schedule = self
             .schedule
             .as_deref()
@@ -275,7 +284,7 @@ impl Failure {
         format!(
             "{}\n\nRegression test, ready to paste into tests/shuttle.rs:\n\n\
              #[test]\nfn regression_{kind}_{shards}() {{\n    let scenario = {scenario};\n{stopped}    \
-             {replay}(\"{spec}\".parse().expect(\"a registered engine\"), &scenario{with}, \"{schedule}\");\n}}\n",
+             {replay}(\"{spec}\".parse().expect(\"a registered engine\"), {phases}, &scenario{with}, \"{schedule}\");\n}}\n",
             self.message,
             kind = spec.kind,
             shards = spec.shards,
@@ -285,11 +294,12 @@ impl Failure {
 
 /// Replays one schedule of a scenario, as a regression test does, under the harness's own
 /// settings (`shuttle::replay` would take shuttle's default stack, too small for the checker).
+/// `phases` is the engine's `tick_phases`.
 #[allow(dead_code)] // Used by pasted regression tests.
-fn replay(spec: EngineSpec, scenario: &Scenario, schedule: &str) {
+fn replay(spec: EngineSpec, phases: u32, scenario: &Scenario, schedule: &str) {
     replay_with(
         spec,
-        &scenario_config(),
+        &phased_scenario_config(phases),
         (scenario, &Stopped::default()),
         schedule,
     );
@@ -297,8 +307,19 @@ fn replay(spec: EngineSpec, scenario: &Scenario, schedule: &str) {
 
 /// [`replay`] of a scenario with stopped readers.
 #[allow(dead_code)] // Used by pasted regression tests.
-fn replay_stopping(spec: EngineSpec, scenario: &Scenario, stopped: &Stopped, schedule: &str) {
-    replay_with(spec, &scenario_config(), (scenario, stopped), schedule);
+fn replay_stopping(
+    spec: EngineSpec,
+    phases: u32,
+    scenario: &Scenario,
+    stopped: &Stopped,
+    schedule: &str,
+) {
+    replay_with(
+        spec,
+        &phased_scenario_config(phases),
+        (scenario, stopped),
+        schedule,
+    );
 }
 
 /// [`replay`] with the engine's settings given.
@@ -335,13 +356,16 @@ fn schedules(
 /// One case on the real `spec`: every schedule of `scenario` must be explained, within the
 /// case's time limit. With `records`, its schedules are recorded in the layer log whether they
 /// failed or not; a failure comes back as the regression test to paste.
+/// The engine ticks everyone at once (one tick phase).
 fn case(spec: EngineSpec, scenario: &Scenario, seed: u64, records: bool) -> Result<Tally, String> {
-    case_stopping(spec, (scenario, &Stopped::default()), seed, records)
+    case_stopping(spec, 1, (scenario, &Stopped::default()), seed, records)
 }
 
-/// [`case`], with `stopped`'s clients reading no more once the race begins.
+/// [`case`], with the engine's clients in `phases` tick phase groups and `stopped`'s clients
+/// reading no more once the race begins.
 fn case_stopping(
     spec: EngineSpec,
+    phases: u32,
     (scenario, stopped): (&Scenario, &Stopped),
     seed: u64,
     records: bool,
@@ -353,7 +377,7 @@ fn case_stopping(
         try_watched("the case", &progress, move || {
             schedules(
                 spec,
-                &scenario_config(),
+                &phased_scenario_config(phases),
                 (&scenario, &stopped),
                 seed,
                 &counts,
@@ -362,9 +386,9 @@ fn case_stopping(
     };
     let failure = match outcome {
         Ok(Ok(())) => None,
-        Ok(Err(failure)) => Some(failure.regression(spec, (scenario, stopped))),
+        Ok(Err(failure)) => Some(failure.regression(spec, phases, (scenario, stopped))),
         Err(stalled) => Some(format!(
-            "{spec}: {stalled}\nscenario:\n{}\nstopped: {}",
+            "{spec}: {stalled}\nscenario:\n{}\nstopped: {}\ntick phases: {phases}",
             scenario.to_rust(),
             stopped.to_rust()
         )),
@@ -383,23 +407,31 @@ fn case_stopping(
 /// some schedule ran. `shrinking` is the test's own.
 fn every_schedule_explained(
     specs: Vec<EngineSpec>,
+    phases: u32,
     scenario: &Scenario,
     seed: u64,
     shrinking: &Shrinking,
 ) -> Result<(), TestCaseError> {
-    every_schedule_passed(specs, (scenario, &Stopped::default()), seed, shrinking)
+    every_schedule_passed(
+        specs,
+        phases,
+        (scenario, &Stopped::default()),
+        seed,
+        shrinking,
+    )
 }
 
 /// [`every_schedule_explained`], or with stopped readers every schedule kept their rules.
 fn every_schedule_passed(
     specs: Vec<EngineSpec>,
+    phases: u32,
     race: (&Scenario, &Stopped),
     seed: u64,
     shrinking: &Shrinking,
 ) -> Result<(), TestCaseError> {
     let records = shrinking.records();
     for spec in shrinking.engines(specs) {
-        let tally = case_stopping(spec, race, seed, records).map_err(|why| {
+        let tally = case_stopping(spec, phases, race, seed, records).map_err(|why| {
             shrinking.failed(spec);
             TestCaseError::fail(why)
         })?;
@@ -428,10 +460,10 @@ macro_rules! on_every_engine {
             #![proptest_config(generated_cases())]
             $(
                 #[test]
-                fn $name(scenario in scenario(16), seed in any::<u64>()) {
+                fn $name(scenario in scenario(16), phases in tick_phases(), seed in any::<u64>()) {
                     static SHRINKING: Shrinking = Shrinking::new();
                     let spec = EngineSpec::new(EngineKind::$kind, $shards);
-                    every_schedule_explained(vec![spec], &scenario, seed, &SHRINKING)?;
+                    every_schedule_explained(vec![spec], phases, &scenario, seed, &SHRINKING)?;
                 }
             )*
         }
@@ -468,10 +500,15 @@ macro_rules! slow_readers {
                 #![proptest_config(slow_cases())]
                 $(
                     #[test]
-                    fn $name((scenario, stopped) in slow_scenario(8), seed in any::<u64>()) {
+                    fn $name(
+                        (scenario, stopped) in slow_scenario(8),
+                        phases in tick_phases(),
+                        seed in any::<u64>(),
+                    ) {
                         static SHRINKING: Shrinking = Shrinking::new();
                         let spec = EngineSpec::new(EngineKind::$kind, $shards);
-                        every_schedule_passed(vec![spec], (&scenario, &stopped), seed, &SHRINKING)?;
+                        let race = (&scenario, &stopped);
+                        every_schedule_passed(vec![spec], phases, race, seed, &SHRINKING)?;
                     }
                 )*
             }
@@ -491,9 +528,13 @@ proptest! {
     /// (`--include-ignored`). It found docs/findings/shuttle-lock4-join-events-split.md.
     #[test]
     #[ignore = "four shards: run by scripts/verify-all"]
-    fn beyond_two_shards_every_engine(scenario in scenario(16), seed in any::<u64>()) {
+    fn beyond_two_shards_every_engine(
+        scenario in scenario(16),
+        phases in tick_phases(),
+        seed in any::<u64>(),
+    ) {
         static SHRINKING: Shrinking = Shrinking::new();
-        every_schedule_explained(beyond_two_shards(), &scenario, seed, &SHRINKING)?;
+        every_schedule_explained(beyond_two_shards(), phases, &scenario, seed, &SHRINKING)?;
     }
 }
 
@@ -506,10 +547,12 @@ proptest! {
     #[ignore = "four shards: run by scripts/verify-all"]
     fn slow_readers_beyond_two_shards(
         (scenario, stopped) in slow_scenario(8),
+        phases in tick_phases(),
         seed in any::<u64>(),
     ) {
         static SHRINKING: Shrinking = Shrinking::new();
-        every_schedule_passed(beyond_two_shards(), (&scenario, &stopped), seed, &SHRINKING)?;
+        let race = (&scenario, &stopped);
+        every_schedule_passed(beyond_two_shards(), phases, race, seed, &SHRINKING)?;
     }
 }
 
@@ -705,6 +748,7 @@ fn a_seat_that_changes_inside_the_relock_window_is_revalidated() {
 mod seeded {
     use super::*;
     use lockchan::seeded::{Seeded, SeededBug};
+    use lockchan::verify::scenario::scenario_config;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
 

@@ -67,6 +67,13 @@ pub(crate) struct ServeArgs {
     /// Bytes of outgoing frames gathered before a write (grows only when used).
     #[arg(long, env = "LOCKCHAN_WRITE_BUFFER", default_value_t = ServerConfig::default().write_buffer)]
     write_buffer: usize,
+    /// Spread each second's ticks over this many phases: clients are split into N groups by
+    /// id (id modulo N), and group g hears its `tick` g/N of a second into each second, so a
+    /// client still gets one tick a second but not all at the same instant. The clock then
+    /// runs every min(250 ms, 1 s / N), at least 10 ms. 1 ticks every client at once.
+    #[arg(long, env = "LOCKCHAN_TICK_PHASES", default_value_t = ServerConfig::default().tick_phases,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    tick_phases: u32,
     /// The listen backlog, sized for connection storms.
     #[arg(long, env = "LOCKCHAN_BACKLOG", default_value_t = 4096)]
     backlog: u32,
@@ -95,6 +102,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         write_timeout: Duration::from_secs(args.write_timeout_secs),
         read_buffer: args.read_buffer,
         write_buffer: args.write_buffer,
+        tick_phases: args.tick_phases,
         ..ServerConfig::default()
     };
     let room = server::raise_open_files_limit().context("raising the open-files limit")?;

@@ -56,8 +56,9 @@ pub trait Engine: Send + Sync {
     /// delivered to it once this has taken effect.
     fn disconnect(&self, client: ClientId);
 
-    /// Tells the engine the time: sends `Tick` when a tick period has passed and dissolves the
-    /// open rooms whose match timeout has run out.
+    /// Tells the engine the time: sends `Tick` to the clients of each tick phase group whose
+    /// next slot has come (`EngineConfig::tick_phases`; one `Tick` a period per client, at its
+    /// group's phase), then dissolves the open rooms whose match timeout has run out.
     fn tick(&self, now: Duration);
 
     /// The whole state. Consistent when no call is in progress.
@@ -113,11 +114,11 @@ pub enum CallOrder {
 /// How a `tick` reaches the state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TickOrder {
-    /// Shard by shard in index order (the `Tick` broadcast), then one expiry pass over every
-    /// shard (the lock engine).
+    /// Shard by shard in index order (the `Tick`s to the phase groups due), then one expiry
+    /// pass over every shard (the lock engine).
     ShardsThenExpiry,
-    /// The world first (the `Tick` broadcast), then each room shard on its own, in the order
-    /// each received the tick (the actor engine).
+    /// The world first (the `Tick`s to the phase groups due), then each room shard on its
+    /// own, in the order each received the tick (the actor engine).
     WorldThenRooms,
 }
 

@@ -14,7 +14,9 @@
 //!
 //! - `shout`: the frame the server encoded once goes into every connected client's outbox, the
 //!   sender's included, as an engine's `Shouted` does.
-//! - the tick: once per tick period (1 s), `tick` goes into every outbox, as an engine's does.
+//! - the tick: once per tick period (1 s), `tick` goes into each outbox at its client's tick
+//!   phase (`EngineConfig::tick_phases`, the same schedule as the engines', `domain/phase.rs`),
+//!   as an engine's does.
 //! - `say`: the frame goes to the sender's *would-be room partners*: the clients whose ids fall
 //!   in the sender's block of `limit` consecutive ids (ids count from 1 in connection order), the
 //!   sender left out. A say costs the floor the deliveries it costs an engine in a full room,
@@ -30,6 +32,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::server::ServedEngine;
+use crate::domain::phase::{TickSchedule, phase_group};
 use crate::{
     ClientId, ClientView, CloseReason, Command, Engine, EngineConfig, ErrorCode, Event,
     MAX_ROOM_LIMIT, MIN_ROOM_LIMIT, OutboxSender, Player, PushError, RoomId, Snapshot,
@@ -59,18 +62,17 @@ pub struct Floor {
     /// The last id given. `Relaxed`: an id only has to be unique, and the map's lock orders
     /// everything that reads it.
     last_id: AtomicU64,
-    /// The time as `tick` was last told, and when `tick` was last sent. A mutex because only the
-    /// server's clock task calls `tick`, one call at a time; never held while delivering.
+    /// The time as `tick` was last told, and each tick phase group's next due slot. A mutex
+    /// because only the server's clock task calls `tick`, one call at a time; never held while
+    /// delivering.
     clock: Mutex<Clock>,
-    tick_period: Duration,
     /// The largest `say` or `shout` frame, as the engines check it.
     max_message_bytes: usize,
 }
 
-#[derive(Default)]
 struct Clock {
     now: Duration,
-    last_tick: Option<Duration>,
+    ticks: TickSchedule,
 }
 
 struct Client {
@@ -87,8 +89,10 @@ impl Floor {
         Floor {
             clients: RwLock::new(HashMap::new()),
             last_id: AtomicU64::new(0),
-            clock: Mutex::new(Clock::default()),
-            tick_period: config.tick_period,
+            clock: Mutex::new(Clock {
+                now: Duration::ZERO,
+                ticks: TickSchedule::new(&config),
+            }),
             max_message_bytes: config.max_message_bytes,
         }
     }
@@ -227,21 +231,20 @@ impl Engine for Floor {
     }
 
     fn tick(&self, now: Duration) {
-        let at = {
+        let (at, groups, due) = {
             let mut clock = self.clock.lock().unwrap_or_else(PoisonError::into_inner);
             clock.now = clock.now.max(now);
-            let due = clock
-                .last_tick
-                .is_none_or(|last| clock.now >= last + self.tick_period);
-            if !due {
-                return;
-            }
-            clock.last_tick = Some(clock.now);
-            clock.now
+            let at = clock.now;
+            (at, clock.ticks.groups(), clock.ticks.due(at))
         };
+        if due.is_empty() {
+            return;
+        }
         let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
-        for client in clients.values() {
-            push(&client.outbox, Event::Tick { at });
+        for (&id, client) in clients.iter() {
+            if due.contains(&phase_group(id, groups)) {
+                push(&client.outbox, Event::Tick { at });
+            }
         }
     }
 
@@ -301,7 +304,7 @@ mod tests {
         let from = clients[2].0;
         floor.submit(from, Command::Shout { text: text.clone() });
         floor.tick(Duration::from_millis(10));
-        // Not due again until a tick period has passed.
+        // Not due again until the next whole period.
         floor.tick(Duration::from_millis(500));
         for (_, rx) in &clients {
             let expected = [
@@ -322,6 +325,24 @@ mod tests {
             };
             assert_eq!(drain(rx), [tick]);
         }
+    }
+
+    #[test]
+    fn ticks_are_spread_over_the_period_as_an_engines_are() {
+        let floor = Floor::new(EngineConfig {
+            tick_phases: 3,
+            ..EngineConfig::default()
+        });
+        // Clients 1, 2, 3 in groups 1 (333 ms), 2 (666 ms) and 0 (0 ms).
+        let clients = connected(&floor, 3, 16);
+        for ms in [0, 400, 700, 1000, 1300] {
+            floor.tick(Duration::from_millis(ms));
+        }
+        let at = |ms| Event::Tick {
+            at: Duration::from_millis(ms),
+        };
+        let heard: Vec<Vec<Event>> = clients.iter().map(|(_, rx)| drain(rx)).collect();
+        assert_eq!(heard, [vec![at(400)], vec![at(700)], vec![at(0), at(1000)]]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::domain::ids::{ClientId, Player};
 use crate::domain::outbox::{CloseReason, OutboxSender, PushError};
 use crate::domain::snapshot::Snapshot;
 use crate::spec::call::{Call, Connected};
-use crate::spec::state::{Effect, Effects, ModelState, Rules};
+use crate::spec::state::{Effect, Effects, ModelState, Rules, in_phase};
 
 /// The reference model. Same calls as an [`Engine`](crate::Engine), by `&mut self`.
 pub struct Model {
@@ -105,6 +105,17 @@ impl Model {
                         self.push(to, event.clone());
                     }
                 }
+                Effect::Phase { group, of, event } => {
+                    let group: Vec<ClientId> = self
+                        .clients
+                        .keys()
+                        .copied()
+                        .filter(|&c| in_phase(c, group, of))
+                        .collect();
+                    for to in group {
+                        self.push(to, event.clone());
+                    }
+                }
                 Effect::Gone(client, reason) => {
                     if let Some(gone) = self.clients.remove(&client) {
                         gone.outbox.close(reason);
@@ -155,6 +166,107 @@ mod tests {
             at: Duration::from_millis(ms),
         };
         assert_eq!(ticks, vec![at(100), at(1100)]);
+    }
+
+    /// A model with `phases` tick phases and `clients` clients (ids 1, 2, ...), each with
+    /// room for every tick a test sends.
+    fn phased(phases: u32, clients: usize) -> (Model, Vec<crate::OutboxReceiver>) {
+        let mut model = Model::new(EngineConfig {
+            tick_phases: phases,
+            ..EngineConfig::default()
+        });
+        let rxs = (0..clients)
+            .map(|_| {
+                let (tx, rx) = outbox(256);
+                model.connect(Player::new("p", "n"), tx);
+                rx
+            })
+            .collect();
+        (model, rxs)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// The `at` of every `Tick` in `rx`, in ms.
+    fn ticks(rx: &crate::OutboxReceiver) -> Vec<u128> {
+        rx.drain()
+            .into_iter()
+            .filter_map(|event| match event {
+                Event::Tick { at } => Some(at.as_millis()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_phase_group_ticks_at_its_offset() {
+        // Four groups: client 4 in group 0 (at 0 ms), 1 in 1 (250), 2 in 2 (500), 3 in 3 (750).
+        let (mut model, rxs) = phased(4, 4);
+        for t in [0, 100, 250, 600, 750, 1000, 1249, 1250] {
+            model.tick(ms(t));
+        }
+        let heard: Vec<Vec<u128>> = rxs.iter().map(ticks).collect();
+        assert_eq!(
+            heard,
+            [vec![250, 1250], vec![600], vec![750], vec![0, 1000]]
+        );
+    }
+
+    #[test]
+    fn each_client_hears_one_tick_a_period() {
+        let (mut model, rxs) = phased(3, 7);
+        for t in (0..3000).step_by(40) {
+            model.tick(ms(t));
+        }
+        for (i, rx) in rxs.iter().enumerate() {
+            let heard = ticks(rx);
+            // Client i + 1, in group (i + 1) % 3: its ticks at the first call on or after its
+            // offset of 0, 333 or 666 ms, one each period.
+            let offset: u128 = [0, 333, 666][(i + 1) % 3];
+            let first = offset.div_ceil(40) * 40;
+            let want: Vec<u128> = (0..3).map(|k| first + k * 1000).collect();
+            assert_eq!(heard, want, "client {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn one_phase_ticks_everyone_at_once_on_whole_periods_and_zero_counts_as_one() {
+        for phases in [0, 1] {
+            let (mut model, rxs) = phased(phases, 3);
+            for t in [100, 900, 1100, 1500, 2000, 2999, 3000] {
+                model.tick(ms(t));
+            }
+            // Anchored on whole periods: 2000 ms is due though only 900 ms after 1100.
+            for rx in &rxs {
+                assert_eq!(ticks(rx), [100, 1100, 2000, 3000], "{phases} phases");
+            }
+        }
+    }
+
+    #[test]
+    fn more_phases_than_clients_leave_some_groups_empty() {
+        let (mut model, rxs) = phased(5, 2);
+        for t in [0, 200, 400, 600, 800, 1000, 1200] {
+            model.tick(ms(t));
+        }
+        // Client 1 in group 1 (200 ms), client 2 in group 2 (400 ms); groups 0, 3, 4 empty.
+        assert_eq!(ticks(&rxs[0]), [200, 1200]);
+        assert_eq!(ticks(&rxs[1]), [400]);
+    }
+
+    #[test]
+    fn a_clock_told_an_earlier_time_ticks_nobody_again() {
+        let (mut model, rxs) = phased(2, 2);
+        // Both groups' first slots (0 and 500 ms) have come by 700 ms.
+        for t in [700, 300, 1000, 600, 1499, 1500] {
+            model.tick(ms(t));
+        }
+        // Client 1 in group 1 (500 ms), client 2 in group 0 (0 ms).
+        assert_eq!(ticks(&rxs[0]), [700, 1500]);
+        assert_eq!(ticks(&rxs[1]), [700, 1000]);
+        assert_eq!(model.snapshot().clock, ms(1500));
     }
 
     #[test]

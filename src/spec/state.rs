@@ -17,9 +17,18 @@
 //! - `Say{data}`: `MessageTooLarge`, then `NotInRoom`; else the game logic runs
 //!   (`EngineConfig::say_work`) and `Said` goes to the other members.
 //! - `Shout{text}`: `MessageTooLarge`; else `Shouted` to every client, the sender included.
-//! - `tick(now)`: the clock becomes the later of itself and `now`; `Tick` to every client if
-//!   none was sent yet or a tick period has passed since the last; then every open room whose
-//!   match timeout has run out dissolves with `MatchTimeout` to its members.
+//! - `tick(now)`: the clock becomes the later of itself and `now`; then, for each tick phase
+//!   group in order (`P = EngineConfig::phases()` groups; client `c` is in group `c % P`), a
+//!   `Tick` to the group's clients if a slot of the group has come since its last `Tick` (or
+//!   ever, for its first): group `g`'s slots are `g·period/P + k·period`, k = 0, 1, …; then
+//!   every open room whose match timeout has run out dissolves with `MatchTimeout` to its
+//!   members. So each client hears one `Tick` a period, at its group's phase, however late
+//!   the calls come. The slots are anchored rather than counted from the last tick (the
+//!   original rule: a first `Tick`, then one once a period has passed since the last), so a
+//!   group never drifts off its phase when the clock's calls land late; with `P = 1` the two
+//!   rules differ only when a call lands between whole periods (anchored: the next `Tick`
+//!   comes at the next whole period, not a full period after the late one), and every
+//!   existing test's expectation is the same under both.
 //! - `disconnect`: like a silent `Leave` (no `Left`), then the client is gone and its outbox
 //!   closed.
 //! - A full outbox closes at once and nothing reaches it any more; when the call is done its
@@ -67,7 +76,8 @@ pub(crate) struct ModelState {
     world_clock: Duration,
     /// What each shard was last told: stamps its new rooms and expires its open ones.
     clocks: Vec<Duration>,
-    last_tick: Option<Duration>,
+    /// When each tick phase group (by group number) last got its `Tick`; absent: never.
+    last_tick: BTreeMap<u32, Duration>,
     counters: Counters,
 }
 
@@ -93,8 +103,32 @@ pub(crate) enum Effect {
     To(ClientId, Event),
     /// An event for every connected client, each reached on its own.
     Everyone(Event),
+    /// An event for every connected client of tick phase group `group` of `of` (see
+    /// [`in_phase`]), each reached on its own: a `Tick`.
+    Phase { group: u32, of: u32, event: Event },
     /// The client left the world: its outbox closes, for this reason.
     Gone(ClientId, CloseReason),
+}
+
+/// True when `client` is in tick phase group `group` of `of`: its id is `group` modulo `of`.
+pub(crate) fn in_phase(client: ClientId, group: u32, of: u32) -> bool {
+    client.0 % u64::from(of) == u64::from(group)
+}
+
+/// How many of group `group`'s tick slots (`group·period/of + k·period`, k ≥ 0) have come by
+/// `at`. A zero period counts every call as a new slot (`None`: always due).
+fn slots_by(at: Duration, group: u32, of: u32, period: Duration) -> Option<u128> {
+    let period = period.as_nanos();
+    if period == 0 {
+        return None;
+    }
+    let first = period * u128::from(group) / u128::from(of);
+    let at = at.as_nanos();
+    Some(if at < first {
+        0
+    } else {
+        (at - first) / period + 1
+    })
 }
 
 impl Effects {
@@ -113,7 +147,7 @@ impl ModelState {
             last_seq: BTreeMap::new(),
             world_clock: Duration::ZERO,
             clocks: vec![Duration::ZERO; shards],
-            last_tick: None,
+            last_tick: BTreeMap::new(),
             counters: Counters::default(),
         }
     }
@@ -145,7 +179,7 @@ impl ModelState {
     // The partial steps of a racing engine (see `engines::engine::Orderings`).
 
     /// `TickOrder::ShardsThenExpiry`: the tick reaching shard `shard` (under its lock): its
-    /// clock, and on the first shard also the world's, with the `Tick` if one is due.
+    /// clock, and on the first shard also the world's, with the `Tick`s that are due.
     pub(crate) fn tick_visit(&mut self, rules: &Rules, shard: usize, now: Duration) -> Effects {
         self.clocks[shard] = self.clocks[shard].max(now);
         if shard == 0 {
@@ -164,18 +198,24 @@ impl ModelState {
         out
     }
 
-    /// `TickOrder::WorldThenRooms`: the world's part of a tick: its clock, and the `Tick` if
-    /// one is due.
+    /// `TickOrder::WorldThenRooms`: the world's part of a tick: its clock, and a `Tick` to
+    /// each phase group that is due, in group order.
     pub(crate) fn tick_world(&mut self, rules: &Rules, now: Duration) -> Effects {
         let mut out = Effects::default();
         self.world_clock = self.world_clock.max(now);
-        let due = self
-            .last_tick
-            .is_none_or(|last| self.world_clock >= last + rules.config.tick_period);
-        if due {
-            self.last_tick = Some(self.world_clock);
-            let at = self.world_clock;
-            out.out.push(Effect::Everyone(Event::Tick { at }));
+        let clock = self.world_clock;
+        let (of, period) = (rules.config.phases(), rules.config.tick_period);
+        for group in 0..of {
+            let slots = |at| slots_by(at, group, of, period);
+            let due = match self.last_tick.get(&group) {
+                None => slots(clock).is_none_or(|n| n >= 1),
+                Some(&last) => slots(clock).is_none_or(|n| Some(n) > slots(last)),
+            };
+            if due {
+                self.last_tick.insert(group, clock);
+                let event = Event::Tick { at: clock };
+                out.out.push(Effect::Phase { group, of, event });
+            }
         }
         out
     }

@@ -15,10 +15,12 @@ use crate::domain::config::EngineConfig;
 use crate::script::{Step, run_engine, run_model};
 use crate::spec::call::Call;
 
-/// The config scripts run under: small messages so `MessageTooLarge` is reachable.
-pub(crate) fn script_config() -> EngineConfig {
+/// The config scripts run under: small messages so `MessageTooLarge` is reachable, and the
+/// clients in `tick_phases` tick phase groups.
+pub(crate) fn script_config(tick_phases: u32) -> EngineConfig {
     EngineConfig {
         max_message_bytes: 16,
+        tick_phases,
         ..EngineConfig::default()
     }
 }
@@ -50,19 +52,22 @@ pub(crate) fn random_script(rng: &mut SmallRng, len: usize) -> Vec<Step> {
     steps
 }
 
-/// Runs `scripts` random scripts with outboxes of 3 (slow consumers) and 256; returns how many
-/// ran, or the first script whose transcripts differ.
+/// Runs `scripts` random scripts with outboxes of 3 (slow consumers) and 256, and with 1, 2 and
+/// 3 tick phases in turn; returns how many ran, or the first script whose transcripts differ.
 pub(crate) fn check(builder: &Builder, scripts: u64, seed: u64) -> Result<u64, String> {
     let mut rng = SmallRng::seed_from_u64(seed);
     for case in 0..scripts {
         let capacity = if case % 2 == 0 { 3 } else { 256 };
+        // The remainder is below 3.
+        let phases = 1 + (case % 3) as u32;
         let steps = random_script(&mut rng, 60);
-        let expected = run_model(&script_config(), capacity, &steps);
-        let engine = builder.build(script_config());
+        let expected = run_model(&script_config(phases), capacity, &steps);
+        let engine = builder.build(script_config(phases));
         let actual = run_engine(&*engine, capacity, &steps);
         if actual != expected {
             return Err(format!(
-                "script {case} (seed {seed}, outbox {capacity}) differs from the model: {steps:?}"
+                "script {case} (seed {seed}, outbox {capacity}, {phases} tick phases) differs \
+                 from the model: {steps:?}"
             ));
         }
         builder.progress().step();

@@ -52,10 +52,13 @@ impl Default for RaceConfig {
 /// The outbox of a client that stops reading: small, so it fills within the race.
 pub const STOPPED_READER_OUTBOX: usize = 2;
 
-/// The config races run under: a short match timeout, so ticks dissolve rooms mid-run.
+/// The config races run under: a short match timeout, so ticks dissolve rooms mid-run; and
+/// three tick phases, so the ticker's steps of half a period each reach some clients and not
+/// others while the race runs (the differential and scenario checks cover one phase).
 pub fn race_engine_config() -> EngineConfig {
     EngineConfig {
         match_timeout: Duration::from_secs(3),
+        tick_phases: 3,
         ..EngineConfig::default()
     }
 }

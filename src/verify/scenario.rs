@@ -63,6 +63,16 @@ pub fn scenario_config() -> EngineConfig {
     }
 }
 
+/// [`scenario_config`] with the clients split into `tick_phases` tick phase groups
+/// (`EngineConfig::tick_phases`): the generated race tests pick 1, 2 or 3, so that every
+/// engine and the checker are compared with ticks spread over a period too.
+pub fn phased_scenario_config(tick_phases: u32) -> EngineConfig {
+    EngineConfig {
+        tick_phases,
+        ..scenario_config()
+    }
+}
+
 /// Room for every event a scenario can send one client, so no outbox fills: a full outbox's
 /// cut depends on when the reader reads, which is not what these scenarios race. Only the
 /// stopped readers of [`run_stopping`] have smaller outboxes.

@@ -56,6 +56,13 @@ pub fn scenario(most: usize) -> impl Strategy<Value = Scenario> {
     })
 }
 
+/// How many tick phase groups a generated case's engine splits its clients into
+/// (`EngineConfig::tick_phases`, through `phased_scenario_config`): 1 ticks everyone at once,
+/// 2 and 3 spread a period's ticks, so each of a scenario's ticks may reach only some groups.
+pub fn tick_phases() -> impl Strategy<Value = u32> {
+    1..=3u32
+}
+
 /// The limit of the stopped readers' room in [`slow_scenario`]: one the generated calls never
 /// use, so nobody else ever joins it.
 const STOPPED_ROOM: u8 = 5;
@@ -65,7 +72,8 @@ const STOPPED_ROOM: u8 = 5;
 /// clients and calls (its `Shared` names moved past these two), and last seats `s` and `m` in
 /// a room of [`STOPPED_ROOM`]. Once the race begins `s` stops reading, in half the cases `m`
 /// too, their outboxes holding one or two events. Into the generated threads go, each at a
-/// generated place: thread 0 ticks a period on (a `Tick` for everyone), thread 1 has `m` say
+/// generated place: thread 0 ticks a period on (a `Tick` for everyone, whatever the tick
+/// phases: a period holds one slot of every phase group), thread 1 has `m` say
 /// something (relayed to `s`), the last thread has `m` shout (to everyone). So on every
 /// schedule each stopped reader is sent at least three events in the race, more than its
 /// outbox holds: `s` the shout, the tick, and the say or its room's `MatchTimeout` (should the

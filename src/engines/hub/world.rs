@@ -1,6 +1,8 @@
 //! The world actor: the original server's hub. Owns every client, relays broadcasts and
 //! routes room commands to the room actors. What it sends to a room waits in a buffer until
 //! its loop sends it: into a bounded queue, so the loop waits there when a room is behind.
+//! The world decides `Tick`: a tick sends it to each phase group due (`domain/phase.rs`), then
+//! tells the rooms.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
@@ -14,6 +16,7 @@ use crate::domain::ids::{ClientId, Player};
 #[cfg(not(lockchan_loom))]
 use crate::domain::outbox::PushError;
 use crate::domain::outbox::{CloseReason, OutboxSender};
+use crate::domain::phase::{TickSchedule, phase_group};
 use crate::domain::snapshot::Counters;
 use crate::engines::courier::Courier;
 use crate::engines::rooms::room_shard;
@@ -28,7 +31,8 @@ pub(crate) struct World<M: Mail> {
     /// Messages for room actors, in order, until the loop sends them.
     outgoing: Vec<(usize, ToRoom<M>)>,
     clock: Duration,
-    last_tick: Option<Duration>,
+    /// Each tick phase group's next due slot: the world alone decides `Tick`.
+    ticks: TickSchedule,
     counters: Counters,
     cuts: BTreeSet<ClientId>,
     /// Commands at room actors, not yet answered.
@@ -101,12 +105,12 @@ struct Round<M: Mail> {
 impl<M: Mail> World<M> {
     pub(crate) fn new(config: EngineConfig, shards: usize) -> World<M> {
         World {
+            ticks: TickSchedule::new(&config),
             config,
             clients: HashMap::default(),
             shards,
             outgoing: Vec::new(),
             clock: Duration::ZERO,
-            last_tick: None,
             counters: Counters::default(),
             cuts: BTreeSet::new(),
             in_flight: 0,
@@ -362,13 +366,13 @@ impl<M: Mail> World<M> {
 
     fn tick(&mut self, now: Duration) {
         self.clock = self.clock.max(now);
-        let period = self.config.tick_period;
-        if self
-            .last_tick
-            .is_none_or(|last| self.clock >= last + period)
-        {
-            self.last_tick = Some(self.clock);
-            self.broadcast(&Event::Tick { at: self.clock });
+        let groups = self.ticks.groups();
+        let due = self.ticks.due(self.clock);
+        if !due.is_empty() {
+            // One pass over the clients however many groups are due: each hears at most one
+            // `Tick` from a call.
+            let tick = Event::Tick { at: self.clock };
+            self.broadcast_to(&tick, |id| due.contains(&phase_group(id, groups)));
         }
         // After the ticks above, so a member hears `Tick` before its room's `MatchTimeout`.
         let clock = self.clock;
@@ -378,15 +382,20 @@ impl<M: Mail> World<M> {
     }
 
     fn broadcast(&mut self, event: &Event) {
+        self.broadcast_to(event, |_| true);
+    }
+
+    /// Pushes `event` to each client that `to` picks (a tick's phase group).
+    fn broadcast_to(&mut self, event: &Event, to: impl Fn(ClientId) -> bool) {
         #[cfg(not(lockchan_loom))]
         if self.config.seeded.has(SeededBug::AwaitedFullOutbox) {
-            return self.broadcast_holding_full(event);
+            return self.broadcast_holding_full(event, to);
         }
         let mut courier = Courier {
             counters: &mut self.counters,
             cuts: &mut self.cuts,
         };
-        for (id, entry) in &self.clients {
+        for (id, entry) in self.clients.iter().filter(|(id, _)| to(**id)) {
             courier.send(*id, &entry.outbox, event.clone());
         }
     }
@@ -395,8 +404,8 @@ impl<M: Mail> World<M> {
     /// delivery to wait for, rather than a slow consumer to cut off.
     #[cold]
     #[cfg(not(lockchan_loom))]
-    fn broadcast_holding_full(&mut self, event: &Event) {
-        for entry in self.clients.values() {
+    fn broadcast_holding_full(&mut self, event: &Event, to: impl Fn(ClientId) -> bool) {
+        for (_, entry) in self.clients.iter().filter(|(id, _)| to(**id)) {
             match entry.outbox.try_push(event.clone()) {
                 Ok(()) => self.counters.events_delivered += 1,
                 Err(PushError::Full) => self.held.push((entry.outbox.clone(), event.clone())),

@@ -24,7 +24,8 @@
 //!
 //! Broadcasts (`Shout`, `Tick`) visit one shard at a time rather than stopping the world: each
 //! client gets each broadcast exactly once, but two broadcasts may reach two shards' clients
-//! in different orders.
+//! in different orders. A tick sends `Tick` only to the clients of the phase groups it finds
+//! due (`domain/phase.rs`); each shard keeps its own schedule, and all agree.
 
 mod shard;
 
@@ -39,14 +40,15 @@ use crate::domain::config::{EngineConfig, MAX_ROOM_LIMIT, MIN_ROOM_LIMIT};
 use crate::domain::event::{ErrorCode, Event};
 use crate::domain::ids::{ClientId, Player, RoomId};
 use crate::domain::outbox::CloseReason;
-use crate::domain::snapshot::{ClientView, Snapshot};
+use crate::domain::phase::{TickSchedule, phase_group};
+use crate::domain::snapshot::{ClientView, Counters, Snapshot};
 use crate::engines::courier::Courier;
 use crate::engines::engine::Engine;
 use crate::engines::rooms::RoomBook;
 use crate::engines::rooms::room_shard;
 use crate::seeded::SeededBug;
-use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{HashMap, Mutex};
 
 /// The engine on shared state under locks.
 pub struct LockEngine {
@@ -68,8 +70,11 @@ impl LockEngine {
     pub fn new(shards: usize, config: EngineConfig) -> LockEngine {
         let shard = || {
             Mutex::new(Shard {
+                clients: HashMap::default(),
                 rooms: RoomBook::new(config.seeded),
-                ..Shard::default()
+                clock: Duration::ZERO,
+                ticks: TickSchedule::new(&config),
+                counters: Counters::default(),
             })
         };
         LockEngine {
@@ -430,16 +435,20 @@ impl Engine for LockEngine {
 
     fn tick(&self, now: Duration) {
         let mut cuts = Cuts::new();
-        let period = self.config.tick_period;
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
             shard.clock = shard.clock.max(now);
-            let due = (shard.last_tick).is_none_or(|last| shard.clock >= last + period);
-            if due {
-                // Every shard has seen the same ticks, so all agree on `due` and `at`.
-                shard.last_tick = Some(shard.clock);
-                let tick = Event::Tick { at: shard.clock };
-                deliver_to_all(&mut shard, &tick, &mut cuts);
+            // Every shard has seen the same ticks, so all agree on which groups are due and
+            // on `at`.
+            let clock = shard.clock;
+            let groups = shard.ticks.groups();
+            let due = shard.ticks.due(clock);
+            if !due.is_empty() {
+                // One pass over the shard's clients however many groups are due: each hears
+                // at most one `Tick` from a call.
+                let tick = Event::Tick { at: clock };
+                let to = |id| due.contains(&phase_group(id, groups));
+                deliver_to(&mut shard, &tick, to, &mut cuts);
             }
         }
         self.expire_rooms(&mut cuts);
@@ -472,11 +481,16 @@ impl Engine for LockEngine {
 
 /// Sends `event` to every client of one locked shard.
 fn deliver_to_all(shard: &mut Shard, event: &Event, cuts: &mut Cuts) {
+    deliver_to(shard, event, |_| true, cuts);
+}
+
+/// Pushes `event` to each of the shard's clients that `to` picks (a tick's phase group).
+fn deliver_to(shard: &mut Shard, event: &Event, to: impl Fn(ClientId) -> bool, cuts: &mut Cuts) {
     let Shard {
         clients, counters, ..
     } = shard;
     let mut courier = Courier { counters, cuts };
-    for (id, entry) in clients.iter() {
+    for (id, entry) in clients.iter().filter(|(id, _)| to(**id)) {
         courier.send(*id, &entry.outbox, event.clone());
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::domain::ids::{ClientId, Player, RoomId};
 use crate::domain::outbox::OutboxSender;
+use crate::domain::phase::TickSchedule;
 use crate::domain::snapshot::Counters;
 use crate::engines::rooms::RoomBook;
 use crate::sync::{HashMap, Mutex, MutexGuard};
@@ -18,14 +19,14 @@ use crate::sync::{HashMap, Mutex, MutexGuard};
 /// While a shard is locked the engine may push into outboxes (a push never waits) and may lock
 /// shards with a *higher* index; it never locks a lower one, never sends on a channel that can
 /// block, and never calls out of the engine.
-#[derive(Default)]
 pub(super) struct Shard {
     pub(super) clients: HashMap<ClientId, ClientEntry>,
     pub(super) rooms: RoomBook,
     /// The latest time `tick` brought; rooms opened here are stamped with it.
     pub(super) clock: Duration,
-    /// When `Tick` was last sent to this shard's clients.
-    pub(super) last_tick: Option<Duration>,
+    /// Each tick phase group's next due slot. Every shard keeps its own and all agree: each
+    /// sees every tick, in the ticker's order, under its own lock.
+    pub(super) ticks: TickSchedule,
     /// Totals of the work done while this shard was the client's side of a call.
     pub(super) counters: Counters,
 }

@@ -54,6 +54,14 @@ pub struct ServerConfig {
     pub write_buffer: usize,
     /// How long shutdown waits for clients to take their close frame before it ends anyway.
     pub shutdown_grace: Duration,
+    /// Into how many phase groups the engine splits its clients for the tick
+    /// ([`EngineConfig::tick_phases`](crate::EngineConfig), passed on by
+    /// [`engine_config`](ServerConfig::engine_config)): each client still hears one `tick` a
+    /// second, but group `g` (client id modulo this) hears it `g/N` of a second in, so the
+    /// second's ticks go out in N smaller bursts instead of one. The clock task tells the
+    /// engine the time often enough for each phase to land on time ([`clock_interval`]). 1,
+    /// the default, ticks everyone at once; 0 counts as 1.
+    pub tick_phases: u32,
     /// A test hook, compiled into debug builds only and settable only from code, never from
     /// the command line or the wire: a `say` whose data contains this text panics while it is
     /// handled, to prove that a panic is caught, logged and contained.
@@ -75,6 +83,7 @@ impl Default for ServerConfig {
             read_buffer: 512,
             write_buffer: 16 * 1024,
             shutdown_grace: Duration::from_secs(4),
+            tick_phases: 1,
             #[cfg(debug_assertions)]
             panic_trigger: None,
         }
@@ -83,10 +92,12 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     /// `engine` with the settings a server needs of it: the engine relays the finished
-    /// `said` / `shouted` frame, so its size limit is the client's plus the envelope.
+    /// `said` / `shouted` frame, so its size limit is the client's plus the envelope; and it
+    /// ticks in the server's `tick_phases`.
     pub fn engine_config(&self, engine: crate::EngineConfig) -> crate::EngineConfig {
         crate::EngineConfig {
             max_message_bytes: self.max_message + super::ENVELOPE_BYTES,
+            tick_phases: self.tick_phases,
             ..engine
         }
     }
@@ -101,5 +112,37 @@ impl ServerConfig {
             .max_write_buffer_size(self.write_buffer.max(self.max_message) * 8)
             .max_message_size(Some(self.max_message))
             .max_frame_size(Some(self.max_message))
+    }
+}
+
+/// The longest the clock task waits between telling the engine the time: a match timeout
+/// ends at most this late.
+const CLOCK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The shortest: below it the clock task's wake-ups would cost more than the late phases it
+/// saves.
+const MIN_CLOCK_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How often the clock task tells the engine the time, for a tick period split into `phases`
+/// phases: `min(250 ms, period / phases)`, but never under 10 ms, so each phase group's tick
+/// goes out within one interval of its slot (0 phases count as 1).
+pub(crate) fn clock_interval(period: Duration, phases: u32) -> Duration {
+    (period / phases.max(1)).clamp(MIN_CLOCK_INTERVAL, CLOCK_INTERVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_keeps_up_with_the_phases_within_its_bounds() {
+        let second = Duration::from_secs(1);
+        let ms = Duration::from_millis;
+        assert_eq!(clock_interval(second, 0), ms(250));
+        assert_eq!(clock_interval(second, 1), ms(250));
+        assert_eq!(clock_interval(second, 4), ms(250));
+        assert_eq!(clock_interval(second, 10), ms(100));
+        assert_eq!(clock_interval(second, 1000), ms(10));
+        assert_eq!(clock_interval(Duration::ZERO, 3), ms(10));
     }
 }

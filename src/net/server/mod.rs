@@ -29,7 +29,6 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::time::Instant;
@@ -54,10 +53,6 @@ pub struct ServedEngine {
     /// log, on the admin page and in `/metrics`.
     pub stale_gate: Option<String>,
 }
-
-/// How often the engine is told the time. The engine sends `Tick` once per its tick period
-/// (1 s) whatever this is; telling it more often makes match timeouts end closer to on time.
-const CLOCK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What every task of one server shares.
 pub(crate) struct Shared {
@@ -168,10 +163,15 @@ pub async fn run(
     Ok(())
 }
 
-/// Tells the engine the time every [`CLOCK_INTERVAL`], on a blocking thread: a tick reaches
-/// every client.
+/// Tells the engine the time every [`config::clock_interval`] (250 ms, or less with more tick
+/// phases), on a blocking thread. The engine sends each client `Tick` once per its tick period
+/// at the client's phase whatever the interval is; telling it often makes each phase, and
+/// each match timeout, land closer to on time. The served engine's tick period is
+/// `EngineConfig`'s default: `serve` has no flag for it.
 async fn clock(shared: Arc<Shared>) {
-    let mut interval = tokio::time::interval(CLOCK_INTERVAL);
+    let period = crate::EngineConfig::default().tick_period;
+    let every = config::clock_interval(period, shared.config.tick_phases);
+    let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {

@@ -85,10 +85,11 @@ fn to_rust(
     );
     let _ = writeln!(
         out,
-        "    config: EngineConfig {{\n        tick_period: {},\n        match_timeout: {},\n        \
-         max_message_bytes: {},\n        queue_capacity: {},\n        \
+        "    config: EngineConfig {{\n        tick_period: {},\n        tick_phases: {},\n        \
+         match_timeout: {},\n        max_message_bytes: {},\n        queue_capacity: {},\n        \
          ..EngineConfig::default()\n    }},",
         duration(config.tick_period),
+        config.tick_phases,
         duration(config.match_timeout),
         config.max_message_bytes,
         config.queue_capacity

@@ -26,7 +26,9 @@
 //!   may not. A delivery may land between two events of another step (another lock, another
 //!   actor). Deliveries are matched lazily: a recipient whose next recorded event is an open
 //!   broadcast takes it at once, which loses no explanation because every broadcast event is
-//!   unique (numbered shouts, rising ticks; checked up front).
+//!   unique (numbered shouts, rising ticks; checked up front). A `Tick` is for its tick phase
+//!   group only (`Effect::Phase`): one tick opens a broadcast per group due, all with the same
+//!   event but for disjoint recipients, and a client outside a group never takes its `Tick`.
 //! - **A tick reaches each shard on its own.** Rooms of a shard are stamped with, and expire
 //!   by, the time that shard was last told, so a tick is one step per shard (lock: each shard
 //!   in turn, then the expiry under every lock; actor: the world's step, then each room actor's

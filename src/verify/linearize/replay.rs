@@ -17,7 +17,7 @@ use crate::domain::ids::{ClientId, Player};
 use crate::engines::engine::DisconnectOrder;
 use crate::engines::rooms::room_shard;
 use crate::spec::call::Connected;
-use crate::spec::state::{Effect, ModelState, Rules};
+use crate::spec::state::{Effect, ModelState, Rules, in_phase};
 
 /// A fixed-size set of step indices.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -62,6 +62,23 @@ pub(super) struct Open {
     pub(super) closer: Option<usize>,
     /// The racing step that sent it; `None` in the sequential setup and teardown.
     pub(super) opener: Option<usize>,
+    /// Who it is for: `None` for every client (a shout), or the tick phase group
+    /// `(group, of)` (a `Tick`): a client outside it never hears it.
+    pub(super) phase: Option<(u32, u32)>,
+}
+
+impl Open {
+    /// True when `client` (index bit `bit`) may still hear this broadcast as `event`: it is
+    /// for the client, which has not heard it yet.
+    pub(super) fn awaits(&self, client: ClientId, bit: u64, event: &Event) -> bool {
+        self.delivered & bit == 0 && self.reaches(client) && self.event == *event
+    }
+
+    /// True when the broadcast is for `client`.
+    pub(super) fn reaches(&self, client: ClientId) -> bool {
+        self.phase
+            .is_none_or(|(group, of)| in_phase(client, group, of))
+    }
 }
 
 /// One point of the search: what is done, the model's state, and how far each stream is
@@ -310,6 +327,23 @@ impl<'a> Checker<'a> {
                         delivered: 0,
                         closer,
                         opener: step,
+                        phase: None,
+                    });
+                }
+                Effect::Phase { group, of, event } => {
+                    let state = &node.state;
+                    let owed = self.mask(
+                        state
+                            .connected()
+                            .filter(|&id| !state.is_closed(id) && in_phase(id, group, of)),
+                    );
+                    node.open.push(Open {
+                        event,
+                        owed,
+                        delivered: 0,
+                        closer,
+                        opener: step,
+                        phase: Some((group, of)),
                     });
                 }
                 // Whether an outbox is closed is checked once the race is over, against the
@@ -407,7 +441,7 @@ impl<'a> Checker<'a> {
             let Some(at) = node
                 .open
                 .iter()
-                .position(|open| open.delivered & bit == 0 && open.event == *next)
+                .position(|open| open.awaits(client, bit, next))
             else {
                 return Ok(());
             };

@@ -93,8 +93,14 @@ fn calls() -> impl Strategy<Value = Vec<Call>> {
 }
 
 fn config() -> EngineConfig {
+    phased(1)
+}
+
+/// [`config`] with the clients in `tick_phases` tick phase groups.
+fn phased(tick_phases: u32) -> EngineConfig {
     EngineConfig {
         match_timeout: Duration::from_secs(3),
+        tick_phases,
         ..EngineConfig::default()
     }
 }
@@ -107,19 +113,21 @@ proptest! {
     /// Every sequential history is explained exactly as the model ran it, on any semantics:
     /// the checker's pieces of a call add up to the `Model`'s whole call.
     #[test]
-    fn the_step_model_is_the_model_on_sequential_histories(calls in calls()) {
-        let observed = on_model(&config(), &calls);
+    fn the_step_model_is_the_model_on_sequential_histories(calls in calls(), phases in 1..=3u32) {
+        let config = phased(phases);
+        let observed = on_model(&config, &calls);
         let history = History { setup: calls, ..History::default() };
         for (kind, shards) in [(EngineKind::LOCK, 1), (EngineKind::LOCK, 3), (EngineKind::ACTOR, 2)] {
-            let checked = check(&history, &observed, semantics(kind, shards), &config(), Budget::default());
+            let checked = check(&history, &observed, semantics(kind, shards), &config, Budget::default());
             prop_assert!(checked.is_ok(), "{kind}/{shards}: {checked:?}");
         }
     }
 
     /// And changing one event of one stream is always caught.
     #[test]
-    fn a_changed_event_is_caught(calls in calls(), pick in 0..1000usize) {
-        let mut observed = on_model(&config(), &calls);
+    fn a_changed_event_is_caught(calls in calls(), pick in 0..1000usize, phases in 1..=3u32) {
+        let config = phased(phases);
+        let mut observed = on_model(&config, &calls);
         let total: usize = observed.streams.values().map(Vec::len).sum();
         prop_assume!(total > 0);
         let mut n = pick % total;
@@ -132,7 +140,7 @@ proptest! {
             n -= stream.len();
         }
         let history = History { setup: calls, ..History::default() };
-        let checked = check(&history, &observed, semantics(EngineKind::LOCK, 1), &config(), Budget::default());
+        let checked = check(&history, &observed, semantics(EngineKind::LOCK, 1), &config, Budget::default());
         prop_assert!(checked.is_err());
     }
 }
@@ -298,6 +306,44 @@ fn check_on(
         &config(),
         Budget::default(),
     )
+}
+
+/// With two tick phases a tick at 200 ms is due for group 0 (client 2) only: group 1's first
+/// slot is at 500 ms. That is explained on a lock and a world-broadcast engine; client 1
+/// hearing the `Tick` too is refused on both, as is client 2 missing it.
+#[test]
+fn a_tick_reaches_only_its_phase_group() {
+    let tick_call = Call::Tick(Duration::from_millis(200));
+    let calls = vec![connect(1), connect(2), tick_call.clone()];
+    let right = on_model(&phased(2), &calls);
+    let history = History {
+        setup: calls[..2].to_vec(),
+        threads: vec![vec![tick_call]],
+        teardown: Vec::new(),
+    };
+    let tick = Event::Tick {
+        at: Duration::from_millis(200),
+    };
+    assert_eq!(right.streams[&ClientId(1)], []);
+    assert_eq!(right.streams[&ClientId(2)], std::slice::from_ref(&tick));
+    let mut too_many = right.clone();
+    too_many.streams.insert(ClientId(1), vec![tick]);
+    let mut missing = right.clone();
+    missing.streams.insert(ClientId(2), vec![]);
+    for (kind, shards) in [(EngineKind::LOCK, 2), (EngineKind::ACTOR, 2)] {
+        let checked = |observed: &Observed| {
+            let semantics = semantics(kind, shards);
+            check(&history, observed, semantics, &phased(2), Budget::default())
+        };
+        assert!(checked(&right).is_ok(), "{kind}: {:?}", checked(&right));
+        for wrong in [&too_many, &missing] {
+            assert!(
+                matches!(checked(wrong), Err(LinearizeError::Unexplained { .. })),
+                "{kind}: {wrong:?}: {:?}",
+                checked(wrong)
+            );
+        }
+    }
 }
 
 /// `calls` run one at a time on the model, then cut into a setup of `setup` calls and threads
@@ -706,11 +752,10 @@ fn small_scenario() -> impl Strategy<Value = crate::verify::scenario::Scenario> 
 fn verdict(
     history: &History,
     observed: &Observed,
-    semantics: Semantics,
+    (semantics, config): (Semantics, &EngineConfig),
     shortcuts: bool,
 ) -> Option<bool> {
-    let config = crate::verify::scenario::scenario_config();
-    let mut checker = super::replay::Checker::new(history, observed, semantics, &config).ok()?;
+    let mut checker = super::replay::Checker::new(history, observed, semantics, config).ok()?;
     checker.shortcuts = shortcuts;
     let budget = Budget {
         states: 300_000,
@@ -734,12 +779,14 @@ proptest! {
         scenario in small_scenario(),
         engine in 0..4usize,
         changes in prop::collection::vec(change(), 4),
+        phases in 1..=3u32,
     ) {
         use std::sync::Arc;
 
         let specs = shortcut_engines();
         let spec = specs[engine % specs.len()];
-        let engine = Arc::from(spec.build(crate::verify::scenario::scenario_config()));
+        let config = crate::verify::scenario::phased_scenario_config(phases);
+        let engine = Arc::from(spec.build(config.clone()));
         let run = crate::verify::scenario::run(engine, &scenario);
         prop_assume!(run.problems.is_empty());
         let semantics = Semantics::of(spec);
@@ -747,8 +794,8 @@ proptest! {
             .chain(changes.iter().map(|change| change.made(&run.history, &run.observed)))
             .flatten();
         for (n, (history, observed)) in variants.enumerate() {
-            let with = verdict(&history, &observed, semantics, true);
-            let without = verdict(&history, &observed, semantics, false);
+            let with = verdict(&history, &observed, (semantics, &config), true);
+            let without = verdict(&history, &observed, (semantics, &config), false);
             eprintln!("XCHK n={n} with={with:?} without={without:?}");
             if n == 0 {
                 prop_assert_eq!(with, Some(true), "{}: the run as recorded", spec);
@@ -767,12 +814,12 @@ proptest! {
 /// could produce, however interleaved.
 fn simulated(
     history: &History,
-    semantics: Semantics,
+    (semantics, config): (Semantics, &EngineConfig),
     mut pick: impl FnMut(usize) -> usize,
 ) -> Observed {
     use super::steps::{self, Part};
     use crate::engines::rooms::room_shard;
-    use crate::spec::state::{Effect, ModelState, Rules};
+    use crate::spec::state::{Effect, ModelState, Rules, in_phase};
 
     struct Sim {
         state: ModelState,
@@ -805,6 +852,11 @@ fn simulated(
                     Effect::Everyone(event) => {
                         reachable.iter().map(|&to| (to, event.clone())).collect()
                     }
+                    Effect::Phase { group, of, event } => reachable
+                        .iter()
+                        .filter(|&&to| in_phase(to, group, of))
+                        .map(|&to| (to, event.clone()))
+                        .collect(),
                     Effect::Gone(..) => Vec::new(),
                 };
                 for (to, event) in to {
@@ -817,11 +869,7 @@ fn simulated(
         }
     }
 
-    let config = crate::verify::scenario::scenario_config();
-    let rules = Rules {
-        config: &config,
-        room_shard,
-    };
+    let rules = Rules { config, room_shard };
     let mut sim = Sim {
         state: ModelState::new(semantics.shards),
         streams: BTreeMap::new(),
@@ -883,17 +931,19 @@ proptest! {
         engine in 0..4usize,
         seed in any::<u64>(),
         changes in prop::collection::vec(change(), 4),
+        phases in 1..=3u32,
     ) {
         use std::sync::Arc;
 
         let specs = shortcut_engines();
         let spec = specs[engine % specs.len()];
-        let engine = Arc::from(spec.build(crate::verify::scenario::scenario_config()));
+        let config = crate::verify::scenario::phased_scenario_config(phases);
+        let engine = Arc::from(spec.build(config.clone()));
         let run = crate::verify::scenario::run(engine, &scenario);
         prop_assume!(run.problems.is_empty());
         let semantics = Semantics::of(spec);
         let mut random = seed | 1;
-        let observed = simulated(&run.history, semantics, |n| {
+        let observed = simulated(&run.history, (semantics, &config), |n| {
             random ^= random << 13;
             random ^= random >> 7;
             random ^= random << 17;
@@ -903,8 +953,8 @@ proptest! {
             .chain(changes.iter().map(|change| change.made(&run.history, &observed)))
             .flatten();
         for (n, (history, observed)) in variants.enumerate() {
-            let with = verdict(&history, &observed, semantics, true);
-            let without = verdict(&history, &observed, semantics, false);
+            let with = verdict(&history, &observed, (semantics, &config), true);
+            let without = verdict(&history, &observed, (semantics, &config), false);
             if let (Some(with), Some(without)) = (with, without) {
                 let change = changes.get(n.wrapping_sub(1));
                 prop_assert_eq!(with, without, "{}: variant {} ({:?})", spec, n, change);

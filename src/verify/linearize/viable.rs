@@ -250,11 +250,7 @@ impl Checker<'_> {
                 if source.teardown || source.steps.any_outside(&node.done) {
                     continue;
                 }
-                let open = || {
-                    node.open
-                        .iter()
-                        .any(|open| open.delivered & bit == 0 && open.event == *event)
-                };
+                let open = || node.open.iter().any(|open| open.awaits(client, bit, event));
                 if matches!(event, Event::Shouted { .. } | Event::Tick { .. }) && open() {
                     continue;
                 }
@@ -318,7 +314,10 @@ impl Checker<'_> {
                     .unwrap_or(rest.len());
                 for (k, event) in rest[..until].iter().enumerate() {
                     let after = if matches!(event, Event::Shouted { .. } | Event::Tick { .. }) {
-                        let sent = node.open.iter().position(|other| other.event == *event);
+                        let sent = node
+                            .open
+                            .iter()
+                            .position(|other| other.event == *event && other.reaches(client));
                         sent.is_none_or(|other| other > at)
                     } else {
                         let source = &self.sources.of[i][node.pos[i] + k];
@@ -355,7 +354,7 @@ impl Checker<'_> {
         if node
             .open
             .iter()
-            .any(|open| open.delivered & bit == 0 && open.event == *next)
+            .any(|open| open.awaits(self.ids[i], bit, next))
         {
             return Ok(());
         }
