@@ -11,7 +11,13 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shout_reaches_every_socket_once_and_a_tick_reaches_all() {
-    let server = TestServer::start_floor(ServerConfig::default()).await;
+    // One tick phase, so that every socket hears the same tick (its `at`); the phases are
+    // tested at injected times in `net::floor`'s own tests.
+    let config = ServerConfig {
+        tick_phases: 1,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_floor(config).await;
     let mut clients = Vec::new();
     for i in 0..5 {
         clients.push(server.client(&format!("f{i}")).await);
