@@ -245,6 +245,33 @@ impl<'a> Checker<'a> {
         self.mask(state.connected().filter(|&id| !state.is_closed(id)))
     }
 
+    /// Opens a broadcast of `event`, owed to every client it reaches (all, or those of tick
+    /// phase group `phase`) that is connected and not closed now.
+    fn open(
+        &self,
+        node: &mut Node,
+        event: Event,
+        phase: Option<(u32, u32)>,
+        closer: Option<usize>,
+        opener: Option<usize>,
+    ) {
+        let mut open = Open {
+            event,
+            owed: 0,
+            delivered: 0,
+            closer,
+            opener,
+            phase,
+        };
+        let state = &node.state;
+        open.owed = self.mask(
+            state
+                .connected()
+                .filter(|&id| !state.is_closed(id) && open.reaches(id)),
+        );
+        node.open.push(open);
+    }
+
     fn mask(&self, clients: impl Iterator<Item = ClientId>) -> u64 {
         clients
             .filter_map(|id| self.index.get(&id))
@@ -319,32 +346,9 @@ impl<'a> Checker<'a> {
         for effect in effects.out {
             match effect {
                 Effect::To(to, event) => self.deliver(node, to, &event, step)?,
-                Effect::Everyone(event) => {
-                    let owed = self.reachable(node);
-                    node.open.push(Open {
-                        event,
-                        owed,
-                        delivered: 0,
-                        closer,
-                        opener: step,
-                        phase: None,
-                    });
-                }
+                Effect::Everyone(event) => self.open(node, event, None, closer, step),
                 Effect::Phase { group, of, event } => {
-                    let state = &node.state;
-                    let owed = self.mask(
-                        state
-                            .connected()
-                            .filter(|&id| !state.is_closed(id) && in_phase(id, group, of)),
-                    );
-                    node.open.push(Open {
-                        event,
-                        owed,
-                        delivered: 0,
-                        closer,
-                        opener: step,
-                        phase: Some((group, of)),
-                    });
+                    self.open(node, event, Some((group, of)), closer, step);
                 }
                 // Whether an outbox is closed is checked once the race is over, against the
                 // clients still connected then.
