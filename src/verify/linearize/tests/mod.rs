@@ -490,10 +490,22 @@ fn hub_dumps() -> Vec<(&'static str, Dump)> {
     use crate::engines::engine::{CallOrder, DisconnectOrder, Orderings, TickOrder};
 
     vec![
-        ("client_1_21_calls", include!("../dumps/client_1_21_calls.rs")),
-        ("client_4_32_calls", include!("../dumps/client_4_32_calls.rs")),
-        ("client_1_45_calls", include!("../dumps/client_1_45_calls.rs")),
-        ("client_2_45_calls", include!("../dumps/client_2_45_calls.rs")),
+        (
+            "client_1_21_calls",
+            include!("../dumps/client_1_21_calls.rs"),
+        ),
+        (
+            "client_4_32_calls",
+            include!("../dumps/client_4_32_calls.rs"),
+        ),
+        (
+            "client_1_45_calls",
+            include!("../dumps/client_1_45_calls.rs"),
+        ),
+        (
+            "client_2_45_calls",
+            include!("../dumps/client_2_45_calls.rs"),
+        ),
         (
             "client_4_45_calls_a",
             include!("../dumps/client_4_45_calls_a.rs"),
