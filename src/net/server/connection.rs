@@ -6,13 +6,17 @@
 //! a client that is being written to needs anyway, and a write that cannot finish within the
 //! write timeout cuts the client off rather than stall anything else.
 
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
+use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
+use futures_util::task::AtomicWaker;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -53,14 +57,43 @@ where
     connection.finish(end).await;
 }
 
-/// Wakes the connection's task when the engine queues an event. `notify_one` keeps one
-/// permit when the task is not waiting, so an event queued while it writes is not missed.
+/// Wakes the connection's task when the engine queues an event.
+///
+/// A flag and an [`AtomicWaker`], not a `tokio::sync::Notify`: a ring is a store and a wake,
+/// with no lock and no waiter list to join and leave on every turn of the connection's loop,
+/// which a broadcast makes once per client. The flag is the permit `Doorbell` asks for: a ring
+/// while the task is busy writing stays set until the task next waits.
 #[derive(Default)]
-struct Bell(Notify);
+struct Bell {
+    /// Set by a ring, taken by [`Bell::rung`]. `Release` on the ring pairs with the `Acquire`
+    /// of the take, so the task that takes it sees the event queued before the ring.
+    rung: AtomicBool,
+    waker: AtomicWaker,
+}
 
 impl Doorbell for Bell {
     fn ring(&self) {
-        self.0.notify_one();
+        self.rung.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+impl Bell {
+    /// Ready once the bell has rung since it was last taken; takes the ring. The waker is
+    /// registered before the second look at the flag, so a ring between the two looks is
+    /// either seen by the second or wakes the registered waker: never lost.
+    fn rung(&self) -> impl Future<Output = ()> + '_ {
+        poll_fn(|cx| {
+            if self.rung.swap(false, Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            if self.rung.swap(false, Ordering::Acquire) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
     }
 }
 
@@ -99,19 +132,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if let Some(end) = self.send_now(Message::Text(welcome)).await {
             return end;
         }
+        // The shutdown watch and the keepalive timer live across turns of the loop. Made anew
+        // each turn, they would join the token's waiter list and the runtime's timer wheel
+        // and leave them again on every frame written, both shared by every connection.
+        let token = self.shared.shutdown.clone();
+        let mut shutdown = pin!(token.cancelled());
+        let mut keepalive = pin!(sleep_until(self.keepalive_due()));
+        let bell = self.bell.clone();
         loop {
-            let silent_at = self.last_heard + self.shared.config.pong_timeout;
             let step = tokio::select! {
                 biased;
-                () = self.shared.shutdown.cancelled() => Some(End::Shutdown),
-                () = self.bell.0.notified() => self.deliver().await,
+                () = &mut shutdown => Some(End::Shutdown),
+                () = bell.rung() => self.deliver().await,
                 frame = self.ws.next() => self.receive(frame).await,
-                () = sleep_until(self.next_ping.min(silent_at)) => self.keepalive().await,
+                () = &mut keepalive => {
+                    let step = self.keepalive().await;
+                    // Frames heard since it was set moved the deadline later, never earlier:
+                    // a timer that fires early finds nothing due and is set again.
+                    keepalive.as_mut().reset(self.keepalive_due());
+                    step
+                }
             };
             if let Some(end) = step {
                 return end;
             }
         }
+    }
+
+    /// When the keepalive next has something to do: a ping, or giving up on a silent client.
+    fn keepalive_due(&self) -> Instant {
+        let silent_at = self.last_heard + self.shared.config.pong_timeout;
+        self.next_ping.min(silent_at)
     }
 
     /// Writes what the outbox holds, flushing once at the end, and counts each frame's time
@@ -156,7 +207,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             Ok::<_, WsError>((queued_at.len(), closed))
         };
-        match timeout(self.shared.config.write_timeout, write).await {
+        match within(self.shared.config.write_timeout, write).await {
             Err(_) => Some(End::WriteTimeout),
             Ok(Err(_)) => Some(End::Gone),
             Ok(Ok((sent, closed))) => {
@@ -315,6 +366,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Ok::<_, WsError>(())
         };
         let _ = timeout(CLOSE_REPLY_WAIT, goodbye).await;
+    }
+}
+
+/// `future` with `limit` to finish, like `tokio::time::timeout`, but the timer is set only if
+/// the first poll does not finish it. A write to a socket with room in its buffer finishes at
+/// once; that is nearly every write, and a timer made for each would be one more trip to the
+/// runtime's shared timer wheel per frame.
+async fn within<F: Future>(
+    limit: Duration,
+    future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut future = pin!(future);
+    let mut first = None;
+    poll_fn(|cx| {
+        first = Some(future.as_mut().poll(cx));
+        Poll::Ready(())
+    })
+    .await;
+    match first {
+        Some(Poll::Ready(output)) => Ok(output),
+        _ => timeout(limit, future).await,
     }
 }
 
