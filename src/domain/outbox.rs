@@ -54,6 +54,21 @@ pub fn outbox(capacity: usize) -> (OutboxSender, OutboxReceiver) {
 /// must be remembered (as `tokio::sync::Notify::notify_one` does), or a wake-up is lost.
 pub trait Doorbell: Send + Sync {
     fn ring(&self);
+
+    /// Rung instead of [`ring`](Doorbell::ring) after queuing an event that goes to every
+    /// client at once (a shout, a tick), so that a doorbell may wake its reader a little
+    /// later, behind the wake-ups already due, rather than all at once: the server paces a
+    /// broadcast's wake-ups so that a reply to one client does not wait behind thousands of
+    /// them. It must still wake the reader, or the ring is lost. By default it rings.
+    fn ring_broadcast(&self) {
+        self.ring();
+    }
+}
+
+/// Whether `event` is one of those every client hears at once, for which
+/// [`Doorbell::ring_broadcast`] is rung.
+fn goes_to_everyone(event: &Event) -> bool {
+    matches!(event, Event::Shouted { .. } | Event::Tick { .. })
 }
 
 /// An outbox whose every push and close rings `doorbell`, and whose every event is stamped
@@ -104,6 +119,12 @@ impl Closing {
     fn ring(&self) {
         if let Some(doorbell) = &self.doorbell {
             doorbell.ring();
+        }
+    }
+
+    fn ring_broadcast(&self) {
+        if let Some(doorbell) = &self.doorbell {
+            doorbell.ring_broadcast();
         }
     }
 }
@@ -198,6 +219,7 @@ impl OutboxSender {
         if self.closing.closed.load(Ordering::Acquire) {
             return Err(PushError::Closed);
         }
+        let broadcast = goes_to_everyone(&event);
         let sent = match &self.tx {
             Queue::Plain(tx) => tx.try_send(event).map_err(|e| refused(&e)),
             Queue::Stamped(tx) => {
@@ -206,7 +228,13 @@ impl OutboxSender {
                     .map_err(|e| refused(&e))
             }
         };
-        sent.inspect(|()| self.closing.ring())
+        sent.inspect(|()| {
+            if broadcast {
+                self.closing.ring_broadcast();
+            } else {
+                self.closing.ring();
+            }
+        })
     }
 
     /// How many events wait for the reader right now (used by the seeded
@@ -299,6 +327,7 @@ impl OutboxReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{ClientId, RoomId};
 
     fn tick(ms: u64) -> Event {
         Event::Tick {
@@ -356,6 +385,50 @@ mod tests {
         assert!(tx.close(CloseReason::Disconnected));
         assert!(!tx.close(CloseReason::Disconnected));
         assert_eq!(rings(), 2, "only the first close rings");
+    }
+
+    #[test]
+    fn shouts_and_ticks_ring_as_broadcasts_and_every_other_event_and_the_close_ring_at_once() {
+        #[derive(Default)]
+        struct Kinds {
+            now: std::sync::atomic::AtomicUsize,
+            broadcast: std::sync::atomic::AtomicUsize,
+        }
+        impl Doorbell for Kinds {
+            fn ring(&self) {
+                self.now.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            fn ring_broadcast(&self) {
+                self.broadcast
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let kinds = std::sync::Arc::new(Kinds::default());
+        let (tx, _rx) = outbox_with_doorbell(8, kinds.clone());
+        let rings = || {
+            (
+                kinds.now.load(std::sync::atomic::Ordering::Relaxed),
+                kinds.broadcast.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        };
+        tx.try_push(tick(1)).unwrap();
+        let shout = Event::Shouted {
+            from: ClientId(1),
+            text: "{}".into(),
+        };
+        tx.try_push(shout).unwrap();
+        assert_eq!(rings(), (0, 2));
+        let room = RoomId { limit: 2, seq: 1 };
+        let said = Event::Said {
+            room,
+            from: ClientId(2),
+            data: "{}".into(),
+        };
+        tx.try_push(said).unwrap();
+        tx.try_push(Event::Left { room }).unwrap();
+        assert_eq!(rings(), (2, 2));
+        assert!(tx.close(CloseReason::Disconnected));
+        assert_eq!(rings(), (3, 2), "a close rings at once");
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub(crate) fn unix_micros() -> u64 {
 const STALLED_RECEIVE_BUFFER: u32 = 4096;
 /// Most shouts the flood's shouter writes at one wake.
 const FLOOD_BURST: u32 = 256;
+/// Most shouts the flood's shouter leaves unanswered. The server answers each shout, with the
+/// shout itself or with `busy`, and stops reading a client that does not read its answers;
+/// a shouter that only wrote would then wait on a full socket while the server waited on it,
+/// and be cut at the write timeout. Four bursts keep the pipe full at 100,000 a second.
+const FLOOD_WINDOW: u32 = 4 * FLOOD_BURST;
 /// How long a stalled client reads at the end of the run to learn whether it was cut.
 const STALLED_DRAIN: Duration = Duration::from_secs(5);
 
@@ -182,6 +187,8 @@ struct Player {
     steady_from: Instant,
     /// When this client last sent a shout (a shouter) or received one (everyone else).
     last_shout: Option<Instant>,
+    /// The flood's shouter: shouts sent whose answer (the shout, or `busy`) has not arrived.
+    unanswered: u32,
 }
 
 impl Player {
@@ -211,6 +218,7 @@ impl Player {
             next_shout,
             steady_from,
             last_shout: None,
+            unanswered: 0,
         }
     }
 
@@ -324,18 +332,28 @@ impl Player {
     }
 
     /// The flood's shouter: every shout due by `now` from `at` on, at most [`FLOOD_BURST`] of
-    /// them in one write (a timer wakes it at most once a millisecond), and no backlog beyond
-    /// that: it shouts as fast as it can up to the rate, and latency counts from the send, for
-    /// the flood's question is who is cut, not how late.
+    /// them in one write (a timer wakes it at most once a millisecond) and at most
+    /// [`FLOOD_WINDOW`] unanswered, and no backlog beyond that: it shouts as fast as it can up
+    /// to the rate, and latency counts from the send, for the flood's question is who is cut,
+    /// not how late.
     async fn flood(&mut self, mut at: Instant, now: Instant, period: Duration) -> Result<(), ()> {
         let sent = unix_micros();
+        let room = FLOOD_WINDOW
+            .saturating_sub(self.unanswered)
+            .min(FLOOD_BURST);
+        if room == 0 {
+            // Read the answers first; look again at the timer's next tick.
+            self.next_shout = Some((now + Duration::from_millis(1), sent));
+            return Ok(());
+        }
         let mut burst = 0;
-        while at <= now && burst < FLOOD_BURST {
+        while at <= now && burst < room {
             if let Err(error) = self.ws.feed(Message::text(frames::shout(sent))).await {
                 self.live.error(format!("send: {}", short(&error)));
                 return Err(());
             }
             Live::add(&self.live.sent);
+            self.unanswered += 1;
             at += period;
             burst += 1;
         }
@@ -413,6 +431,8 @@ impl Player {
                 }
             }
             Kind::Shouted => {
+                // Only the flood's shouter counts, and in the flood every shout is its own.
+                self.unanswered = self.unanswered.saturating_sub(1);
                 if !self.shouts() {
                     self.shout_gap(Instant::now());
                 }
@@ -447,6 +467,7 @@ impl Player {
             Kind::Error => {
                 let code = frame.code.as_ref().map_or("?", |code| &code.0);
                 if code == "busy" {
+                    self.unanswered = self.unanswered.saturating_sub(1);
                     Live::add(&self.live.busy);
                 } else {
                     self.live.error(format!("error event: {code}"));

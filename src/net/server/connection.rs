@@ -10,11 +10,9 @@ use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::task::AtomicWaker;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout};
@@ -24,6 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 
 use super::Shared;
+use super::bell::Bell;
 use super::protocol::{self, ProtocolError};
 use super::rate::{RateLimit, Verdict};
 use crate::{ClientId, CloseReason, Command, Doorbell, OutboxReceiver, Player, RecvError};
@@ -37,7 +36,7 @@ pub(crate) async fn serve<S>(ws: WebSocketStream<S>, shared: Arc<Shared>, player
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let bell = Arc::new(Bell::default());
+    let bell = Bell::new(shared.pacer.clone());
     let (tx, outbox) = crate::outbox_with_doorbell(shared.config.outbox_capacity, bell.clone());
     let client = shared.engine.connect(player, tx);
     let now = Instant::now();
@@ -55,46 +54,6 @@ where
     connection.shared.engine.disconnect(client);
     tracing::debug!(%client, ?end, "connection ended");
     connection.finish(end).await;
-}
-
-/// Wakes the connection's task when the engine queues an event.
-///
-/// A flag and an [`AtomicWaker`], not a `tokio::sync::Notify`: a ring is a store and a wake,
-/// with no lock and no waiter list to join and leave on every turn of the connection's loop,
-/// which a broadcast makes once per client. The flag is the permit `Doorbell` asks for: a ring
-/// while the task is busy writing stays set until the task next waits.
-#[derive(Default)]
-struct Bell {
-    /// Set by a ring, taken by [`Bell::rung`]. `Release` on the ring pairs with the `Acquire`
-    /// of the take, so the task that takes it sees the event queued before the ring.
-    rung: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl Doorbell for Bell {
-    fn ring(&self) {
-        self.rung.store(true, Ordering::Release);
-        self.waker.wake();
-    }
-}
-
-impl Bell {
-    /// Ready once the bell has rung since it was last taken; takes the ring. The waker is
-    /// registered before the second look at the flag, so a ring between the two looks is
-    /// either seen by the second or wakes the registered waker: never lost.
-    fn rung(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(|cx| {
-            if self.rung.swap(false, Ordering::Acquire) {
-                return Poll::Ready(());
-            }
-            self.waker.register(cx.waker());
-            if self.rung.swap(false, Ordering::Acquire) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-    }
 }
 
 /// Why a connection ends.

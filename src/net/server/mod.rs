@@ -3,7 +3,7 @@
 //! Data flow: the accept loop (`http`) answers HTTP on the public port and upgrades `/ws`
 //! requests; each client gets one task (`connection`) that parses its frames (`protocol`),
 //! submits commands to the engine, and writes what the engine queues in the client's outbox,
-//! woken by the outbox's doorbell. A shout is submitted only within the server's fan-out budget
+//! woken by the outbox's doorbell (`bell`; a broadcast's wake-ups are paced). A shout is submitted only within the server's fan-out budget
 //! (`admission`). A ticker tells the engine the time. The admin port
 //! (`admin`) shows the figures `metrics` keeps. Shutdown cancels one token that every task
 //! watches, and the tracker waits for them, bounded by the grace period.
@@ -15,6 +15,7 @@
 
 mod admin;
 mod admission;
+mod bell;
 mod choice;
 mod config;
 mod connection;
@@ -64,6 +65,8 @@ pub(crate) struct Shared {
     metrics: metrics::Metrics,
     /// The deliveries per second shouts may ask for, shared by every connection.
     admission: admission::Admission,
+    /// Wakes the connections a broadcast rang, a chunk at a time (`bell`).
+    pacer: Arc<bell::Pacer>,
     /// Cancelled once, when shutdown begins; every loop of the server watches it.
     shutdown: CancellationToken,
     /// Every connection task, so that shutdown can wait for them.
@@ -116,6 +119,7 @@ pub async fn run(
         admission: admission::Admission::new(config.fanout_budget, config.outbox_capacity, started),
         config,
         metrics: metrics::Metrics::new(),
+        pacer: Arc::default(),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
         started,
@@ -140,6 +144,7 @@ pub async fn run(
         tokio::spawn(http::accept(admin, shared.clone(), http::Port::Admin)),
         tokio::spawn(clock(shared.clone())),
         tokio::spawn(admin::keep_rates(shared.clone())),
+        tokio::spawn(shared.pacer.clone().run(shared.shutdown.clone())),
     ];
     shutdown.await;
     tracing::info!(
