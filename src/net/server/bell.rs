@@ -6,9 +6,10 @@
 //! and whatever is woken next, the read of a client's `say` or the write of its relay, waits
 //! behind all of them, about 12 µs of writing each, a quarter of a second. So a broadcast's
 //! ring only marks the bell and queues it with the [`Pacer`], one task that wakes
-//! [`PACE_CHUNK`] queued connections at a time and then yields. Between two chunks the runtime
-//! polls its sockets and runs what they woke, so a relay waits for at most a chunk, not for
-//! the whole broadcast; the broadcast itself is written as fast as before, in the same order.
+//! [`PACE_CHUNK`] queued connections at a time and then goes to the back of the run queue.
+//! The runtime polls its sockets every 61 tasks it runs, and what they wake queues behind at
+//! most a chunk, not behind the whole broadcast. The broadcast is written in the same order,
+//! a little later at its tail (reports/ab/ has the runs).
 //!
 //! A bell rung at once while it waits with the pacer wakes its task at once; the task writes
 //! everything its outbox holds, the broadcast's frame included, and the pacer's later wake-up
@@ -26,10 +27,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Doorbell;
 
-/// How many queued connections the pacer wakes before it yields. Tokio's worker polls its
-/// sockets every 61 tasks it runs, so a chunk of about that many lets each chunk be followed
-/// by a look at the sockets; at about 12 µs a frame, a chunk is under a millisecond of writing.
-pub(crate) const PACE_CHUNK: usize = 64;
+/// How many queued connections the pacer wakes before it goes to the back of the run queue.
+/// A relay then waits for at most about a chunk of writes, 256 × 12 µs ≈ 3 ms on one worker.
+/// Smaller chunks cost the broadcast itself more, as the workers park and wake more often
+/// between them: reports/ab/pacing-chunks-5k-broadcast has 64 and 128 against no pacing,
+/// reports/ab/chunk-256-* this value.
+pub(crate) const PACE_CHUNK: usize = 256;
 
 /// Wakes one connection's task when the engine queues an event.
 ///
@@ -145,9 +148,25 @@ impl Pacer {
                 bell.paced.swap(false, Ordering::AcqRel);
                 bell.waker.wake();
             }
-            tokio::task::yield_now().await;
+            to_the_back().await;
         }
     }
+}
+
+/// Goes to the back of this worker's run queue, behind the connections just woken, and no
+/// further. A task that wakes itself while it runs is put there by tokio (a yield); its
+/// `yield_now` instead waits until the worker next parks or polls its sockets, which leaves
+/// the other worker idle once it has run out of woken connections to steal.
+fn to_the_back() -> impl Future<Output = ()> {
+    let mut woke = false;
+    poll_fn(move |cx| {
+        if woke {
+            return Poll::Ready(());
+        }
+        woke = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
 }
 
 #[cfg(test)]

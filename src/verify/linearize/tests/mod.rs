@@ -179,13 +179,7 @@ fn a_client_seated_by_two_racing_joins_is_unexplained() {
     observed
         .streams
         .insert(ClientId(1), vec![joined(r2, &[1]), joined(r3, &[1])]);
-    let checked = check(
-        &history,
-        &observed,
-        semantics(EngineKind::LOCK, 2),
-        &config(),
-        Budget::default(),
-    );
+    let checked = check_lock_2(&history, &observed);
     assert!(
         matches!(checked, Err(LinearizeError::Unexplained { .. })),
         "{checked:?}"
@@ -244,13 +238,7 @@ fn a_broadcast_reaching_two_clients_on_either_side_of_a_join_is_explained() {
         ClientId(2),
         vec![joined(r, &[1, 2]), matched, shouted, left],
     );
-    let checked = check(
-        &history,
-        &observed,
-        semantics(EngineKind::LOCK, 2),
-        &config(),
-        Budget::default(),
-    );
+    let checked = check_lock_2(&history, &observed);
     assert!(checked.is_ok(), "{checked:?}");
 }
 
@@ -270,6 +258,17 @@ fn world_broadcast_engines() -> Vec<(EngineKind, usize)> {
 
 /// The engines the shortcuts are compared on: both hub engines and the lock engine. (A loom
 /// build has no task engine; it compiles these tests but runs none of them.)
+/// `check` on lock/2's semantics with the tests' config and the default budget.
+fn check_lock_2(history: &History, observed: &Observed) -> Result<Explanation, LinearizeError> {
+    check(
+        history,
+        observed,
+        semantics(EngineKind::LOCK, 2),
+        &config(),
+        Budget::default(),
+    )
+}
+
 fn shortcut_engines() -> Vec<EngineSpec> {
     vec![
         EngineSpec::new(EngineKind::ACTOR, 1),

@@ -156,6 +156,20 @@ impl Change {
 
 /// A small race scenario: two to four shared clients, a few setup calls, two or three
 /// threads of one to five calls (thread 0 also ticks).
+/// The `engine`th of the shortcut engines (modulo their count) at `phases` tick phases: its
+/// spec, the config it was built with, and its run of `scenario`.
+fn real_run(
+    scenario: &crate::verify::scenario::Scenario,
+    engine: usize,
+    phases: u32,
+) -> (EngineSpec, EngineConfig, crate::verify::scenario::Run) {
+    let specs = shortcut_engines();
+    let spec = specs[engine % specs.len()];
+    let config = crate::verify::scenario::phased_scenario_config(phases);
+    let built = std::sync::Arc::from(spec.build(config.clone()));
+    (spec, config, crate::verify::scenario::run(built, scenario))
+}
+
 fn small_scenario() -> impl Strategy<Value = crate::verify::scenario::Scenario> {
     use crate::verify::scenario::{Op, Scenario, Who};
 
@@ -226,13 +240,7 @@ proptest! {
         changes in prop::collection::vec(change(), 4),
         phases in 1..=3u32,
     ) {
-        use std::sync::Arc;
-
-        let specs = shortcut_engines();
-        let spec = specs[engine % specs.len()];
-        let config = crate::verify::scenario::phased_scenario_config(phases);
-        let engine = Arc::from(spec.build(config.clone()));
-        let run = crate::verify::scenario::run(engine, &scenario);
+        let (spec, config, run) = real_run(&scenario, engine, phases);
         prop_assume!(run.problems.is_empty());
         let semantics = Semantics::of(spec);
         let variants = std::iter::once(Some((run.history.clone(), run.observed.clone())))
@@ -241,7 +249,6 @@ proptest! {
         for (n, (history, observed)) in variants.enumerate() {
             let with = verdict(&history, &observed, (semantics, &config), true);
             let without = verdict(&history, &observed, (semantics, &config), false);
-            eprintln!("XCHK n={n} with={with:?} without={without:?}");
             if n == 0 {
                 prop_assert_eq!(with, Some(true), "{}: the run as recorded", spec);
             }
@@ -378,13 +385,7 @@ proptest! {
         changes in prop::collection::vec(change(), 4),
         phases in 1..=3u32,
     ) {
-        use std::sync::Arc;
-
-        let specs = shortcut_engines();
-        let spec = specs[engine % specs.len()];
-        let config = crate::verify::scenario::phased_scenario_config(phases);
-        let engine = Arc::from(spec.build(config.clone()));
-        let run = crate::verify::scenario::run(engine, &scenario);
+        let (spec, config, run) = real_run(&scenario, engine, phases);
         prop_assume!(run.problems.is_empty());
         let semantics = Semantics::of(spec);
         let mut random = seed | 1;
