@@ -6,11 +6,9 @@
 //! a client that is being written to needs anyway, and a write that cannot finish within the
 //! write timeout cuts the client off rather than stall anything else.
 
-use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -166,7 +164,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             Ok::<_, WsError>((queued_at.len(), closed))
         };
-        match within(self.shared.config.write_timeout, write).await {
+        match timeout(self.shared.config.write_timeout, write).await {
             Err(_) => Some(End::WriteTimeout),
             Ok(Err(_)) => Some(End::Gone),
             Ok(Ok((sent, closed))) => {
@@ -325,27 +323,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             Ok::<_, WsError>(())
         };
         let _ = timeout(CLOSE_REPLY_WAIT, goodbye).await;
-    }
-}
-
-/// `future` with `limit` to finish, like `tokio::time::timeout`, but the timer is set only if
-/// the first poll does not finish it. A write to a socket with room in its buffer finishes at
-/// once; that is nearly every write, and a timer made for each would be one more trip to the
-/// runtime's shared timer wheel per frame.
-async fn within<F: Future>(
-    limit: Duration,
-    future: F,
-) -> Result<F::Output, tokio::time::error::Elapsed> {
-    let mut future = pin!(future);
-    let mut first = None;
-    poll_fn(|cx| {
-        first = Some(future.as_mut().poll(cx));
-        Poll::Ready(())
-    })
-    .await;
-    match first {
-        Some(Poll::Ready(output)) => Ok(output),
-        _ => timeout(limit, future).await,
     }
 }
 

@@ -3,10 +3,10 @@
 //! Data flow: the accept loop (`http`) answers HTTP on the public port and upgrades `/ws`
 //! requests; each client gets one task (`connection`) that parses its frames (`protocol`),
 //! submits commands to the engine, and writes what the engine queues in the client's outbox,
-//! woken by the outbox's doorbell (`bell`; a broadcast's wake-ups are paced). A shout is submitted only within the server's fan-out budget
-//! (`admission`). A ticker tells the engine the time. The admin port
-//! (`admin`) shows the figures `metrics` keeps. Shutdown cancels one token that every task
-//! watches, and the tracker waits for them, bounded by the grace period.
+//! woken by the outbox's doorbell (`bell`, which paces a broadcast's wake-ups). A shout is
+//! submitted only within the server's fan-out budget (`admission`). A ticker tells the engine
+//! the time. The admin port (`admin`) shows the figures `metrics` keeps. Shutdown cancels one
+//! token that every task watches, and the tracker waits for them, bounded by the grace period.
 //!
 //! The engines never see the network; the server never sees an engine's insides. Engine calls
 //! are synchronous and short (the actor engine's `submit` may wait while its world queue is
