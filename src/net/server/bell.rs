@@ -12,8 +12,9 @@
 //! a little later at its tail (reports/ab/ has the runs).
 //!
 //! A bell rung at once while it waits with the pacer wakes its task at once; the task writes
-//! everything its outbox holds, the broadcast's frame included, and the pacer's later wake-up
-//! finds no waker and does nothing.
+//! everything its outbox holds, the broadcast's frame included. The pacer's later wake-up then
+//! finds no waker and does nothing, or, if the task has gone back to waiting, costs it one
+//! look that finds no ring.
 
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
@@ -81,6 +82,13 @@ impl Bell {
             }
         })
     }
+
+    /// The pacer has reached this bell: a later broadcast queues it again, and its task wakes.
+    /// The swap reads the ringer's, so the ringer's `rung` is visible to the woken task.
+    fn reached(&self) {
+        self.paced.swap(false, Ordering::AcqRel);
+        self.waker.wake();
+    }
 }
 
 impl Doorbell for Bell {
@@ -145,8 +153,7 @@ impl Pacer {
                 }
             }
             for bell in chunk {
-                bell.paced.swap(false, Ordering::AcqRel);
-                bell.waker.wake();
+                bell.reached();
             }
             to_the_back().await;
         }
@@ -229,8 +236,7 @@ mod tests {
         assert_eq!(chunk.len(), 2, "a is queued once");
         assert!(Arc::ptr_eq(&chunk[0], &a) && Arc::ptr_eq(&chunk[1], &b));
         for bell in chunk {
-            bell.paced.swap(false, Ordering::AcqRel);
-            bell.waker.wake();
+            bell.reached();
         }
         assert_eq!((wakes_a.count(), wakes_b.count()), (1, 1));
         assert!(poll_rung(&a, &wakes_a) && poll_rung(&b, &wakes_b));
@@ -251,7 +257,7 @@ mod tests {
         assert!(poll_rung(&bell, &wakes));
         // The pacer's later wake-up finds the ring taken: the task's next look is empty.
         for bell in pacer.take(PACE_CHUNK) {
-            bell.waker.wake();
+            bell.reached();
         }
         assert!(!poll_rung(&bell, &wakes));
     }
