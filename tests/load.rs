@@ -67,6 +67,13 @@ async fn a_short_mixed_load_runs_clean_and_leaves_nothing_behind(spec: EngineSpe
     // both sides' CPU are taken over it.
     assert!(report.server_delivery.samples > 0, "{report:?}");
     assert!(report.server_delivery.p99_ms < 10_000.0, "{report:?}");
+    // Relays and room events are directed; shouts and ticks are not.
+    let directed = &report.server_directed_delivery;
+    assert!(directed.samples > 0, "{report:?}");
+    assert!(
+        directed.samples < report.server_delivery.samples,
+        "{report:?}"
+    );
     assert!(report.generator_cpu_us_per_frame.is_some(), "{report:?}");
     server
         .stats_until("every load client gone", |s| {

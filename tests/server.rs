@@ -74,9 +74,10 @@ async fn join_match_say_shout_leave(spec: EngineSpec) {
 
     // Every frame above came through an outbox (the welcomes did not), and the server timed
     // each from its outbox to the socket: in /admin/stats as buckets and percentiles, and in
-    // /metrics as a histogram.
-    let frames = |stats: &serde_json::Value| -> u64 {
-        let buckets = stats["frame_delivery"]["buckets"].as_array().cloned();
+    // /metrics as a histogram. Ten frames, of which all but the two shouts are directed (a
+    // tick, a broadcast too, may add to the first count, never to the second).
+    let frames = |stats: &serde_json::Value, histogram: &str| -> u64 {
+        let buckets = stats[histogram]["buckets"].as_array().cloned();
         let counts = buckets
             .into_iter()
             .flatten()
@@ -84,14 +85,21 @@ async fn join_match_say_shout_leave(spec: EngineSpec) {
         counts.sum()
     };
     let stats = server
-        .stats_until("nine frames timed", |s| frames(s) >= 9)
+        .stats_until("ten frames timed, eight directed", |s| {
+            frames(s, "frame_delivery") >= 10 && frames(s, "directed_delivery") >= 8
+        })
         .await;
+    assert_eq!(frames(&stats, "directed_delivery"), 8, "{stats}");
     let p99 = stats["frame_delivery_p99_ms"].as_f64().expect("a p99");
     assert!(p99 > 0.0 && p99 < WAIT.as_secs_f64() * 1000.0, "{stats}");
     let (status, metrics) = http_get(server.admin, "/metrics").await;
     assert_eq!(status, 200);
     assert!(
         metrics.contains("# TYPE lockchan_frame_delivery_seconds histogram"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lockchan_directed_delivery_seconds_count 8"),
         "{metrics}"
     );
     server.stop().await;

@@ -1,7 +1,7 @@
 //! "Where the time went" under the e2e table: one line per contender, from the medians of its
 //! runs. Each sets the latency its clients saw (and, for an engine, the floor's on the same
 //! load) beside what the server measured itself (an event's time from its outbox to its write
-//! completing, over every frame it wrote); and CPU per frame on both sides of the sockets: the
+//! completing, over every frame it wrote and over its directed frames alone); and CPU per frame on both sides of the sockets: the
 //! server's (as a multiple of the floor's) and the generator's. docs/LOAD.md says what each
 //! figure covers.
 
@@ -23,6 +23,8 @@ struct Figures {
     clients_p99: Option<f64>,
     /// The server's own delivery p99 (outbox to write completed), ms.
     delivery_p99: Option<f64>,
+    /// The same over directed frames alone (all but broadcasts), ms.
+    directed_p99: Option<f64>,
     server_us_per_frame: Option<f64>,
     generator_us_per_frame: Option<f64>,
     server_percent: Option<f64>,
@@ -51,6 +53,7 @@ impl Spent<'_> {
             figures: Figures {
                 clients_p99: p99(clients),
                 delivery_p99: p99(&load.server_delivery),
+                directed_p99: p99(&load.server_directed_delivery),
                 server_us_per_frame: load.server_cpu_us_per_frame,
                 generator_us_per_frame: load.generator_cpu_us_per_frame,
                 server_percent: load.server_cpu_percent,
@@ -77,6 +80,7 @@ impl Medians {
             figures: Figures {
                 clients_p99: of(|f| f.clients_p99),
                 delivery_p99: of(|f| f.delivery_p99),
+                directed_p99: of(|f| f.directed_p99),
                 server_us_per_frame: of(|f| f.server_us_per_frame),
                 generator_us_per_frame: of(|f| f.generator_us_per_frame),
                 server_percent: of(|f| f.server_percent),
@@ -139,7 +143,9 @@ pub(crate) fn section(runs: &[Spent<'_>], scenario: Scenario) -> Option<String> 
          outbox to its write completing, over every frame it wrote (shouts, ticks and relays \
          alike, so it can exceed the {latency} p99: compare it across rows; what the clients saw beyond \
          it is the read and the engine before the outbox, or the kernel and the generator \
-         after the write); CPU per delivered frame in the server and per received frame in \
+         after the write), and over directed frames alone (all but shouts and ticks: \
+         relays, room events, answers), so a relay's time in the server after the engine; \
+         CPU per delivered frame in the server and per received frame in \
          the generator, with each one's share of a core.\n\n"
     );
     for name in names {
@@ -159,10 +165,13 @@ pub(crate) fn section(runs: &[Spent<'_>], scenario: Scenario) -> Option<String> 
             (Some(floor), false) => floor.server_us_per_frame,
             _ => None,
         };
+        let directed = m.directed_p99.map_or(String::new(), |p99| {
+            format!(", {} over directed", ms(Some(p99)))
+        });
         out += &format!(
             "- **{name}** ({} run(s)): {latency} p99 {}{floor_part}; server delivery p99 {} \
-             over all frames. Server {} per frame{} at {} of a core; generator {} per frame at \
-             {}.\n",
+             over all frames{directed}. Server {} per frame{} at {} of a core; generator {} \
+             per frame at {}.\n",
             runs,
             ms(m.clients_p99),
             ms(m.delivery_p99),
@@ -186,6 +195,7 @@ mod tests {
             figures: Figures {
                 clients_p99: Some(p99),
                 delivery_p99: Some(delivery),
+                directed_p99: Some(delivery / 2.0),
                 server_us_per_frame: Some(server),
                 generator_us_per_frame: Some(generator),
                 server_percent: Some(50.0),
@@ -209,13 +219,13 @@ mod tests {
         assert_eq!(
             lines[0],
             "- **floor** (2 run(s)): relay p99 20.0 ms; server delivery p99 3.0 ms over all \
-             frames. Server 5.00 µs per frame at 50% of a core; generator 5.00 µs per frame at \
+             frames, 1.5 ms over directed. Server 5.00 µs per frame at 50% of a core; generator 5.00 µs per frame at \
              40%."
         );
         assert_eq!(
             lines[1],
             "- **lock/1** (3 run(s)): relay p99 50.0 ms (the floor's 20.0 ms: +30.0 ms); server \
-             delivery p99 10.0 ms over all frames. Server 12.00 µs per frame (2.40× the floor's \
+             delivery p99 10.0 ms over all frames, 5.0 ms over directed. Server 12.00 µs per frame (2.40× the floor's \
              5.00 µs) at 50% of a core; generator 5.00 µs per frame at 40%."
         );
     }
@@ -224,6 +234,7 @@ mod tests {
     fn without_a_floor_or_a_figure_nothing_is_made_up() {
         let mut lone = run("task/1", 7.0, 1.0, 3.0, 2.0);
         lone.figures.delivery_p99 = None;
+        lone.figures.directed_p99 = None;
         lone.figures.generator_us_per_frame = None;
         let section = section(&[lone], Scenario::Broadcast).expect("a run");
         assert!(section.contains("shout p99"), "{section}");

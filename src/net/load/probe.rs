@@ -30,6 +30,10 @@ pub struct ServerStats {
     /// type (empty from a server older than the figure).
     #[serde(default)]
     pub frame_delivery: Delivery,
+    /// The directed frames among them (all but broadcasts), empty from a server older than
+    /// the figure.
+    #[serde(default)]
+    pub directed_delivery: Delivery,
 }
 
 /// `GET /admin/stats` from the admin port at `admin` (`host:port`).

@@ -78,6 +78,9 @@ pub(crate) struct Stats {
     /// Its median and 99th percentile since the start, in ms, for the page.
     pub frame_delivery_p50_ms: Option<f64>,
     pub frame_delivery_p99_ms: Option<f64>,
+    /// The directed frames among them (all but broadcasts: relays, room events, answers),
+    /// read as `frame_delivery` is.
+    pub directed_delivery: Delivery,
 }
 
 pub(crate) async fn stats(shared: &Arc<Shared>) -> Stats {
@@ -92,6 +95,7 @@ pub(crate) async fn stats(shared: &Arc<Shared>) -> Stats {
         frame_delivery_p50_ms: ms(0.50),
         frame_delivery_p99_ms: ms(0.99),
         frame_delivery: delivery,
+        directed_delivery: shared.metrics.directed_delivery.read(),
         engine: shared.engine_name.clone(),
         engine_reason: shared.engine_reason.clone(),
         stale_gate: shared.stale_gate.clone(),

@@ -23,7 +23,7 @@ use super::Shared;
 use super::bell::Bell;
 use super::protocol::{self, ProtocolError};
 use super::rate::{RateLimit, Verdict};
-use crate::{ClientId, CloseReason, Command, Doorbell, OutboxReceiver, Player, RecvError};
+use crate::{ClientId, CloseReason, Command, Doorbell, Event, OutboxReceiver, Player, RecvError};
 
 /// How long a closing connection waits for the client's close frame in reply.
 const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(1);
@@ -124,7 +124,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Writes what the outbox holds, flushing once at the end, and counts each frame's time
     /// from its outbox to the end of that flush, when its write completed, in the server's
-    /// delivery histogram. A frame whose write failed or timed out is not counted.
+    /// delivery histogram, and a directed frame's ([`is_directed`]) in the directed one too. A
+    /// frame whose write failed or timed out is not counted.
     async fn deliver(&mut self) -> Option<End> {
         let batch = self.shared.config.outbox_capacity;
         let write = async {
@@ -137,7 +138,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     Ok(stamped) => {
                         let frame = protocol::event_frame(&stamped.event);
                         self.ws.feed(Message::Text(frame)).await?;
-                        queued_at.push(stamped.queued_at);
+                        queued_at.push((stamped.queued_at, is_directed(&stamped.event)));
                     }
                     Err(RecvError::Empty) => {
                         // The engine closes an outbox before it lets go of it; a close with
@@ -157,10 +158,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             self.ws.flush().await?;
             let written = std::time::Instant::now();
+            let metrics = &self.shared.metrics;
             // A doorbell outbox stamps every event: none is `None` here.
-            for at in queued_at.iter().flatten() {
-                let waited = written.saturating_duration_since(*at);
-                self.shared.metrics.frame_delivery.record(waited);
+            for &(at, directed) in &queued_at {
+                let Some(at) = at else { continue };
+                let waited = written.saturating_duration_since(at);
+                metrics.frame_delivery.record(waited);
+                if directed {
+                    metrics.directed_delivery.record(waited);
+                }
             }
             Ok::<_, WsError>((queued_at.len(), closed))
         };
@@ -324,6 +330,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         };
         let _ = timeout(CLOSE_REPLY_WAIT, goodbye).await;
     }
+}
+
+/// Whether `event` goes to some clients (a relay, a room's event, an answer), not to every
+/// client at once as `Shouted` and `Tick` do: a directed frame does not wait behind a
+/// broadcast's wake-ups (`bell.rs`), and the server times it on its own.
+fn is_directed(event: &Event) -> bool {
+    !matches!(event, Event::Shouted { .. } | Event::Tick { .. })
 }
 
 /// Parses one frame, received at `now`, and hands its command to the engine, waiting (without

@@ -32,6 +32,8 @@ pub(crate) struct Metrics {
     pub gate_stale: Gauge,
     /// Each frame's time from its outbox to the socket, recorded by its connection.
     pub frame_delivery: DeliveryHistogram,
+    /// The same for directed frames alone: every frame but a broadcast's (`Shouted`, `Tick`).
+    pub directed_delivery: DeliveryHistogram,
     // Sampled, not counted: set just before each export.
     rooms_open: Gauge,
     rooms_matched: Gauge,
@@ -60,9 +62,17 @@ impl Metrics {
             Unit::Seconds,
             frame_delivery.clone(),
         );
+        let directed_delivery = DeliveryHistogram::new();
+        registry.register_with_unit(
+            "directed_delivery",
+            "frame_delivery for the frames that are not broadcasts: relays, room events, answers",
+            Unit::Seconds,
+            directed_delivery.clone(),
+        );
         let r = &mut registry;
         Metrics {
             frame_delivery,
+            directed_delivery,
             connections: gauge(r, "connections", "WebSocket clients connected"),
             connections_peak: gauge(r, "connections_peak", "Most clients connected at once"),
             connections_total: counter(r, "connections", "WebSocket clients accepted"),
