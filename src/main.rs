@@ -18,6 +18,7 @@ mod cli {
     pub(crate) mod rounds;
     pub(crate) mod serve;
     pub(crate) mod stall;
+    pub(crate) mod targets;
     pub(crate) mod time_went;
 }
 
@@ -56,6 +57,10 @@ enum Commands {
     /// One worker process of `load` (started by it; prints JSON lines).
     #[command(hide = true)]
     LoadWorker(cli::load::WorkerArgs),
+    /// Judge the server's targets from the runs `scripts/server-targets` wrote: each engine
+    /// run by run, beside the floor of the same runs; writes DIR/verdicts.md. Exits 1 when a
+    /// target fails for an engine.
+    Targets(cli::targets::TargetsArgs),
     /// Compare two saved result sets: per case, contender and metric, improved, regressed or
     /// no change, as a markdown table. Exits 1 when a case regressed beyond the threshold, 2
     /// when the files cannot be compared.
@@ -170,6 +175,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Commands::Verify(args) => verify_engines(args),
         Commands::Report(args) => report(args),
         Commands::Gate(args) => return cli::gate::gate(args),
+        Commands::Targets(args) => return cli::targets::targets(args),
         Commands::Rounds(args) => cli::rounds::rounds(args),
         Commands::Serve(args) => cli::serve::serve(args),
         Commands::Load(args) => cli::load::load(args),

@@ -21,7 +21,7 @@ use lockchan::e2e::{E2eFigures, E2eTrials, trials_path};
 use lockchan::floor::FLOOR_NAME;
 use lockchan::load::{LoadReport, Scenario, ServerStats, fetch_server_stats, write_plots};
 use lockchan::verdict::{Criteria, Provenance, schedule};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::floor::{self, Contender};
 use super::load::LoadArgs;
@@ -77,18 +77,19 @@ pub(crate) struct Shared {
     pub(crate) seed: u64,
 }
 
-/// One engine's end-to-end result in one round.
-#[derive(Serialize)]
-struct Run {
-    engine: String,
+/// One engine's end-to-end result in one round: the JSON file holds a list of them, which
+/// `lockchan targets` reads back.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Run {
+    pub(crate) engine: String,
     /// The interleaved round it ran in, from 0.
-    round: usize,
-    load: LoadReport,
+    pub(crate) round: usize,
+    pub(crate) load: LoadReport,
     /// The server before the load, and after every client had gone.
     before: ServerStats,
     after: ServerStats,
     /// No client, no room, and no more tasks than before the load.
-    back_to_baseline: bool,
+    pub(crate) back_to_baseline: bool,
     shutdown_seconds: f64,
     exit_code: Option<i32>,
 }

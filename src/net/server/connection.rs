@@ -350,7 +350,8 @@ async fn handle(
     now: Instant,
 ) -> Result<(), ProtocolError> {
     let command = protocol::parse(client, text)?;
-    if let Command::Shout { .. } = command {
+    let shout = matches!(command, Command::Shout { .. });
+    if shout {
         // Every connected client is a recipient (upgrades in progress too, which only makes
         // the charge a little higher than the deliveries).
         let recipients = u64::try_from(shared.metrics.connections.get()).unwrap_or(0);
@@ -363,6 +364,21 @@ async fn handle(
         && text.contains(trigger.as_str())
     {
         panic!("test hook: a panic injected while handling {client}");
+    }
+    if shout {
+        // A shout puts an event into every client's outbox: thousands of pushes, milliseconds
+        // of work (on lock, under the engine's lock). On a blocking thread it leaves this
+        // worker to the other connections' writes meanwhile. This connection reads nothing
+        // more until it is done, so its commands keep their order.
+        let engine = shared.engine.clone();
+        let fan_out = tokio::task::spawn_blocking(move || engine.submit(client, command));
+        if let Err(error) = fan_out.await
+            && error.is_panic()
+        {
+            // Caught by the caller, as a panic in the engine here would be.
+            std::panic::resume_unwind(error.into_panic());
+        }
+        return Ok(());
     }
     shared.engine.submit_async(client, command).await;
     Ok(())

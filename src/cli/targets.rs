@@ -1,0 +1,362 @@
+//! `lockchan targets [DIR]`: the server's targets (docs/LOAD.md, "Server targets") judged
+//! from the end-to-end runs `scripts/server-targets` keeps in DIR, run by run, with the floor
+//! of the same runs as the control. A target holds for an engine when it holds in every one of
+//! its runs and every run is clean (no error, no failed connect, the server back to its
+//! baseline). The floor is judged by the same bound where the bound is not its own multiple: a
+//! target the floor fails too is beyond what this machine, with the generator on it, gives the
+//! bare server, whatever the engine does.
+//!
+//! Prints a markdown table and writes it to DIR/verdicts.md; exits 1 when a target fails for
+//! an engine or its file is missing.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use lockchan::floor::FLOOR_NAME;
+use lockchan::verdict::median;
+
+use super::e2e::Run;
+
+#[derive(Args)]
+pub(crate) struct TargetsArgs {
+    /// Where `scripts/server-targets` wrote its runs.
+    #[arg(default_value = "reports/targets")]
+    dir: PathBuf,
+}
+
+/// The floor's medians over its runs in one file, for the bounds stated as its multiples.
+struct Floor {
+    shout_p99: Option<f64>,
+    cpu_per_frame: Option<f64>,
+}
+
+/// What one run shows against one bound: its figure as the table prints it, and whether it is
+/// within the bound. `None` when the run has no such figure.
+type Reading = Option<(String, bool)>;
+
+/// One bound of one target.
+struct Target {
+    /// The e2e file (`DIR/<file>.json`) it is read from.
+    file: &'static str,
+    claim: &'static str,
+    /// Whether the floor is held to it too (a bound that is the floor's own multiple is not).
+    control: bool,
+    read: fn(&Run, &Floor) -> Reading,
+}
+
+fn ms(value: f64, bound: f64) -> Reading {
+    Some((format!("{value:.1} ms"), value <= bound))
+}
+
+fn times(value: Option<f64>, floor: Option<f64>, bound: f64, unit: &str) -> Reading {
+    let (value, floor) = (value?, floor?);
+    let shown = format!("{value:.1} {unit} ({:.2}×)", value / floor);
+    Some((shown, value <= bound * floor))
+}
+
+const TARGETS: [Target; 8] = [
+    Target {
+        file: "mixed-19k",
+        claim: "19,000 mixed, 5 min: relay p99 ≤ 50 ms",
+        control: true,
+        read: |run, _| ms(run.load.relay.p99_ms, 50.0),
+    },
+    Target {
+        file: "mixed-19k",
+        claim: "19,000 mixed: tick p99 ≤ 2× the floor's shout p99",
+        control: false,
+        read: |run, floor| times(Some(run.load.tick.p99_ms), floor.shout_p99, 2.0, "ms"),
+    },
+    Target {
+        file: "mixed-19k",
+        claim: "19,000 mixed: server CPU per frame ≤ 1.5× the floor's",
+        control: false,
+        read: |run, floor| {
+            let cpu = run.load.server_cpu_us_per_frame;
+            times(cpu, floor.cpu_per_frame, 1.5, "µs")
+        },
+    },
+    Target {
+        file: "broadcast-10k-10",
+        claim: "10,000 × 10 shouts/s: shout p99 ≤ 120 ms",
+        control: true,
+        read: |run, _| ms(run.load.shout.p99_ms, 120.0),
+    },
+    Target {
+        file: "broadcast-10k-10",
+        claim: "one frame per write (10,000 × 10): server CPU per frame within 1.5× the floor's",
+        control: false,
+        read: |run, floor| {
+            let cpu = run.load.server_cpu_us_per_frame;
+            times(cpu, floor.cpu_per_frame, 1.5, "µs")
+        },
+    },
+    Target {
+        file: "broadcast-5k-10",
+        claim: "5,000 × 10 shouts/s: shout p99 ≤ 40 ms",
+        control: true,
+        read: |run, _| ms(run.load.shout.p99_ms, 40.0),
+    },
+    Target {
+        file: "stall-200",
+        claim: "one non-reader among 200: no reader's gap > 50 ms above the shouter's",
+        control: true,
+        read: |run, _| {
+            let excess = run.load.stall.as_ref()?.excess_ms();
+            Some((format!("{excess:+.1} ms"), excess <= 50.0))
+        },
+    },
+    Target {
+        file: "flood-200",
+        claim: "a shouter at 100,000/s: no reader cut, the shouter hears `busy`",
+        control: true,
+        read: |run, _| {
+            let busy = run.load.shouts_refused_busy;
+            Some((format!("{busy} busy"), busy > 0))
+        },
+    },
+];
+
+/// Why a run cannot stand for any target, if it cannot.
+fn unclean(run: &Run) -> Option<String> {
+    let load = &run.load;
+    if load.errors_total > 0 || load.connect_failed > 0 {
+        Some(format!(
+            "{} errors, {} failed connects",
+            load.errors_total, load.connect_failed
+        ))
+    } else if !run.back_to_baseline {
+        Some("not back to baseline".to_owned())
+    } else {
+        None
+    }
+}
+
+/// One contender's runs against one bound: "holds", "fails (1 of 2 hold)", with every run's
+/// figure; `None` when none of its runs has the figure.
+fn judge(runs: &[&Run], target: &Target, floor: &Floor) -> Option<(bool, String)> {
+    let mut held = 0;
+    let mut shown = Vec::new();
+    for run in runs {
+        let (figure, within) = (target.read)(run, floor)?;
+        let reason = unclean(run);
+        if within && reason.is_none() {
+            held += 1;
+        }
+        shown.push(match reason {
+            Some(reason) => format!("{figure} ({reason})"),
+            None => figure,
+        });
+    }
+    let holds = held == runs.len();
+    let verdict = if holds {
+        "holds".to_owned()
+    } else {
+        format!("**fails** ({held} of {} hold)", runs.len())
+    };
+    Some((holds, format!("{verdict}: {}", shown.join(" / "))))
+}
+
+/// The runs of one file, in round order.
+fn read_runs(path: &Path) -> anyhow::Result<Vec<Run>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut runs: Vec<Run> =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    runs.sort_by_key(|run| run.round);
+    Ok(runs)
+}
+
+/// The table, and whether every target held for every engine.
+fn verdicts(dir: &Path) -> (String, bool) {
+    let mut out = String::from(
+        "| target | engine | runs: figure each | the floor in the same runs |\n|---|---|---|---|\n",
+    );
+    let mut all_hold = true;
+    let (mut failed, mut failed_on_floor) = (0, 0);
+    for target in &TARGETS {
+        let path = dir.join(format!("{}.json", target.file));
+        let runs = match read_runs(&path) {
+            Ok(runs) => runs,
+            Err(error) => {
+                all_hold = false;
+                failed += 1;
+                let _ = writeln!(out, "| {} | – | **no runs**: {error:#} | – |", target.claim);
+                continue;
+            }
+        };
+        let of = |name: &str| -> Vec<&Run> { runs.iter().filter(|r| r.engine == name).collect() };
+        let floor_runs = of(FLOOR_NAME);
+        let floor_median = |figure: fn(&Run) -> Option<f64>| {
+            let values: Vec<f64> = floor_runs.iter().filter_map(|run| figure(run)).collect();
+            median(&values)
+        };
+        let floor = Floor {
+            shout_p99: floor_median(|run| Some(run.load.shout.p99_ms)),
+            cpu_per_frame: floor_median(|run| run.load.server_cpu_us_per_frame),
+        };
+        let control = if !target.control {
+            "– (its own bound)".to_owned()
+        } else {
+            judge(&floor_runs, target, &floor).map_or("no floor run".to_owned(), |(_, s)| s)
+        };
+        let floor_fails = target.control && control.starts_with("**fails**");
+        let mut engines: Vec<&str> = Vec::new();
+        for run in &runs {
+            if run.engine != FLOOR_NAME && !engines.contains(&run.engine.as_str()) {
+                engines.push(&run.engine);
+            }
+        }
+        for engine in engines {
+            let (holds, shown) = judge(&of(engine), target, &floor)
+                .unwrap_or((false, "**fails**: no figure in its runs".to_owned()));
+            if !holds {
+                all_hold = false;
+                failed += 1;
+                failed_on_floor += usize::from(floor_fails);
+            }
+            let _ = writeln!(
+                out,
+                "| {} ([{}]({}.md)) | {engine} | {shown} | {control} |",
+                target.claim, target.file, target.file
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        "\n{} bound(s) failed for an engine; the floor failed {failed_on_floor} of them too.\n",
+        failed
+    );
+    (out, all_hold)
+}
+
+pub(crate) fn targets(args: TargetsArgs) -> anyhow::Result<ExitCode> {
+    let (table, all_hold) = verdicts(&args.dir);
+    print!("{table}");
+    let out = args.dir.join("verdicts.md");
+    std::fs::write(&out, &table).with_context(|| format!("writing {}", out.display()))?;
+    Ok(if all_hold {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A run of the committed stall target as the shape of every run here: only the figures
+    /// the targets read are set.
+    fn template() -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/targets/stall-200.json");
+        let runs: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("committed")).expect("runs");
+        runs[0].clone()
+    }
+
+    /// A clean run of `engine` in `round` with these p99s (relay, shout, tick) and CPU per frame.
+    fn run(engine: &str, round: usize, p99s: [f64; 3], cpu: f64) -> Value {
+        let mut run = template();
+        run["engine"] = json!(engine);
+        run["round"] = json!(round);
+        run["back_to_baseline"] = json!(true);
+        let load = &mut run["load"];
+        load["errors_total"] = json!(0);
+        load["connect_failed"] = json!(0);
+        for (kind, p99) in ["relay", "shout", "tick"].into_iter().zip(p99s) {
+            load[kind]["p99_ms"] = json!(p99);
+        }
+        load["server_cpu_us_per_frame"] = json!(cpu);
+        run
+    }
+
+    #[test]
+    fn each_bound_is_judged_run_by_run_beside_the_floors_runs() {
+        let dir = std::env::temp_dir().join(format!("lockchan-targets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let write = |file: &str, runs: Vec<Value>| {
+            let text = serde_json::to_string(&runs).expect("json");
+            std::fs::write(dir.join(format!("{file}.json")), text).expect("written");
+        };
+        // 19k: the engine's relay p99 fails in one run of two; its ticks and CPU are within
+        // the floor's multiples.
+        write(
+            "mixed-19k",
+            vec![
+                run("floor", 0, [30.0, 400.0, 300.0], 10.0),
+                run("lock/1", 0, [45.0, 420.0, 350.0], 12.0),
+                run("floor", 1, [40.0, 500.0, 320.0], 14.0),
+                run("lock/1", 1, [55.0, 480.0, 330.0], 13.0),
+            ],
+        );
+        // 10k: the engine holds while the floor fails; the second engine run had an error.
+        let mut erred = run("actor/1", 1, [0.0, 100.0, 0.0], 9.0);
+        erred["load"]["errors_total"] = json!(2);
+        write(
+            "broadcast-10k-10",
+            vec![
+                run("floor", 0, [0.0, 130.0, 0.0], 9.0),
+                run("lock/1", 0, [0.0, 110.0, 0.0], 9.5),
+                run("actor/1", 0, [0.0, 100.0, 0.0], 9.0),
+                run("floor", 1, [0.0, 140.0, 0.0], 9.0),
+                run("lock/1", 1, [0.0, 115.0, 0.0], 9.5),
+                erred,
+            ],
+        );
+        let (table, all_hold) = verdicts(&dir);
+        std::fs::remove_dir_all(&dir).expect("removed");
+        assert!(!all_hold, "{table}");
+        let row = |claim: &str, engine: &str| -> String {
+            let found = table
+                .lines()
+                .find(|line| line.contains(claim) && line.contains(&format!("| {engine} |")));
+            found
+                .unwrap_or_else(|| panic!("no row {claim} {engine}:\n{table}"))
+                .to_owned()
+        };
+        let relay = row("relay p99 ≤ 50 ms", "lock/1");
+        assert!(
+            relay.contains("**fails** (1 of 2 hold): 45.0 ms / 55.0 ms | holds: 30.0 ms / 40.0 ms"),
+            "{relay}"
+        );
+        // The floor's shout p99 median is 450 ms and its CPU per frame 12 µs.
+        let tick = row("tick p99 ≤ 2×", "lock/1");
+        assert!(
+            tick.contains("holds: 350.0 ms (0.78×) / 330.0 ms (0.73×) | – (its own bound)"),
+            "{tick}"
+        );
+        let cpu = row("19,000 mixed: server CPU", "lock/1");
+        assert!(
+            cpu.contains("holds: 12.0 µs (1.00×) / 13.0 µs (1.08×)"),
+            "{cpu}"
+        );
+        let shout = row("shout p99 ≤ 120 ms", "lock/1");
+        assert!(
+            shout.contains(
+                "holds: 110.0 ms / 115.0 ms | **fails** (0 of 2 hold): 130.0 ms / 140.0 ms"
+            ),
+            "{shout}"
+        );
+        let unclean = row("shout p99 ≤ 120 ms", "actor/1");
+        assert!(
+            unclean.contains(
+                "**fails** (1 of 2 hold): 100.0 ms / 100.0 ms (2 errors, 0 failed connects)"
+            ),
+            "{unclean}"
+        );
+        assert!(row("5,000 × 10", "–").contains("**no runs**"), "{table}");
+        // Failed for an engine: the relay (lock/1); the 10k shout and CPU (actor/1, whose
+        // second run erred); the three files that are not there. The floor failed the 10k
+        // shout too.
+        assert!(
+            table.ends_with("6 bound(s) failed for an engine; the floor failed 1 of them too.\n"),
+            "{table}"
+        );
+    }
+}
