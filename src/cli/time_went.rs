@@ -1,9 +1,9 @@
 //! "Where the time went" under the e2e table: one line per contender, from the medians of its
 //! runs. Each sets the latency its clients saw (and, for an engine, the floor's on the same
 //! load) beside what the server measured itself (an event's time from its outbox to its write
-//! completing, over every frame it wrote and over its directed frames alone); and CPU per frame on both sides of the sockets: the
-//! server's (as a multiple of the floor's) and the generator's. docs/LOAD.md says what each
-//! figure covers.
+//! completing, over every frame it wrote and over its directed frames alone); and CPU per
+//! frame on both sides of the sockets: the server's (as a multiple of the floor's) and the
+//! generator's. docs/LOAD.md says what each figure covers.
 
 use lockchan::floor::FLOOR_NAME;
 use lockchan::load::{LatencySummary, LoadReport, Scenario};
@@ -144,9 +144,9 @@ pub(crate) fn section(runs: &[Spent<'_>], scenario: Scenario) -> Option<String> 
          alike, so it can exceed the {latency} p99: compare it across rows; what the clients saw beyond \
          it is the read and the engine before the outbox, or the kernel and the generator \
          after the write), and over directed frames alone (all but shouts and ticks: \
-         relays, room events, answers), so a relay's time in the server after the engine; \
-         CPU per delivered frame in the server and per received frame in \
-         the generator, with each one's share of a core.\n\n"
+         relays, room events, answers), which is a relay's time in the server after the \
+         engine; CPU per delivered frame in the server and per received frame in the \
+         generator, with each one's share of a core.\n\n"
     );
     for name in names {
         let Medians { runs, figures: m } = medians(name);
@@ -219,14 +219,15 @@ mod tests {
         assert_eq!(
             lines[0],
             "- **floor** (2 run(s)): relay p99 20.0 ms; server delivery p99 3.0 ms over all \
-             frames, 1.5 ms over directed. Server 5.00 µs per frame at 50% of a core; generator 5.00 µs per frame at \
-             40%."
+             frames, 1.5 ms over directed. Server 5.00 µs per frame at 50% of a core; \
+             generator 5.00 µs per frame at 40%."
         );
         assert_eq!(
             lines[1],
             "- **lock/1** (3 run(s)): relay p99 50.0 ms (the floor's 20.0 ms: +30.0 ms); server \
-             delivery p99 10.0 ms over all frames, 5.0 ms over directed. Server 12.00 µs per frame (2.40× the floor's \
-             5.00 µs) at 50% of a core; generator 5.00 µs per frame at 40%."
+             delivery p99 10.0 ms over all frames, 5.0 ms over directed. Server 12.00 µs per \
+             frame (2.40× the floor's 5.00 µs) at 50% of a core; generator 5.00 µs per frame at \
+             40%."
         );
     }
 

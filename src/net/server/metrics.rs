@@ -65,7 +65,7 @@ impl Metrics {
         let directed_delivery = DeliveryHistogram::new();
         registry.register_with_unit(
             "directed_delivery",
-            "frame_delivery for the frames that are not broadcasts: relays, room events, answers",
+            "frame_delivery of directed frames alone (not shouts or ticks)",
             Unit::Seconds,
             directed_delivery.clone(),
         );
