@@ -204,6 +204,9 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     for missing in &summary.missing {
         eprintln!("missing: {missing}");
     }
+    for stale in &summary.stale {
+        eprintln!("stale: {stale}");
+    }
     eprintln!(
         "wrote {} with {} plots from {} criterion results",
         summary.report.display(),

@@ -17,7 +17,7 @@ use crate::engines::ENGINE_SOURCE_HASH;
 use crate::engines::registry::{EngineSpec, all_specs};
 use crate::measure::e2e::{CPU_PER_FRAME_METRIC, E2E_METRICS, RELAY_P99_METRIC, case_of};
 use crate::measure::verdict::{
-    Better, Criteria, Entry, Judged, Provenance, ResultSet, median, rank,
+    Better, Criteria, EngineSources, Entry, Judged, Provenance, ResultSet, median, rank,
 };
 use crate::verify::VerificationReport;
 
@@ -79,15 +79,15 @@ fn end_to_end<'a>(e2e: Option<&'a ResultSet>, trials: Option<&ResultSet>) -> End
     let Some(set) = e2e else {
         return EndToEnd::Absent;
     };
-    match set.provenance.engine_source_hash.as_deref() {
-        Some(hash) if hash == ENGINE_SOURCE_HASH => {}
-        Some(hash) => {
+    match EngineSources::of(set.provenance.engine_source_hash.as_deref()) {
+        EngineSources::This => {}
+        EngineSources::Other(hash) => {
             return EndToEnd::Ignored(format!(
                 "stale: they were measured on engine sources {hash}, and this binary was built \
                  from {ENGINE_SOURCE_HASH}; run `lockchan duel --e2e` again"
             ));
         }
-        None => {
+        EngineSources::Unrecorded => {
             return EndToEnd::Ignored(format!(
                 "stale: they record no engine-source fingerprint, so nothing says they measured \
                  this binary's engines ({ENGINE_SOURCE_HASH})"

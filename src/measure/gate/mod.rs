@@ -32,7 +32,7 @@ use crate::engines::registry::{EngineKind, EngineSpec, UnknownEngine};
 pub use crate::measure::e2e::E2E_TRIALS_FILE;
 use crate::measure::files::{InputError, read_json_if_present, write_json};
 use crate::measure::verdict::{
-    Criteria, Provenance, ResultSet, ResultsError, Verdict, VerdictError,
+    Criteria, EngineSources, Provenance, ResultSet, ResultsError, Verdict, VerdictError,
 };
 use crate::verify::VerificationReport;
 
@@ -318,13 +318,13 @@ impl Gate {
     /// Why this gate does not speak for the engines of this binary, or `None` when it does:
     /// a gate decided by a build of other engine sources measured other code.
     pub fn stale_reason(&self) -> Option<String> {
-        match self.engine_source_hash.as_deref() {
-            Some(hash) if hash == ENGINE_SOURCE_HASH => None,
-            Some(hash) => Some(format!(
+        match EngineSources::of(self.engine_source_hash.as_deref()) {
+            EngineSources::This => None,
+            EngineSources::Other(hash) => Some(format!(
                 "stale gate: it was decided on engine sources {hash}, and this binary was built \
                  from {ENGINE_SOURCE_HASH}; run `lockchan gate` again"
             )),
-            None => Some(format!(
+            EngineSources::Unrecorded => Some(format!(
                 "stale gate: it records no engine-source fingerprint, so nothing says it measured \
                  this binary's engines ({ENGINE_SOURCE_HASH}); run `lockchan gate` again"
             )),

@@ -73,6 +73,9 @@ pub struct ReportSummary {
     pub verification_found: bool,
     /// The inputs that were absent, each with the command that produces it.
     pub missing: Vec<String>,
+    /// The inputs that measured other engine sources than this build's, each with why and the
+    /// command that measures it again.
+    pub stale: Vec<String>,
 }
 
 /// Reads criterion's results under `criterion_dir` (normally `target/criterion`), the
@@ -115,6 +118,7 @@ pub fn write_report(
         duel_found: inputs.duel.data.is_some(),
         verification_found: inputs.verification.data.is_some(),
         missing: inputs.missing(),
+        stale: inputs.stale(),
     })
 }
 

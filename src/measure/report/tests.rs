@@ -358,6 +358,110 @@ fn the_report_opens_with_the_verdicts_of_the_interleaved_trials_and_the_gate() {
 }
 
 #[test]
+fn inputs_measured_on_other_engine_sources_are_called_stale_where_they_are_shown() {
+    use crate::engines::ENGINE_SOURCE_HASH;
+    use crate::gate::{GATE_FILE, decide};
+    use crate::measure::e2e::E2E_TRIALS_FILE;
+    use crate::measure::trials::{OPS_METRIC, P99_METRIC, ROUNDS_FILE};
+    use crate::measure::verdict::{Better, Criteria, Provenance, ResultSet};
+
+    let f = full_fixture("report-stale");
+    let set_on = |hash: &str| {
+        let mut set = ResultSet::new(Provenance {
+            engine_source_hash: Some(hash.to_owned()),
+            ..Provenance::default()
+        });
+        set.declare(OPS_METRIC, "ops/s", Better::Higher);
+        set.declare(P99_METRIC, "µs", Better::Lower);
+        for i in 0..5 {
+            let wobble = 1.0 + 0.01 * f64::from(i);
+            set.push("mixed/t4", "lock/1", OPS_METRIC, 1_000_000.0 * wobble)
+                .expect("declared");
+            set.push("mixed/t4", "lock/1", P99_METRIC, 1_000.0 * wobble)
+                .expect("declared");
+        }
+        set
+    };
+    let rounds = f.reports().join(ROUNDS_FILE);
+    let e2e_trials = f.reports().join(E2E_TRIALS_FILE);
+    f.write(
+        &f.reports().join("e2e.md"),
+        "| engine | round |\n|---|--:|\n| lock/1 | 1 |\n",
+    );
+    let old = "0123abcd0123abcd";
+    let other = |what: &str, command: &str| {
+        format!(
+            "*{what} are stale: measured on engine sources {old}, and this binary was built from \
+             {ENGINE_SOURCE_HASH}; run {command} again.*"
+        )
+    };
+    let trials_stale = other(
+        "These trials",
+        "`lockchan rounds` (`cargo run --release -- rounds`)",
+    );
+    let e2e_stale = other("The runs of this table", "`lockchan duel --e2e`");
+
+    // Trials and the gate from older engine sources, end-to-end runs from these.
+    let trials = set_on(old);
+    trials.write(&rounds).expect("written");
+    decide(Some(&trials), &f.gate_paths(), Criteria::default())
+        .expect("decided")
+        .save(&f.reports().join(GATE_FILE))
+        .expect("written");
+    set_on(ENGINE_SOURCE_HASH)
+        .write(&e2e_trials)
+        .expect("written");
+    let (summary, markdown) = report(&f);
+    assert_contains(&markdown, &trials_stale);
+    assert!(!markdown.contains(&e2e_stale), "{markdown}");
+    assert_contains(
+        &markdown,
+        &format!(
+            "| interleaved trials | `{}` | found, **stale**: measured on engine sources {old}, \
+             and this binary was built from {ENGINE_SOURCE_HASH} |",
+            rounds.display()
+        ),
+    );
+    assert_contains(
+        &markdown,
+        &format!(
+            "| end-to-end trials | `{}` | found, on this build's engine sources |",
+            e2e_trials.display()
+        ),
+    );
+    let named: Vec<&str> = summary
+        .stale
+        .iter()
+        .map(|line| line.split(" at ").next().unwrap_or_default())
+        .collect();
+    assert_eq!(named, ["interleaved trials", "gate"], "{:?}", summary.stale);
+
+    // The other way round: the verdict is current, the end-to-end table is not.
+    set_on(ENGINE_SOURCE_HASH).write(&rounds).expect("written");
+    set_on(old).write(&e2e_trials).expect("written");
+    let (summary, markdown) = report(&f);
+    assert!(!markdown.contains(&trials_stale), "{markdown}");
+    let e2e_at = markdown
+        .find("## End to end")
+        .expect("an end-to-end section");
+    let stale_at = markdown
+        .find(&e2e_stale)
+        .expect("the end-to-end runs are stale");
+    let table_at = markdown
+        .find("| lock/1 | 1 |")
+        .expect("the e2e table is shown");
+    assert!(e2e_at < stale_at && stale_at < table_at, "{markdown}");
+    assert!(
+        summary
+            .stale
+            .iter()
+            .any(|line| line.starts_with("end-to-end trials at ")),
+        "{:?}",
+        summary.stale
+    );
+}
+
+#[test]
 fn missing_inputs_are_stated_with_the_command_that_makes_them() {
     let f = Fixture::new("report-empty");
     let (summary, markdown) = report(&f);

@@ -54,7 +54,8 @@ pub use self::compare::{
 pub use self::decide::{Better, Criteria, Outcome, TieReason, Trials, Verdict, VerdictError};
 pub use self::lines::{PairMetric, pair_lines};
 pub use self::results::{
-    CaseTrials, ContenderTrials, Metric, Provenance, RESULTS_FORMAT, ResultSet, ResultsError,
+    CaseTrials, ContenderTrials, EngineSources, Metric, Provenance, RESULTS_FORMAT, ResultSet,
+    ResultsError,
 };
 pub use self::rounds::{DEFAULT_ROUNDS, schedule};
 pub use self::standings::{Entry, Judged, Standings, rank};

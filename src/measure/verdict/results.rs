@@ -66,6 +66,30 @@ pub struct Provenance {
     pub engine_source_hash: Option<String>,
 }
 
+/// How the engine sources a measurement recorded stand against this build's
+/// ([`crate::ENGINE_SOURCE_HASH`]): the one comparison behind every "stale" the gate and the
+/// report print, each in its own words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineSources<'a> {
+    /// Measured on this build's engine sources.
+    This,
+    /// Measured on other engine sources: their fingerprint.
+    Other(&'a str),
+    /// Written before the fingerprint was recorded, so nothing says which engines it measured.
+    Unrecorded,
+}
+
+impl<'a> EngineSources<'a> {
+    /// Judges a recorded fingerprint, `None` where none was recorded.
+    pub fn of(recorded: Option<&'a str>) -> EngineSources<'a> {
+        match recorded {
+            Some(hash) if hash == crate::engines::ENGINE_SOURCE_HASH => EngineSources::This,
+            Some(hash) => EngineSources::Other(hash),
+            None => EngineSources::Unrecorded,
+        }
+    }
+}
+
 /// Why a result set could not be read, built or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {

@@ -1,21 +1,28 @@
-//! The end-to-end duel as `lockchan duel --e2e` left it: its Markdown table (`e2e.md`) and the
-//! plots of that run under [`LOAD_PLOTS_DIR`]. The report shows the table as written; the
-//! figures behind it stay in `e2e.json`, which the report does not read.
+//! The end-to-end duel as `lockchan duel --e2e` left it: its Markdown table (`e2e.md`), the
+//! plots of that run under [`LOAD_PLOTS_DIR`], and where its trials (`e2e-trials.json`) were
+//! measured. The report shows the table as written; the figures behind it stay in `e2e.json`,
+//! which the report does not read.
 
 use std::path::Path;
 
 use super::super::LOAD_PLOTS_DIR;
+use super::Source;
 use crate::engines::registry::EngineKind;
+use crate::measure::e2e::E2E_TRIALS_FILE;
+use crate::measure::verdict::{Provenance, ResultSet};
 
 /// The table `duel --e2e` writes beside `e2e.json`.
 pub(crate) const E2E_TABLE_FILE: &str = "e2e.md";
 
 /// The end-to-end duel's table and its plots, when present.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct EndToEnd {
     pub(crate) table: Option<String>,
     /// The run's plot files under [`LOAD_PLOTS_DIR`], sorted.
     pub(crate) plots: Vec<String>,
+    /// Where the trials the same run wrote beside the table were measured: their engine
+    /// sources say whether the table describes this build's engines.
+    pub(crate) trials: Source<Provenance>,
 }
 
 impl EndToEnd {
@@ -31,7 +38,15 @@ impl EndToEnd {
             .filter(|name| is_e2e_run_plot(name))
             .collect();
         plots.sort();
-        EndToEnd { table, plots }
+        let trials = reports_dir.join(E2E_TRIALS_FILE);
+        EndToEnd {
+            table,
+            plots,
+            trials: Source {
+                data: ResultSet::read(&trials).ok().map(|set| set.provenance),
+                path: trials,
+            },
+        }
     }
 }
 

@@ -24,7 +24,7 @@ use crate::gate::{GATE_FILE, Gate};
 use crate::measure::criterion::{BenchResult, read_criterion};
 use crate::measure::files::{InputError, read_json_if_present};
 use crate::measure::trials::ROUNDS_FILE;
-use crate::measure::verdict::ResultSet;
+use crate::measure::verdict::{EngineSources, ResultSet};
 use crate::verify::VerificationReport;
 
 pub(crate) use e2e::EndToEnd;
@@ -111,6 +111,45 @@ impl Inputs {
         self.extra.data.as_deref().unwrap_or_default()
     }
 
+    /// The inputs that measured engine sources other than this build's, each with why and the
+    /// command that measures it again: their figures describe other engine code.
+    pub(crate) fn stale(&self) -> Vec<String> {
+        let gate = self.gate.data.as_ref();
+        let measured = [
+            (
+                "interleaved trials",
+                &self.trials.path,
+                self.trials
+                    .data
+                    .as_ref()
+                    .map(|set| &set.provenance.engine_source_hash),
+                ROUNDS_COMMAND,
+            ),
+            (
+                "gate",
+                &self.gate.path,
+                gate.map(|gate| &gate.engine_source_hash),
+                GATE_COMMAND,
+            ),
+            (
+                "end-to-end trials",
+                &self.e2e.trials.path,
+                self.e2e.trials.data.as_ref().map(|p| &p.engine_source_hash),
+                E2E_COMMAND,
+            ),
+        ];
+        measured
+            .into_iter()
+            .filter_map(|(name, path, recorded, command)| {
+                let why = stale_because(recorded?.as_deref())?;
+                Some(format!(
+                    "{name} at {}: {why}; run {command} again",
+                    path.display()
+                ))
+            })
+            .collect()
+    }
+
     /// The inputs that were absent, each with the command that produces it. The end-to-end
     /// duel is not listed: it is optional even for a full report.
     pub(crate) fn missing(&self) -> Vec<String> {
@@ -140,5 +179,26 @@ impl Inputs {
             ));
         }
         missing
+    }
+}
+
+/// What measures the interleaved trials, the gate and the end-to-end duel.
+pub(crate) const ROUNDS_COMMAND: &str = "`lockchan rounds` (`cargo run --release -- rounds`)";
+pub(crate) const GATE_COMMAND: &str = "`lockchan gate`";
+pub(crate) const E2E_COMMAND: &str = "`lockchan duel --e2e`";
+
+/// Why an input that recorded the engine sources it measured (`recorded`) does not describe
+/// this build's engines, or `None` when it does.
+pub(crate) fn stale_because(recorded: Option<&str>) -> Option<String> {
+    let this = crate::engines::ENGINE_SOURCE_HASH;
+    match EngineSources::of(recorded) {
+        EngineSources::This => None,
+        EngineSources::Other(hash) => Some(format!(
+            "measured on engine sources {hash}, and this binary was built from {this}"
+        )),
+        EngineSources::Unrecorded => Some(format!(
+            "no engine-source fingerprint recorded, so nothing says it measured this binary's \
+             engines ({this})"
+        )),
     }
 }

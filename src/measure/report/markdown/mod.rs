@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::figures::Floors;
-use super::inputs::Inputs;
+use super::inputs::{E2E_COMMAND, GATE_COMMAND, Inputs, ROUNDS_COMMAND, stale_because};
 
 /// What produces each input, for the sections that find it missing.
 const BENCH_COMMAND: &str = "`cargo bench`";
@@ -150,12 +150,26 @@ impl Doc<'_> {
             (
                 "interleaved trials",
                 inputs.trials.path.display().to_string(),
-                found(inputs.trials.data.is_some(), "`lockchan rounds`"),
+                inputs.trials.data.as_ref().map_or_else(
+                    || found(false, ROUNDS_COMMAND),
+                    |set| found_on(set.provenance.engine_source_hash.as_deref()),
+                ),
             ),
             (
                 "gate",
                 inputs.gate.path.display().to_string(),
-                found(inputs.gate.data.is_some(), "`lockchan gate`"),
+                inputs.gate.data.as_ref().map_or_else(
+                    || found(false, GATE_COMMAND),
+                    |gate| found_on(gate.engine_source_hash.as_deref()),
+                ),
+            ),
+            (
+                "end-to-end trials",
+                inputs.e2e.trials.path.display().to_string(),
+                inputs.e2e.trials.data.as_ref().map_or_else(
+                    || found(false, E2E_COMMAND),
+                    |provenance| found_on(provenance.engine_source_hash.as_deref()),
+                ),
             ),
         ];
         for (name, path, status) in rows {
@@ -168,6 +182,22 @@ impl Doc<'_> {
         if !inputs.notes.is_empty() {
             out.push('\n');
         }
+    }
+}
+
+/// Writes "*{what} are stale: …; run {command} again.*" under a section whose input measured
+/// other engine sources than this build's; nothing when it measured these.
+fn stale_line(out: &mut String, what: &str, recorded: Option<&str>, command: &str) {
+    if let Some(why) = stale_because(recorded) {
+        let _ = writeln!(out, "*{what} are stale: {why}; run {command} again.*\n");
+    }
+}
+
+/// A found input's status in the inputs table, with whether it measured this build's engines.
+fn found_on(recorded: Option<&str>) -> String {
+    match stale_because(recorded) {
+        None => "found, on this build's engine sources".to_owned(),
+        Some(why) => format!("found, **stale**: {why}"),
     }
 }
 

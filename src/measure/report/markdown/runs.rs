@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use super::{DUEL_COMMAND, Doc, VERIFY_COMMAND, cell};
+use super::{DUEL_COMMAND, Doc, VERIFY_COMMAND, cell, stale_line};
 use crate::measure::format;
 use crate::measure::report::LOAD_PLOTS_DIR;
-use crate::measure::report::inputs::EndToEnd;
+use crate::measure::report::inputs::{E2E_COMMAND, EndToEnd};
 
 impl Doc<'_> {
     pub(super) fn duel_section(&self, out: &mut String) {
@@ -141,6 +141,14 @@ pub(super) fn e2e_section(out: &mut String, e2e: &EndToEnd) {
          turn, same binary and flags (`e2e.json` has every run's figures, and the verdict lines \
          under the table, when there, judge the rounds' trials):\n\n",
     );
+    if let Some(provenance) = &e2e.trials.data {
+        stale_line(
+            out,
+            "The runs of this table",
+            provenance.engine_source_hash.as_deref(),
+            E2E_COMMAND,
+        );
+    }
     out.push_str(table.trim_end());
     out.push_str("\n\n");
     for plot in &e2e.plots {

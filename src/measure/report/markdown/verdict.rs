@@ -5,14 +5,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Doc, cell};
+use super::{Doc, cell, stale_line};
 use crate::engines::registry::EngineKind;
+use crate::measure::report::inputs::{GATE_COMMAND, ROUNDS_COMMAND};
 use crate::measure::report::verdicts::{PairVerdict, VerdictRow, verdict_rows};
 use crate::measure::verdict::{Criteria, Verdict};
-
-/// What produces the trials.
-const ROUNDS_COMMAND: &str = "`lockchan rounds` (`cargo run --release -- rounds`)";
-const GATE_COMMAND: &str = "`lockchan gate`";
 
 impl Doc<'_> {
     pub(super) fn verdict_section(&self, out: &mut String) {
@@ -48,6 +45,12 @@ impl Doc<'_> {
                 .map_or_else(unknown, |c| c.chars().take(10).collect()),
             p.date.clone().unwrap_or_else(unknown),
             criteria.min_effect * 100.0,
+        );
+        stale_line(
+            out,
+            "These trials",
+            p.engine_source_hash.as_deref(),
+            ROUNDS_COMMAND,
         );
         for (a, b) in kind_pairs(&rows) {
             let _ = writeln!(
