@@ -459,6 +459,27 @@ fn inputs_measured_on_other_engine_sources_are_called_stale_where_they_are_shown
         "{:?}",
         summary.stale
     );
+
+    // Trials that are there but unreadable are not taken for absent without a word.
+    f.write(&e2e_trials, "{ not json");
+    let (summary, markdown) = report(&f);
+    assert!(!markdown.contains(&e2e_stale), "{markdown}");
+    assert_contains(
+        &markdown,
+        &format!(
+            "- {} is not a result set: nothing says which engine sources the end-to-end table \
+             measured",
+            e2e_trials.display()
+        ),
+    );
+    assert!(
+        !summary
+            .stale
+            .iter()
+            .any(|line| line.starts_with("end-to-end")),
+        "{:?}",
+        summary.stale
+    );
 }
 
 #[test]

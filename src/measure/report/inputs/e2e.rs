@@ -27,8 +27,9 @@ pub(crate) struct EndToEnd {
 
 impl EndToEnd {
     /// Reads what is there; an unreadable table or plot directory counts as absent, as the
-    /// end-to-end duel is the one input the report only passes on.
-    pub(crate) fn read(reports_dir: &Path) -> EndToEnd {
+    /// end-to-end duel is the one input the report only passes on. Trials that are there but
+    /// unreadable count as absent too, with a note in `notes` saying why.
+    pub(crate) fn read(reports_dir: &Path, notes: &mut Vec<String>) -> EndToEnd {
         let table = std::fs::read_to_string(reports_dir.join(E2E_TABLE_FILE)).ok();
         let mut plots: Vec<String> = std::fs::read_dir(reports_dir.join(LOAD_PLOTS_DIR))
             .into_iter()
@@ -43,7 +44,19 @@ impl EndToEnd {
             table,
             plots,
             trials: Source {
-                data: ResultSet::read(&trials).ok().map(|set| set.provenance),
+                data: if trials.exists() {
+                    ResultSet::read(&trials)
+                        .map_err(|err| {
+                            notes.push(format!(
+                                "{err}: nothing says which engine sources the end-to-end table \
+                                 measured"
+                            ));
+                        })
+                        .ok()
+                        .map(|set| set.provenance)
+                } else {
+                    None
+                },
                 path: trials,
             },
         }

@@ -5,7 +5,7 @@
 //! - the benches' extra records ([`BenchRecord`]): `extras.rs`;
 //! - the duel ([`DuelReport`]) and the verification summary ([`VerificationReport`]): the
 //!   producer's type is the whole reader, so each is one call below;
-//! - the end-to-end duel's table and plots: `e2e.rs`;
+//! - the end-to-end duel's table, plots and where its trials were measured: `e2e.rs`;
 //! - the interleaved trials of `lockchan rounds` ([`ResultSet`]) and the gate ([`Gate`]).
 //!
 //! Every input is optional; one that is absent is recorded as absent, never filled in. To add
@@ -98,7 +98,7 @@ impl Inputs {
                 data: read_json_if_present(&gate)?,
                 path: gate,
             },
-            e2e: EndToEnd::read(reports_dir),
+            e2e: EndToEnd::read(reports_dir, &mut notes),
             notes,
         })
     }
