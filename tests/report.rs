@@ -106,10 +106,28 @@ fn the_cli_path_writes_a_report_and_a_gate_the_server_can_load() {
     let unverified = run_gate(&tree);
     assert_eq!(unverified.choice, None);
 
+    // Both engines passed, but on engine sources other than this build's: nothing is served.
+    let summary = |hash: &str| {
+        format!(
+            r#"{{"engines": {{"lock/4": {{"checks": [{{"name": "differential", "passed": true, "explored": 10}}]}},
+                            "actor/4": {{"checks": [{{"name": "differential", "passed": true, "explored": 10}}]}}}},
+                "engine_source_hash": "{hash}"}}"#
+        )
+    };
+    tree.write("reports/verification.json", &summary("0123abcd0123abcd"));
+    let stale = run_gate(&tree);
+    assert_eq!(stale.choice, None);
+    assert!(
+        stale
+            .reason
+            .contains("is stale: its checks ran on engine sources 0123abcd0123abcd"),
+        "{}",
+        stale.reason
+    );
+
     tree.write(
         "reports/verification.json",
-        r#"{"engines": {"lock/4": {"checks": [{"name": "differential", "passed": true, "explored": 10}]},
-                        "actor/4": {"checks": [{"name": "differential", "passed": true, "explored": 10}]}}}"#,
+        &summary(lockchan::ENGINE_SOURCE_HASH),
     );
     let written = run_gate(&tree);
     let loaded = Gate::load(&tree.path("reports/gate.json")).expect("the gate loads");

@@ -164,7 +164,11 @@ impl Fixture {
             .collect();
         self.write(
             &self.verification_path(),
-            &json!({ "engines": engines, "seed": 1, "unix_time": 1_795_554_030 }).to_string(),
+            &json!({
+                "engines": engines, "seed": 1, "unix_time": 1_795_554_030,
+                "engine_source_hash": crate::engines::ENGINE_SOURCE_HASH,
+            })
+            .to_string(),
         );
     }
 

@@ -103,6 +103,7 @@ pub fn verify(
         seeded: Vec::new(),
         seed: Some(config.seed),
         unix_time: Some(unix_time),
+        engine_source_hash: Some(crate::engines::ENGINE_SOURCE_HASH.to_owned()),
     }
 }
 

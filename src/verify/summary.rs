@@ -184,6 +184,11 @@ pub struct VerificationReport {
     /// When the run finished, in seconds since the Unix epoch; `verify` always records it.
     #[serde(default)]
     pub unix_time: Option<u64>,
+    /// The fingerprint of the engine sources the checks ran on ([`crate::ENGINE_SOURCE_HASH`]);
+    /// `verify` always records it, `verify --merge-layers` keeps it. The gate serves nothing
+    /// on a summary of other engine sources, or of none recorded.
+    #[serde(default)]
+    pub engine_source_hash: Option<String>,
 }
 
 impl VerificationReport {

@@ -12,6 +12,7 @@
 use super::{
     Candidate, Choice, Decision, EndToEndEvidence, GATE_E2E_SCENARIO, GATE_SHARDS, GATE_THREADS,
     GATE_WORKLOAD, GateError, GatePaths, MetricVerdict, OPS_METRIC, P99_METRIC, gate_case,
+    verification_stale,
 };
 use crate::engines::ENGINE_SOURCE_HASH;
 use crate::engines::registry::{EngineSpec, all_specs};
@@ -183,6 +184,13 @@ pub(super) fn choose(
     if summary.is_none() {
         return Ok(undecided(format!(
             "no {}: run `lockchan verify` first; an unverified engine is never served",
+            verification.display()
+        )));
+    }
+    if let Some(why) = summary.and_then(verification_stale) {
+        return Ok(undecided(format!(
+            "the verification at {} is stale: {why}; run `lockchan verify` (every layer: \
+             `scripts/verify-all`) again; an engine is served only on checks of its own sources",
             verification.display()
         )));
     }

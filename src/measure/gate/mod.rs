@@ -254,15 +254,32 @@ pub struct GatePaths {
 
 /// The verified engines the gate measures: every registered engine at each of
 /// [`GATE_SHARDS`] (once for an engine without shards) that the summary says passed every
-/// check. With no summary, none.
+/// check. With no summary, or a stale one ([`verification_stale`]), none.
 pub fn verified_specs(verification: Option<&VerificationReport>) -> Vec<EngineSpec> {
-    let Some(summary) = verification else {
+    let Some(summary) = verification.filter(|summary| verification_stale(summary).is_none()) else {
         return Vec::new();
     };
     crate::engines::registry::all_specs(&GATE_SHARDS)
         .into_iter()
         .filter(|&spec| summary.verified(spec))
         .collect()
+}
+
+/// Why a verification summary does not speak for this build's engines, or `None` when it
+/// does: its checks ran on other engine sources, or it records none. The gate serves nothing
+/// on a stale summary, since its checks passed on other code.
+pub fn verification_stale(summary: &VerificationReport) -> Option<String> {
+    match EngineSources::of(summary.engine_source_hash.as_deref()) {
+        EngineSources::This => None,
+        EngineSources::Other(hash) => Some(format!(
+            "its checks ran on engine sources {hash}, and this binary was built from \
+             {ENGINE_SOURCE_HASH}"
+        )),
+        EngineSources::Unrecorded => Some(format!(
+            "it records no engine-source fingerprint, so nothing says its checks ran on this \
+             binary's engines ({ENGINE_SOURCE_HASH})"
+        )),
+    }
 }
 
 /// Reads the verification summary the gate trusts; a missing file is `None`, a corrupt one
@@ -425,6 +442,38 @@ mod tests {
         assert_eq!(gate.inputs.trials.path, "target/criterion");
         assert_eq!(gate.verdict_key(), "no decision");
         assert!(gate.stale_reason().is_some());
+    }
+
+    #[test]
+    fn a_summary_of_other_engine_sources_verifies_nothing_for_this_build() {
+        let fixture = Fixture::new("gate-stale-verification");
+        fixture.verification(&[("lock/1", &[true]), ("actor/1", &[true])]);
+        let fresh = read_verification(&fixture.verification_path())
+            .expect("the fixture reads")
+            .expect("the fixture is there");
+        assert_eq!(verification_stale(&fresh), None);
+        let specs: Vec<String> = verified_specs(Some(&fresh))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(specs, ["lock/1", "actor/1"]);
+        for (hash, why) in [
+            (
+                Some("0123abcd0123abcd"),
+                "its checks ran on engine sources 0123abcd0123abcd",
+            ),
+            (None, "it records no engine-source fingerprint"),
+        ] {
+            let stale = VerificationReport {
+                engine_source_hash: hash.map(str::to_owned),
+                ..fresh.clone()
+            };
+            assert!(
+                verification_stale(&stale).is_some_and(|reason| reason.starts_with(why)),
+                "{hash:?}"
+            );
+            assert!(verified_specs(Some(&stale)).is_empty(), "{hash:?}");
+        }
     }
 
     #[test]

@@ -480,6 +480,35 @@ fn inputs_measured_on_other_engine_sources_are_called_stale_where_they_are_shown
         "{:?}",
         summary.stale
     );
+
+    // A verification summary with no fingerprint checked nothing that says it was this build.
+    assert_contains(
+        &markdown,
+        &format!(
+            "| verification | `{}` | found, on this build's engine sources |",
+            f.verification_path().display()
+        ),
+    );
+    f.write(
+        &f.verification_path(),
+        r#"{"engines": {"lock/1": {"checks": [{"name": "differential", "passed": true}]}}}"#,
+    );
+    let (summary, markdown) = report(&f);
+    let verification_at = markdown
+        .find("## Verification")
+        .expect("a verification section");
+    let stale_at = markdown
+        .find("*These checks are stale: no engine-source fingerprint recorded")
+        .expect("the checks are stale");
+    assert!(verification_at < stale_at, "{markdown}");
+    assert!(
+        summary
+            .stale
+            .iter()
+            .any(|line| line.starts_with("verification at ")),
+        "{:?}",
+        summary.stale
+    );
 }
 
 #[test]

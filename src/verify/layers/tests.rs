@@ -40,6 +40,7 @@ fn checked(engines: &[&str]) -> VerificationReport {
         seeded: Vec::new(),
         seed: Some(1),
         unix_time: None,
+        engine_source_hash: Some(crate::engines::ENGINE_SOURCE_HASH.to_owned()),
     }
 }
 

@@ -117,6 +117,15 @@ impl Inputs {
         let gate = self.gate.data.as_ref();
         let measured = [
             (
+                "verification",
+                &self.verification.path,
+                self.verification
+                    .data
+                    .as_ref()
+                    .map(|summary| &summary.engine_source_hash),
+                VERIFY_COMMAND,
+            ),
+            (
                 "interleaved trials",
                 &self.trials.path,
                 self.trials
@@ -182,7 +191,9 @@ impl Inputs {
     }
 }
 
-/// What measures the interleaved trials, the gate and the end-to-end duel.
+/// What measures the verification summary, the interleaved trials, the gate and the
+/// end-to-end duel.
+pub(crate) const VERIFY_COMMAND: &str = "`lockchan verify` (`cargo run --release -- verify`)";
 pub(crate) const ROUNDS_COMMAND: &str = "`lockchan rounds` (`cargo run --release -- rounds`)";
 pub(crate) const GATE_COMMAND: &str = "`lockchan gate`";
 pub(crate) const E2E_COMMAND: &str = "`lockchan duel --e2e`";

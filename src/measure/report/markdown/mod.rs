@@ -18,12 +18,13 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::figures::Floors;
-use super::inputs::{E2E_COMMAND, GATE_COMMAND, Inputs, ROUNDS_COMMAND, stale_because};
+use super::inputs::{
+    E2E_COMMAND, GATE_COMMAND, Inputs, ROUNDS_COMMAND, VERIFY_COMMAND, stale_because,
+};
 
 /// What produces each input, for the sections that find it missing.
 const BENCH_COMMAND: &str = "`cargo bench`";
 const DUEL_COMMAND: &str = "`cargo run --release -- duel`";
-const VERIFY_COMMAND: &str = "`lockchan verify` (`cargo run --release -- verify`)";
 
 /// Renders the whole report. `plots_dir` is the plots' directory relative to the report;
 /// `plots` holds the file names drawn, and only those are linked.
@@ -145,7 +146,10 @@ impl Doc<'_> {
             (
                 "verification",
                 inputs.verification.path.display().to_string(),
-                found(inputs.verification.data.is_some(), VERIFY_COMMAND),
+                inputs.verification.data.as_ref().map_or_else(
+                    || found(false, VERIFY_COMMAND),
+                    |summary| found_on(summary.engine_source_hash.as_deref()),
+                ),
             ),
             (
                 "interleaved trials",

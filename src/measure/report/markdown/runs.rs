@@ -83,6 +83,12 @@ impl Doc<'_> {
             );
             return;
         };
+        stale_line(
+            out,
+            "These checks",
+            verification.engine_source_hash.as_deref(),
+            VERIFY_COMMAND,
+        );
         let run = match (verification.seed, verification.unix_time) {
             (Some(seed), Some(time)) => format!(" (seed {seed}, at Unix time {time})"),
             (Some(seed), None) => format!(" (seed {seed})"),
