@@ -111,49 +111,67 @@ impl Inputs {
         self.extra.data.as_deref().unwrap_or_default()
     }
 
+    /// The inputs that record the engine sources they checked or measured, in the inputs
+    /// table's order: the verification summary, the interleaved trials, the gate and the
+    /// end-to-end trials.
+    pub(crate) fn fingerprinted(&self) -> [Fingerprinted<'_>; 4] {
+        [
+            Fingerprinted {
+                name: "verification",
+                path: &self.verification.path,
+                recorded: self
+                    .verification
+                    .data
+                    .as_ref()
+                    .map(|summary| summary.engine_source_hash.as_deref()),
+                command: VERIFY_COMMAND,
+            },
+            Fingerprinted {
+                name: "interleaved trials",
+                path: &self.trials.path,
+                recorded: self
+                    .trials
+                    .data
+                    .as_ref()
+                    .map(|set| set.provenance.engine_source_hash.as_deref()),
+                command: ROUNDS_COMMAND,
+            },
+            Fingerprinted {
+                name: "gate",
+                path: &self.gate.path,
+                recorded: self
+                    .gate
+                    .data
+                    .as_ref()
+                    .map(|gate| gate.engine_source_hash.as_deref()),
+                command: GATE_COMMAND,
+            },
+            Fingerprinted {
+                name: "end-to-end trials",
+                path: &self.e2e.trials.path,
+                recorded: self
+                    .e2e
+                    .trials
+                    .data
+                    .as_ref()
+                    .map(|provenance| provenance.engine_source_hash.as_deref()),
+                command: E2E_COMMAND,
+            },
+        ]
+    }
+
     /// The inputs that measured engine sources other than this build's, each with why and the
     /// command that measures it again: their figures describe other engine code.
     pub(crate) fn stale(&self) -> Vec<String> {
-        let gate = self.gate.data.as_ref();
-        let measured = [
-            (
-                "verification",
-                &self.verification.path,
-                self.verification
-                    .data
-                    .as_ref()
-                    .map(|summary| &summary.engine_source_hash),
-                VERIFY_COMMAND,
-            ),
-            (
-                "interleaved trials",
-                &self.trials.path,
-                self.trials
-                    .data
-                    .as_ref()
-                    .map(|set| &set.provenance.engine_source_hash),
-                ROUNDS_COMMAND,
-            ),
-            (
-                "gate",
-                &self.gate.path,
-                gate.map(|gate| &gate.engine_source_hash),
-                GATE_COMMAND,
-            ),
-            (
-                "end-to-end trials",
-                &self.e2e.trials.path,
-                self.e2e.trials.data.as_ref().map(|p| &p.engine_source_hash),
-                E2E_COMMAND,
-            ),
-        ];
-        measured
+        self.fingerprinted()
             .into_iter()
-            .filter_map(|(name, path, recorded, command)| {
-                let why = stale_because(recorded?.as_deref())?;
+            .filter_map(|input| {
+                let why = stale_because(input.recorded?)?;
                 Some(format!(
-                    "{name} at {}: {why}; run {command} again",
-                    path.display()
+                    "{} at {}: {why}; run {} again",
+                    input.name,
+                    input.path.display(),
+                    input.command
                 ))
             })
             .collect()
@@ -189,6 +207,17 @@ impl Inputs {
         }
         missing
     }
+}
+
+/// An input that records the engine sources it checked or measured.
+pub(crate) struct Fingerprinted<'a> {
+    /// Its name in the inputs table.
+    pub(crate) name: &'static str,
+    pub(crate) path: &'a Path,
+    /// `None` when the input is absent; otherwise the fingerprint it recorded, if any.
+    pub(crate) recorded: Option<Option<&'a str>>,
+    /// What checks or measures it again.
+    pub(crate) command: &'static str,
 }
 
 /// What measures the verification summary, the interleaved trials, the gate and the

@@ -18,9 +18,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::figures::Floors;
-use super::inputs::{
-    E2E_COMMAND, GATE_COMMAND, Inputs, ROUNDS_COMMAND, VERIFY_COMMAND, stale_because,
-};
+use super::inputs::{Inputs, VERIFY_COMMAND, stale_because};
 
 /// What produces each input, for the sections that find it missing.
 const BENCH_COMMAND: &str = "`cargo bench`";
@@ -128,54 +126,23 @@ impl Doc<'_> {
         } else {
             format!("{extra} files")
         };
-        let found = |present: bool, command: &str| {
-            if present {
-                "found".to_owned()
-            } else {
-                format!("not found: run {command}")
-            }
+        let duel = if inputs.duel.data.is_some() {
+            "found".to_owned()
+        } else {
+            format!("not found: run {DUEL_COMMAND}")
         };
-        let rows = [
+        let mut rows = vec![
             ("criterion results", self.criterion_dir(), criterion_status),
             ("extra bench stats", self.extra_dir(), extra_status),
-            (
-                "duel",
-                inputs.duel.path.display().to_string(),
-                found(inputs.duel.data.is_some(), DUEL_COMMAND),
-            ),
-            (
-                "verification",
-                inputs.verification.path.display().to_string(),
-                inputs.verification.data.as_ref().map_or_else(
-                    || found(false, VERIFY_COMMAND),
-                    |summary| found_on(summary.engine_source_hash.as_deref()),
-                ),
-            ),
-            (
-                "interleaved trials",
-                inputs.trials.path.display().to_string(),
-                inputs.trials.data.as_ref().map_or_else(
-                    || found(false, ROUNDS_COMMAND),
-                    |set| found_on(set.provenance.engine_source_hash.as_deref()),
-                ),
-            ),
-            (
-                "gate",
-                inputs.gate.path.display().to_string(),
-                inputs.gate.data.as_ref().map_or_else(
-                    || found(false, GATE_COMMAND),
-                    |gate| found_on(gate.engine_source_hash.as_deref()),
-                ),
-            ),
-            (
-                "end-to-end trials",
-                inputs.e2e.trials.path.display().to_string(),
-                inputs.e2e.trials.data.as_ref().map_or_else(
-                    || found(false, E2E_COMMAND),
-                    |provenance| found_on(provenance.engine_source_hash.as_deref()),
-                ),
-            ),
+            ("duel", inputs.duel.path.display().to_string(), duel),
         ];
+        rows.extend(inputs.fingerprinted().map(|input| {
+            let status = match input.recorded {
+                Some(recorded) => found_on(recorded),
+                None => format!("not found: run {}", input.command),
+            };
+            (input.name, input.path.display().to_string(), status)
+        }));
         for (name, path, status) in rows {
             let _ = writeln!(out, "| {name} | `{}` | {status} |", cell(&path));
         }
