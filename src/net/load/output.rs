@@ -166,6 +166,11 @@ pub struct LoadReport {
     /// before it.
     #[serde(default)]
     pub generator_cpu_us_per_frame: Option<f64>,
+    /// The cores the generator could run on (`available_parallelism`): under `duel --e2e`,
+    /// which starts the server on the same machine, the cores the two shared, and so how far
+    /// their CPU per frame can be spread. Absent from reports written before it.
+    #[serde(default)]
+    pub cores: Option<usize>,
 }
 
 impl LoadReport {
@@ -225,6 +230,7 @@ impl LoadReport {
             server_cpu_us_per_frame: cpu_us_per_frame(&server, &seconds, ramp_s),
             generator_cpu_percent: generator.map(|g| g.percent),
             generator_cpu_us_per_frame: generator.and_then(|g| g.us_per_frame),
+            cores: std::thread::available_parallelism().ok().map(|n| n.get()),
             seconds,
             server,
         }
