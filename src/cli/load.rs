@@ -140,11 +140,15 @@ pub(crate) struct WorkerArgs {
     pub(crate) first: usize,
     #[arg(long)]
     pub(crate) count: usize,
+    /// Single-threaded runtimes to run them on, each on a thread of its own.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) runtimes: usize,
 }
 
 pub(crate) fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     raise_open_files()?;
     let config: LoadConfig =
         serde_json::from_str(&args.config).context("the worker's --config is not a load config")?;
-    worker_process(config, args.first, args.count).context("running the worker's clients")
+    worker_process(config, args.first, args.count, args.runtimes)
+        .context("running the worker's clients")
 }

@@ -175,6 +175,8 @@ pub enum LoadError {
     Spawn(std::io::Error),
     #[error("a worker process ended without its result")]
     WorkerLost,
+    #[error("running the clients' runtimes: {0}")]
+    Clients(std::io::Error),
 }
 
 /// Runs the load described by `config` and returns what it measured.
@@ -264,7 +266,7 @@ enum Source {
     InProcess {
         live: Arc<Live>,
         stop: CancellationToken,
-        clients: tokio::task::JoinHandle<()>,
+        clients: tokio::task::JoinHandle<std::io::Result<()>>,
     },
     Processes {
         /// Each worker's latest second (taken when read) and its result once it ends.
@@ -278,12 +280,13 @@ impl Source {
         let live = Arc::new(Live::default());
         let stop = CancellationToken::new();
         let range = 0..config.clients;
-        let clients = tokio::spawn(worker::run_clients(
+        let clients = tokio::spawn(worker::run_on_runtimes(
             config,
             range,
             live.clone(),
             started,
             stop.clone(),
+            worker::runtimes_per_worker(1),
         ));
         Source::InProcess {
             live,
@@ -309,6 +312,8 @@ impl Source {
                 .arg(first.to_string())
                 .arg("--count")
                 .arg(count.to_string())
+                .arg("--runtimes")
+                .arg(worker::runtimes_per_worker(workers).to_string())
                 .stdout(std::process::Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
@@ -359,8 +364,11 @@ impl Source {
                 clients,
             } => {
                 stop.cancel();
-                let _ = clients.await;
-                Ok(vec![live.finish()])
+                match clients.await {
+                    Ok(Ok(())) => Ok(vec![live.finish()]),
+                    Ok(Err(error)) => Err(LoadError::Clients(error)),
+                    Err(error) => Err(LoadError::Clients(std::io::Error::other(error))),
+                }
             }
             Source::Processes { latest, readers } => {
                 for reader in readers {
