@@ -140,7 +140,8 @@ pub(crate) struct WorkerArgs {
     pub(crate) first: usize,
     #[arg(long)]
     pub(crate) count: usize,
-    /// Single-threaded runtimes to run them on, each on a thread of its own.
+    /// Single-threaded runtimes to run the worker's clients on, each on a thread of its own
+    /// (0 counts as 1).
     #[arg(long, default_value_t = 1)]
     pub(crate) runtimes: usize,
 }

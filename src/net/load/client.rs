@@ -70,7 +70,8 @@ const FLOOD_BURST: u32 = 256;
 /// a shouter that only wrote would then wait on a full socket while the server waited on it,
 /// and be cut at the write timeout. Four bursts keep the pipe full at 100,000 a second.
 const FLOOD_WINDOW: u32 = 4 * FLOOD_BURST;
-/// The most a client reads from its socket at once: most frames are a few hundred bytes.
+/// The most a client reads from its socket at once. A shout or a tick is well under it; a
+/// longer frame (a `say` of the largest text) takes several reads.
 const READ_BUFFER: usize = 512;
 /// How long a stalled client reads at the end of the run to learn whether it was cut.
 const STALLED_DRAIN: Duration = Duration::from_secs(5);
@@ -154,7 +155,7 @@ async fn connect(index: usize, config: &LoadConfig) -> Result<WebSocketStream<Tc
     let url = format!("{}?player=load-{index}&nick=load-{index}", config.url);
     // The generator's footprint per connection stays small, as the server's does. tungstenite
     // zeroes up to a read buffer before each read (twice a frame: the read, then the one that
-    // finds the socket empty), so it is sized for a frame, not a page.
+    // finds the socket empty), so it is sized for the frames it reads, not a page.
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0);

@@ -2,10 +2,10 @@
 //! open-files limit of one process the coordinator starts several, each as `lockchan
 //! load-worker`, and reads their JSON lines.
 //!
-//! A worker runs its clients on single-threaded runtimes, one per core it has
-//! ([`runtimes_per_worker`]), each on a thread of its own with every n-th client. A client's
-//! wake-ups then stay on one thread: no work stealing and no wake-up sent across cores, which
-//! the generator would otherwise pay on every frame it reads.
+//! A worker runs its clients on single-threaded runtimes, one for each core of its share of
+//! the machine ([`runtimes_per_worker`]), each on a thread of its own with every n-th client.
+//! A client's wake-ups then stay on one thread: no work stealing and no wake-up sent across
+//! cores. (Its tallies in [`Live`] are still shared by the worker's threads.)
 
 use std::io::Write;
 use std::iter::StepBy;
@@ -34,7 +34,7 @@ pub(crate) enum Line {
 }
 
 /// How many runtimes each of `workers` workers runs its clients on: the cores this process may
-/// use, shared among the workers, at least one.
+/// use, shared among the workers (rounded down), at least one.
 pub(crate) fn runtimes_per_worker(workers: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     (cores / workers.max(1)).max(1)
@@ -49,7 +49,12 @@ fn share(range: &Range<usize>, runtimes: usize, offset: usize) -> StepBy<Range<u
 /// Runs clients `range` of `config` on `runtimes` single-threaded runtimes, each on a thread of
 /// its own with every `runtimes`-th client of the range, from `start` (the coordinator's ramp
 /// origin) until `stop`; everything they saw is in `live`. Waits for the threads without
-/// blocking the caller's runtime. An error when a thread or its runtime could not start.
+/// blocking the caller's runtime.
+///
+/// Any thread that ends, however, cancels `stop`, and so does this future when it ends or is
+/// dropped: a thread whose runtime could not start or that panicked ends the whole run rather
+/// than leaving it short of clients, and no client outlives its caller. An error when a thread
+/// or its runtime could not start, or a thread panicked.
 pub(crate) async fn run_on_runtimes(
     config: Arc<LoadConfig>,
     range: Range<usize>,
@@ -58,6 +63,7 @@ pub(crate) async fn run_on_runtimes(
     stop: CancellationToken,
     runtimes: usize,
 ) -> std::io::Result<()> {
+    let _stop_on_exit = stop.clone().drop_guard();
     let runtimes = runtimes.max(1);
     let mut finished = Vec::new();
     for offset in 0..runtimes {
@@ -67,6 +73,8 @@ pub(crate) async fn run_on_runtimes(
         let thread = std::thread::Builder::new()
             .name(format!("load-clients-{offset}"))
             .spawn(move || {
+                // Also on a panic, as the stack unwinds.
+                let _stop_on_exit = its_stop.clone().drop_guard();
                 let ran = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -76,26 +84,19 @@ pub(crate) async fn run_on_runtimes(
                     });
                 let _ = done.send(ran);
             });
-        if let Err(error) = thread {
-            // The clients already started stop with the others.
-            stop.cancel();
-            return Err(error);
-        }
+        // On an error, the threads already started stop as `_stop_on_exit` drops.
+        thread?;
         finished.push(finish);
     }
+    // Each thread cancels `stop` as it ends, so waiting in order waits no longer than the
+    // first to end.
     let mut outcome = Ok(());
     for finish in finished {
         match finish.await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                stop.cancel();
-                outcome = Err(error);
-            }
-            // The thread ended without a word: its clients panicked.
-            Err(_) => {
-                stop.cancel();
-                outcome = Err(std::io::Error::other("a client thread panicked"));
-            }
+            Ok(Err(error)) => outcome = Err(error),
+            // The thread ended without a word: it panicked outside the clients' tasks.
+            Err(_) => outcome = Err(std::io::Error::other("a client thread panicked")),
         }
     }
     outcome
@@ -132,9 +133,9 @@ async fn run_clients(
     let _ = tokio::time::timeout(CLOSE_GRACE, tasks.wait()).await;
 }
 
-/// The body of `lockchan load-worker`: runs `range` on `runtimes` runtimes and prints a
-/// [`Line::Second`] every second, then a [`Line::Result`]. The run lasts `config.ramp +
-/// config.duration` from now.
+/// The body of `lockchan load-worker`: runs clients `first..first + count` on `runtimes`
+/// runtimes and prints a [`Line::Second`] every second, then a [`Line::Result`]. The run lasts
+/// `config.ramp + config.duration` from now.
 pub fn worker_process(
     config: LoadConfig,
     first: usize,
