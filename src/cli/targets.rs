@@ -88,8 +88,12 @@ const BROADCAST_QUANTILE: f64 = 0.99;
 fn cpu_estimate_ms(run: &Run) -> Option<f64> {
     let load = &run.load;
     let per_frame_us = load.server_cpu_us_per_frame? + load.generator_cpu_us_per_frame?;
-    let cores = load.cores.filter(|&n| n > 0)? as f64;
-    Some(BROADCAST_QUANTILE * load.peak_connected as f64 * per_frame_us / cores / 1000.0)
+    Some(BROADCAST_QUANTILE * load.peak_connected as f64 * per_frame_us / cores(run)? / 1000.0)
+}
+
+/// The cores `run` recorded, when it did.
+fn cores(run: &Run) -> Option<f64> {
+    run.load.cores.filter(|&n| n > 0).map(|n| n as f64)
 }
 
 /// How busy the machine's cores were over `run`'s steady window, in %: the server's and the
@@ -97,8 +101,7 @@ fn cpu_estimate_ms(run: &Run) -> Option<f64> {
 /// the tail grows however soon the work could have been done.
 fn busy_percent(run: &Run) -> Option<f64> {
     let load = &run.load;
-    let cores = load.cores.filter(|&n| n > 0)? as f64;
-    Some((load.server_cpu_percent? + load.generator_cpu_percent?) / cores)
+    Some((load.server_cpu_percent? + load.generator_cpu_percent?) / cores(run)?)
 }
 
 /// Every run's CPU estimate of its p99 ([`cpu_estimate_ms`]) against a broadcast's `bound`,
